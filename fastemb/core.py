@@ -1,0 +1,163 @@
+"""The sparse row-update core: the whole learning rule of fastemb in one place.
+
+An embedding layer is a table of rows. An example builds a *hidden block* from
+the input rows it uses (one row per skip-gram context word, or the mean of a
+document's rows), scores it against a few *output rows* (the target and its
+negatives, or the labels), and backpropagation then touches only those rows:
+
+    output_update   g[c] for one output row  -> that row moves, grad_hidden grows
+    logistic_block  labels in {0, 1}         -> g = lr * (label - sigmoid(h . o))
+    softmax_block   one target among n rows  -> g = lr * (onehot - softmax(h . O))
+    gather_rows / add_rows / mean_rows / add_to_rows: move rows into and out of
+    the hidden block.
+
+Skip-gram calls ``logistic_block`` with one hidden row per pair (``--kernel pair``)
+or with a window's context rows against shared negatives (batched); the
+supervised classifier calls it (or ``softmax_block``) with the averaged row.
+Every function here is a small Numba kernel over float32 rows and int32 ids.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+MAX_LOGIT = 6.0          # beyond +-6 the sigmoid is 0 or 1 to float32 precision, as in word2vec
+TABLE_SIZE = 1024
+TABLE_SCALE = TABLE_SIZE / (2 * MAX_LOGIT)
+
+jit = njit(cache=True, nogil=True, fastmath=True)
+
+
+def make_tables() -> np.ndarray:
+    """Rows: sigmoid(x) and log(sigmoid(x)) sampled on [-MAX_LOGIT, MAX_LOGIT).
+
+    A table lookup replaces exp, log and the division of the sigmoid in the hot loop.
+    """
+    x = (np.arange(TABLE_SIZE, dtype=np.float64) + 0.5) / TABLE_SCALE - MAX_LOGIT
+    sigmoid = 1.0 / (1.0 + np.exp(-x))
+    return np.stack([sigmoid, np.log(sigmoid)]).astype(np.float32)
+
+
+@jit
+def sigmoid_and_loss(logit, label, tables):
+    """(sigmoid(logit), -log p(label)) for a 0/1 label, by table lookup."""
+    if logit >= MAX_LOGIT:
+        return np.float32(1.0), (np.float32(0.0) if label > 0.5 else np.float32(logit))
+    if logit <= -MAX_LOGIT:
+        return np.float32(0.0), (np.float32(-logit) if label > 0.5 else np.float32(0.0))
+    i = int((logit + MAX_LOGIT) * TABLE_SCALE)
+    if label > 0.5:
+        return tables[0, i], -tables[1, i]
+    return tables[0, i], -tables[1, TABLE_SIZE - 1 - i]
+
+
+@jit
+def output_update(hidden, n_in, out_row, g, grad_hidden):
+    """Apply per-hidden-row gradients ``g[c]`` (already times lr) at one output row.
+
+    grad_hidden[c] += g[c] * out_row uses the row *before* it moves, as word2vec does;
+    then out_row += sum_c g[c] * hidden[c]. Only ``out_row`` changes in the model.
+    """
+    dim = out_row.shape[0]
+    for c in range(n_in):
+        gc = g[c]
+        for d in range(dim):
+            grad_hidden[c, d] += gc * out_row[d]
+    for c in range(n_in):
+        gc = g[c]
+        for d in range(dim):
+            out_row[d] += gc * hidden[c, d]
+
+
+@jit
+def logistic_block(hidden, n_in, out_matrix, out_rows, labels, n_out, lr, tables, g, grad_hidden):
+    """Logistic loss of ``n_in`` hidden rows against ``n_out`` output rows with 0/1 labels.
+
+    Every hidden row is scored against every output row (a block of n_in x n_out
+    dot products); each output row is read and written once per block. Adds the
+    hidden gradient into ``grad_hidden[:n_in]`` and returns the summed loss.
+    """
+    dim = hidden.shape[1]
+    loss = np.float32(0.0)
+    for o in range(n_out):
+        out_row = out_matrix[out_rows[o]]
+        label = labels[o]
+        for c in range(n_in):
+            logit = np.float32(0.0)
+            for d in range(dim):
+                logit += hidden[c, d] * out_row[d]
+            p, l = sigmoid_and_loss(logit, label, tables)
+            g[c] = (label - p) * lr
+            loss += l
+        output_update(hidden, n_in, out_row, g, grad_hidden)
+    return loss
+
+
+@jit
+def softmax_block(hidden, out_matrix, target, lr, scores, g, grad_hidden):
+    """Full softmax of one hidden row over every output row, ``target`` being the true one.
+
+    ``scores`` is scratch of length n_rows; returns -log p(target).
+    """
+    n_rows, dim = out_matrix.shape
+    top = np.float32(-np.inf)
+    for o in range(n_rows):
+        s = np.float32(0.0)
+        for d in range(dim):
+            s += hidden[0, d] * out_matrix[o, d]
+        scores[o] = s
+        top = max(top, s)
+    total = np.float32(0.0)
+    for o in range(n_rows):
+        scores[o] = math.exp(scores[o] - top)
+        total += scores[o]
+    inv_total = np.float32(1.0) / total
+    for o in range(n_rows):
+        p = scores[o] * inv_total
+        g[0] = ((np.float32(1.0) if o == target else np.float32(0.0)) - p) * lr
+        output_update(hidden, 1, out_matrix[o], g, grad_hidden)
+    p_target = max(scores[target] * inv_total, np.float32(1e-30))
+    return np.float32(-math.log(p_target))
+
+
+@jit
+def gather_rows(matrix, rows, n, block):
+    """block[c] = matrix[rows[c]] for c < n; grad rows are zeroed by the caller."""
+    for c in range(n):
+        block[c, :] = matrix[rows[c]]
+
+
+@jit
+def add_rows(matrix, rows, n, block):
+    """matrix[rows[c]] += block[c]: the scatter that makes the update sparse."""
+    dim = matrix.shape[1]
+    for c in range(n):
+        row = matrix[rows[c]]
+        for d in range(dim):
+            row[d] += block[c, d]
+
+
+@jit
+def mean_rows(matrix, rows, n, block):
+    """block[0] = mean of matrix[rows[:n]] (the supervised hidden vector)."""
+    dim = matrix.shape[1]
+    block[0, :] = 0.0
+    for c in range(n):
+        row = matrix[rows[c]]
+        for d in range(dim):
+            block[0, d] += row[d]
+    inv_n = np.float32(1.0) / np.float32(n)
+    for d in range(dim):
+        block[0, d] *= inv_n
+
+
+@jit
+def add_to_rows(matrix, rows, n, vector, scale):
+    """matrix[rows[c]] += scale * vector for c < n: one gradient shared by every input row."""
+    dim = matrix.shape[1]
+    for c in range(n):
+        row = matrix[rows[c]]
+        for d in range(dim):
+            row[d] += scale * vector[d]

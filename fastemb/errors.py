@@ -1,0 +1,9 @@
+"""The one exception type that the CLI turns into a single ``Error: ...`` line."""
+
+
+class FastembError(Exception):
+    """Bad input or a failed write, explained in words a user can act on.
+
+    The CLI prints ``Error: <message>`` and exits non-zero without a traceback;
+    the Python API lets it propagate like any other exception.
+    """

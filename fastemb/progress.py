@@ -1,0 +1,55 @@
+"""Progress on stderr while training, about once a second, and the final summary."""
+from __future__ import annotations
+
+import sys
+import time
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(max(seconds, 0))
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
+
+
+class Progress:
+    """Prints ``percent, words/sec/thread, lr, loss, ETA`` to stderr; silent when quiet."""
+
+    def __init__(self, total_words: float, threads: int, quiet: bool = False, stream=None, every: float = 1.0):
+        self.total_words = max(float(total_words), 1.0)
+        self.threads = threads
+        self.quiet = quiet
+        self.stream = stream or sys.stderr
+        self.every = every
+        self.started = time.perf_counter()
+        self.last_shown = 0.0
+        self.shown = False
+
+    def rate(self, words_done: float) -> float:
+        return words_done / max(time.perf_counter() - self.started, 1e-9)
+
+    def update(self, words_done: float, lr: float, loss: float, force: bool = False) -> None:
+        now = time.perf_counter()
+        if self.quiet or (not force and now - self.last_shown < self.every):
+            return
+        self.last_shown = now
+        elapsed = now - self.started
+        rate = words_done / max(elapsed, 1e-9)
+        fraction = min(words_done / self.total_words, 1.0)
+        eta = (self.total_words - words_done) / rate if rate > 0 else 0.0
+        line = (f"\rProgress: {100 * fraction:5.1f}%  words/sec/thread: {rate / self.threads:9.0f}  "
+                f"lr: {lr:.6f}  loss: {loss:.4f}  ETA: {_clock(eta)}")
+        self.stream.write(line)
+        self.stream.flush()
+        self.shown = True
+
+    def close(self) -> None:
+        if self.shown and not self.quiet:
+            self.stream.write("\n")
+            self.stream.flush()
+
+    def say(self, message: str) -> None:
+        """A one-off status line (reading, vocabulary, compile), unless quiet."""
+        if not self.quiet:
+            self.stream.write(message + "\n")
+            self.stream.flush()

@@ -1,0 +1,133 @@
+"""Skip-gram with negative sampling as a Numba kernel over the sparse row-update core.
+
+One call trains one epoch. Threads (``prange`` over thread ids) take the corpus'
+chunks in turn (thread t: chunks t, t + T, t + 2T, ...) and update the shared
+matrices without locks (Hogwild). Each thread publishes the words it has done
+in its own cache line of ``progress``; the learning rate is read off the sum of
+those counters, so it decays linearly with the work of all threads together and
+a one-thread run is bit-for-bit reproducible.
+
+Per sentence: subsample frequent words (word2vec's keep probability), then for
+each centre word draw a reduced window b in [0, window) and train
+  --kernel pair:    each context row against the centre word + fresh negatives
+                    (word2vec and gensim exactly: one hidden row per pair);
+  --kernel batched: all context rows of the window at once against the centre
+                    word + one set of negatives shared by the window (HogBatch),
+                    so each output row is loaded and stored once per window.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from .core import add_rows, gather_rows, logistic_block
+from .sampling import below, draw_alias, next_random, stream_seed
+
+STRIDE = 16  # int64s per thread slot: 128 bytes, so counters of different threads never share a cache line
+MAX_SENTENCE = 10_000
+KERNELS = {"pair": 0, "batched": 1}
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def draw_targets(center, negative, alias, out_rows, rng):
+    """out_rows = [center, negatives...]; a noise draw equal to the centre is dropped, as in word2vec."""
+    alias_threshold, alias_index = alias
+    out_rows[0] = center
+    n_out = 1
+    for _ in range(negative):
+        rng, bits_a = next_random(rng)
+        rng, bits_b = next_random(rng)
+        word = draw_alias(bits_a, bits_b, alias_threshold, alias_index)
+        if word != center:
+            out_rows[n_out] = word
+            n_out += 1
+    return n_out, rng
+
+
+@njit(cache=True, nogil=True, fastmath=True, parallel=True)
+def train_epoch(weights, corpus, samplers, config, schedule, state):
+    """Train one epoch; returns nothing, results are in ``weights`` and ``state``.
+
+    weights  = (input_rows, output_rows)              float32 (V, dim) each
+    corpus   = (tokens, offsets, chunk_starts)        int32 ids; int64 sentence and chunk bounds
+    samplers = (keep_threshold, alias_threshold, alias_index, tables)
+    config   = int64[window, negative, kernel, threads, seed, epoch]
+    schedule = float64[lr, min_lr, words_before_epoch, total_words]
+    state    = (progress int64[threads*STRIDE], loss float64[threads*STRIDE], stop int64[1])
+    """
+    input_rows, output_rows = weights
+    tokens, offsets, chunk_starts = corpus
+    keep_threshold, alias_threshold, alias_index, tables = samplers
+    window, negative, kernel, n_threads, seed, epoch = config[0], config[1], config[2], config[3], config[4], config[5]
+    lr0, min_lr, words_before, total_words = schedule[0], schedule[1], schedule[2], schedule[3]
+    progress, losses, stop = state
+    alias = (alias_threshold, alias_index)
+    n_chunks = len(chunk_starts) - 1
+    dim = input_rows.shape[1]
+    lr_per_word = (lr0 - min_lr) / max(total_words, 1.0)
+
+    for t in prange(n_threads):
+        slot = t * STRIDE
+        sentence = np.empty(MAX_SENTENCE, dtype=np.int32)
+        max_ctx = 2 * window
+        hidden = np.empty((max_ctx, dim), dtype=np.float32)
+        grad_hidden = np.empty((max_ctx, dim), dtype=np.float32)
+        g = np.empty(max_ctx, dtype=np.float32)
+        ctx_rows = np.empty(max_ctx, dtype=np.int32)
+        out_rows = np.empty(negative + 1, dtype=np.int32)
+        labels = np.zeros(negative + 1, dtype=np.float32)
+        labels[0] = 1.0
+        loss = 0.0
+        scored = 0
+        for k in range(t, n_chunks, n_threads):
+            if stop[0] != 0:
+                break
+            rng = stream_seed(seed, epoch, k)
+            for s in range(chunk_starts[k], chunk_starts[k + 1]):
+                done = words_before
+                for u in range(n_threads):
+                    done += progress[u * STRIDE]
+                lr = np.float32(max(lr0 - lr_per_word * done, min_lr))
+                start, end = offsets[s], offsets[s + 1]
+                n = 0
+                for i in range(start, end):
+                    rng, bits = next_random(rng)
+                    if bits < keep_threshold[tokens[i]]:
+                        sentence[n] = tokens[i]
+                        n += 1
+                for i in range(n):
+                    rng, bits = next_random(rng)
+                    reach = window - below(bits, window)
+                    lo = max(0, i - reach)
+                    hi = min(n, i + reach + 1)
+                    center = sentence[i]
+                    if kernel == 1:
+                        n_ctx = 0
+                        for j in range(lo, hi):
+                            if j != i:
+                                ctx_rows[n_ctx] = sentence[j]
+                                n_ctx += 1
+                        if n_ctx == 0:
+                            continue
+                        n_out, rng = draw_targets(center, negative, alias, out_rows, rng)
+                        gather_rows(input_rows, ctx_rows, n_ctx, hidden)
+                        grad_hidden[:n_ctx] = 0.0
+                        loss += logistic_block(hidden, n_ctx, output_rows, out_rows, labels, n_out,
+                                               lr, tables, g, grad_hidden)
+                        add_rows(input_rows, ctx_rows, n_ctx, grad_hidden)
+                        scored += n_ctx * n_out
+                    else:
+                        for j in range(lo, hi):
+                            if j == i:
+                                continue
+                            ctx_rows[0] = sentence[j]
+                            n_out, rng = draw_targets(center, negative, alias, out_rows, rng)
+                            gather_rows(input_rows, ctx_rows, 1, hidden)
+                            grad_hidden[0] = 0.0
+                            loss += logistic_block(hidden, 1, output_rows, out_rows, labels, n_out,
+                                                   lr, tables, g, grad_hidden)
+                            add_rows(input_rows, ctx_rows, 1, grad_hidden)
+                            scored += n_out
+                progress[slot] += end - start
+                losses[slot] = loss
+                losses[slot + 1] = scored
