@@ -1,0 +1,45 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def shared_data() -> Path | None:
+    """../shared/data beside the repository root, or $FASTEMB_DATA."""
+    for candidate in (os.environ.get("FASTEMB_DATA"), ROOT.parent / "shared" / "data"):
+        if candidate and Path(candidate, "en-mix-small.txt.gz").exists():
+            return Path(candidate)
+    return None
+
+
+@pytest.fixture
+def real_data() -> Path:
+    path = shared_data()
+    if path is None:
+        pytest.skip("../shared/data not found (set FASTEMB_DATA)")
+    return path
+
+
+def run_cli(*args, cwd=None, input_text=None):
+    """Run ``fastemb`` in a subprocess, as a user would."""
+    return subprocess.run([sys.executable, "-m", "fastemb.cli", *map(str, args)], capture_output=True,
+                          text=True, cwd=cwd, input=input_text)
+
+
+@pytest.fixture
+def topic_corpus(tmp_path) -> Path:
+    """A small corpus with two disjoint topics: words co-occur only within their topic."""
+    rng = np.random.default_rng(0)
+    topics = [[f"a{i}" for i in range(20)], [f"b{i}" for i in range(20)]]
+    lines = []
+    for _ in range(3000):
+        words = topics[rng.integers(2)]
+        lines.append(" ".join(rng.choice(words, size=12)))
+    path = tmp_path / "topics.txt"
+    path.write_text("\n".join(lines) + "\n")
+    return path

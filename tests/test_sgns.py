@@ -1,0 +1,73 @@
+"""Skip-gram training: sparse updates, reproducibility, learned structure."""
+import numpy as np
+import pytest
+
+from fastemb import sgns
+from fastemb.core import make_tables
+from fastemb.corpus import Corpus
+from fastemb.sampling import alias_table, keep_thresholds
+from fastemb.sgns_kernel import train_epoch
+
+
+def _one_window_step(kernel):
+    """One epoch over the single sentence [10, 20] with noise only on words 50 and 60."""
+    vocab_size, dim = 100, 8
+    rng = np.random.default_rng(3)
+    inputs = rng.standard_normal((vocab_size, dim)).astype(np.float32)
+    outputs = rng.standard_normal((vocab_size, dim)).astype(np.float32)
+    noise = np.zeros(vocab_size)
+    noise[[50, 60]] = 0.5
+    counts = np.ones(vocab_size, np.int64)
+    samplers = (keep_thresholds(counts, 0.0), *alias_table(noise), make_tables())
+    corpus = Corpus(np.array([10, 20], np.int32), np.array([0, 2], np.int64))
+    config = sgns.SkipGramConfig(dim=dim, window=1, negative=3, epochs=1, threads=1, kernel=kernel)
+    before_in, before_out = inputs.copy(), outputs.copy()
+    train_epoch(*sgns._kernel_inputs(inputs, outputs, corpus, np.array([0, 1], np.int64), samplers, config,
+                                     0, 0.0, 2.0, sgns._new_state(1)))
+    changed_in = set(np.flatnonzero(np.any(inputs != before_in, axis=1)))
+    changed_out = set(np.flatnonzero(np.any(outputs != before_out, axis=1)))
+    return changed_in, changed_out
+
+
+@pytest.mark.parametrize("kernel", ["pair", "batched"])
+def test_a_step_updates_only_the_rows_of_the_window_and_its_negatives(kernel):
+    changed_in, changed_out = _one_window_step(kernel)
+    assert changed_in == {10, 20}                      # each word is the other's context
+    assert {10, 20} <= changed_out <= {10, 20, 50, 60}  # targets, plus negatives drawn from {50, 60}
+    assert changed_out & {50, 60}
+
+
+def test_plan_chunks_covers_every_sentence_once():
+    offsets = np.cumsum([0] + [7] * 1000 + [25_000] + [3] * 10).astype(np.int64)
+    starts = sgns.plan_chunks(offsets, chunk_words=100)
+    assert starts[0] == 0 and starts[-1] == len(offsets) - 1
+    assert np.all(np.diff(starts) > 0)
+
+
+def _train(path, **options):
+    options = {"dim": 20, "min_count": 1, "epochs": 3, "threads": 1, "sample": 0.0, **options}
+    config = sgns.SkipGramConfig(**options)
+    return sgns.train_skipgram(str(path), config)
+
+
+@pytest.mark.parametrize("kernel", ["pair", "batched"])
+def test_one_thread_is_bit_reproducible_and_the_seed_matters(topic_corpus, kernel):
+    a = _train(topic_corpus, kernel=kernel, seed=5)
+    b = _train(topic_corpus, kernel=kernel, seed=5)
+    c = _train(topic_corpus, kernel=kernel, seed=6)
+    assert np.array_equal(a.input_rows, b.input_rows) and np.array_equal(a.output_rows, b.output_rows)
+    assert not np.array_equal(a.input_rows, c.input_rows)
+
+
+@pytest.mark.parametrize("kernel", ["pair", "batched"])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_vectors_learn_which_words_share_contexts(topic_corpus, kernel, threads):
+    model = _train(topic_corpus, kernel=kernel, threads=threads)
+    words = model.vocab.words
+    unit = model.input_rows / np.linalg.norm(model.input_rows, axis=1, keepdims=True)
+    topic = np.array([w[0] == "a" for w in words])
+    cosine = unit @ unit.T
+    same = cosine[np.ix_(topic, topic)][~np.eye(topic.sum(), dtype=bool)].mean()
+    across = cosine[np.ix_(topic, ~topic)].mean()
+    assert same > across + 0.3
+    assert model.report["words"] == model.report["corpus_tokens"] * 3
