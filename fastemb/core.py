@@ -63,12 +63,14 @@ def output_update(hidden, n_in, out_row, g, grad_hidden):
     dim = out_row.shape[0]
     for c in range(n_in):
         gc = g[c]
+        grad_row = grad_hidden[c]
         for d in range(dim):
-            grad_hidden[c, d] += gc * out_row[d]
+            grad_row[d] += gc * out_row[d]
     for c in range(n_in):
         gc = g[c]
+        hidden_row = hidden[c]
         for d in range(dim):
-            out_row[d] += gc * hidden[c, d]
+            out_row[d] += gc * hidden_row[d]
 
 
 @jit
@@ -85,9 +87,10 @@ def logistic_block(hidden, n_in, out_matrix, out_rows, labels, n_out, lr, tables
         out_row = out_matrix[out_rows[o]]
         label = labels[o]
         for c in range(n_in):
+            hidden_row = hidden[c]
             logit = np.float32(0.0)
             for d in range(dim):
-                logit += hidden[c, d] * out_row[d]
+                logit += hidden_row[d] * out_row[d]
             p, l = sigmoid_and_loss(logit, label, tables)
             g[c] = (label - p) * lr
             loss += l
