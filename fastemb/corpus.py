@@ -130,6 +130,8 @@ def _grown(array: np.ndarray) -> np.ndarray:
 
 def sentence_offsets(line_ends: np.ndarray, max_len: int = MAX_SENTENCE) -> np.ndarray:
     """Sentence boundaries from line ends, a line longer than ``max_len`` split into pieces."""
+    if len(line_ends) == 0:
+        return np.zeros(1, dtype=np.int64)
     starts = np.concatenate(([0], line_ends[:-1])).astype(np.int64)
     lengths = line_ends - starts
     pieces = np.maximum((lengths + max_len - 1) // max_len, 1)
