@@ -86,11 +86,15 @@ def plan_chunks(offsets: np.ndarray, chunk_words: int = CHUNK_WORDS) -> np.ndarr
     return np.concatenate((starts[starts < n_sentences], [n_sentences])).astype(np.int64)
 
 
-def read_corpus(path: str, config: SkipGramConfig) -> tuple[Vocab, Corpus]:
+def read_corpus(path: str, config: SkipGramConfig, vocab: Vocab | None = None) -> tuple[Vocab, Corpus]:
     raw = scan(path)
     if raw.n_tokens == 0:
         raise FastembError(f"{path}: the corpus is empty (no tokens)")
-    vocab, remap = Vocab.build(raw.words, raw.counts, config.min_count, config.max_vocab)
+    if vocab is None:
+        vocab, remap = Vocab.build(raw.words, raw.counts, config.min_count, config.max_vocab)
+    else:
+        index = {word: i for i, word in enumerate(vocab.words)}
+        remap = np.array([index.get(word, -1) for word in raw.words], dtype=np.int32)
     return vocab, encode(raw, remap)
 
 
@@ -119,24 +123,33 @@ class _KernelRunner:
             raise self.error
 
 
-def _kernel_inputs(input_rows, output_rows, corpus, chunk_starts, samplers, config, epoch, words_before, total, state):
+class Interrupted(Exception):
+    """Training stopped at a chunk boundary on request (Ctrl-C, SIGTERM); the trainer can go on."""
+
+
+def new_state(threads: int):
+    """Per-thread slots: words done this epoch, loss sum and pairs scored, the stop flag, next chunk."""
+    from .sgns_kernel import STRIDE
+    next_chunk = np.zeros(threads * STRIDE, np.int64)
+    next_chunk[::STRIDE] = np.arange(threads)
+    return (np.zeros(threads * STRIDE, np.int64), np.zeros(threads * STRIDE, np.float64),
+            np.zeros(1, np.int64), next_chunk)
+
+
+def _kernel_inputs(input_rows, output_rows, corpus, chunk_starts, samplers, config, epoch, words_before, total,
+                   state, first_chunk_id=0):
     from .sgns_kernel import KERNELS
     return ((input_rows, output_rows), (corpus.tokens, corpus.offsets, chunk_starts), samplers,
-            np.array([config.window, config.negative, KERNELS[config.kernel], config.threads, config.seed, epoch],
-                     dtype=np.int64),
+            np.array([config.window, config.negative, KERNELS[config.kernel], config.threads, config.seed, epoch,
+                      first_chunk_id], dtype=np.int64),
             np.array([config.lr, config.min_lr, words_before, total], dtype=np.float64), state)
 
 
-def _new_state(threads: int):
-    from .sgns_kernel import STRIDE
-    return (np.zeros(threads * STRIDE, np.int64), np.zeros(threads * STRIDE, np.float64), np.zeros(1, np.int64))
-
-
 def warm_up(dim: int = 8) -> float:
-    """Compile (or load from Numba's cache) the kernel on a tiny input; returns seconds spent."""
+    """Compile (or load from Numba's cache) the kernels on a tiny input; returns seconds spent."""
     from .core import make_tables
-    from .sgns_kernel import train_epoch
     from .sampling import alias_table, keep_thresholds, noise_distribution
+    from .sgns_kernel import train_chunks
     started = time.perf_counter()
     counts = np.array([3, 2, 1], dtype=np.int64)
     corpus = Corpus(np.array([0, 1, 2, 0, 1, 0], dtype=np.int32), np.array([0, 6], dtype=np.int64))
@@ -145,77 +158,173 @@ def warm_up(dim: int = 8) -> float:
     rows = np.zeros((3, dim), np.float32)
     for kernel in ("batched", "pair"):
         config.kernel = kernel
-        train_epoch(*_kernel_inputs(rows.copy(), rows.copy(), corpus, np.array([0, 1], np.int64), samplers,
-                                    config, 0, 0.0, 6.0, _new_state(1)))
+        train_chunks(*_kernel_inputs(rows.copy(), rows.copy(), corpus, np.array([0, 1], np.int64), samplers,
+                                     config, 0, 0.0, 6.0, new_state(1)))
     return time.perf_counter() - started
+
+
+class SkipGramTrainer:
+    """Owns the matrices and the position in the schedule; trains, pauses and resumes at chunk bounds."""
+
+    def __init__(self, corpus: Corpus, vocab: Vocab, config: SkipGramConfig,
+                 input_rows: np.ndarray | None = None, output_rows: np.ndarray | None = None):
+        from .core import make_tables
+        from .sampling import alias_table, keep_thresholds, noise_distribution
+
+        config.validate()
+        self.corpus, self.vocab, self.config = corpus, vocab, config
+        if input_rows is None:
+            rng = np.random.default_rng(config.seed)
+            input_rows = ((rng.random((len(vocab), config.dim), dtype=np.float32) - np.float32(0.5))
+                          / np.float32(config.dim))
+        self.input_rows = input_rows
+        self.output_rows = np.zeros((len(vocab), config.dim), np.float32) if output_rows is None else output_rows
+        self.samplers = (keep_thresholds(vocab.counts, config.sample), *alias_table(noise_distribution(vocab.counts)),
+                         make_tables())
+        self.chunk_starts = plan_chunks(corpus.offsets)
+        self.per_epoch = float(corpus.n_tokens)
+        self.total = self.per_epoch * config.epochs
+        self.epoch = 0
+        self.state = new_state(config.threads)
+        self.loss_sum = 0.0  # of finished epochs
+        self.scored = 0.0
+        self.train_seconds = 0.0
+
+    def restore(self, saved: dict) -> None:
+        """Continue from a checkpoint's state (see checkpoint.load_checkpoint)."""
+        meta = saved["meta"]
+        self.input_rows[...] = saved["input_rows"]
+        self.output_rows[...] = saved["output_rows"]
+        self.epoch = int(meta["epoch"])
+        self.loss_sum, self.scored = float(meta["loss_sum"]), float(meta["scored"])
+        self.train_seconds = float(meta["train_seconds"])
+        for mine, theirs in zip(self.state, (saved["progress"], saved["losses"], None, saved["next_chunk"])):
+            if theirs is not None:
+                mine[...] = theirs
+
+    @property
+    def finished(self) -> bool:
+        return self.epoch >= self.config.epochs
+
+    def words_done(self) -> float:
+        from .sgns_kernel import STRIDE
+        return self.epoch * self.per_epoch + float(self.state[0][::STRIDE].sum())
+
+    def mean_loss(self) -> float:
+        from .sgns_kernel import STRIDE
+        losses = self.state[1]
+        scored = self.scored + losses[1::STRIDE].sum()
+        return float((self.loss_sum + losses[::STRIDE].sum()) / scored) if scored else 0.0
+
+    def current_lr(self) -> float:
+        lr_per_word = (self.config.lr - self.config.min_lr) / max(self.total, 1.0)
+        return max(self.config.lr - lr_per_word * self.words_done(), self.config.min_lr)
+
+    def describe_position(self) -> str:
+        return (f"epoch {min(self.epoch + 1, self.config.epochs)} of {self.config.epochs}, "
+                f"{100 * self.words_done() / max(self.total, 1.0):.1f}% of all words done")
+
+    def run(self, progress: Progress | None = None, pause_every: float | None = None, on_pause=None) -> None:
+        """Train to the end. Every ``pause_every`` seconds, pause at chunk bounds and call ``on_pause()``.
+
+        Ctrl-C (KeyboardInterrupt) stops the threads at their next chunk boundary, within
+        about a second, and raises :class:`Interrupted` with the trainer in a resumable state.
+        """
+        import numba
+
+        from .sgns_kernel import STRIDE, train_chunks
+
+        numba.set_num_threads(max(1, min(self.config.threads, numba.config.NUMBA_NUM_THREADS)))
+        progress = progress or Progress(self.total, self.config.threads, quiet=True)
+        stop = self.state[2]
+        last_pause = time.perf_counter()
+
+        def poll():
+            nonlocal last_pause
+            progress.update(self.words_done(), self.current_lr(), self.mean_loss())
+            if pause_every is not None and time.perf_counter() - last_pause >= pause_every:
+                stop[0] = 1
+                last_pause = time.perf_counter()
+
+        while not self.finished:
+            started = time.perf_counter()
+            args = _kernel_inputs(self.input_rows, self.output_rows, self.corpus, self.chunk_starts, self.samplers,
+                                  self.config, self.epoch, self.epoch * self.per_epoch, self.total, self.state)
+            runner = _KernelRunner(train_chunks, args).start()
+            try:
+                runner.wait(poll)
+            except KeyboardInterrupt:
+                stop[0] = 1
+                runner.wait(lambda: None)
+                self.train_seconds += time.perf_counter() - started
+                stop[0] = 0
+                progress.close()
+                raise Interrupted(self.describe_position()) from None
+            self.train_seconds += time.perf_counter() - started
+            if stop[0]:
+                stop[0] = 0
+                if on_pause is not None:
+                    on_pause()
+                continue
+            progress.update(self.words_done(), self.current_lr(), self.mean_loss(), force=True)
+            losses = self.state[1]
+            self.loss_sum += losses[::STRIDE].sum()
+            self.scored += losses[1::STRIDE].sum()
+            self.epoch += 1
+            self.state = new_state(self.config.threads)
+            stop = self.state[2]
+        progress.close()
+
+    def stats(self) -> dict:
+        return {"train_seconds": self.train_seconds, "words": int(self.total), "loss": self.mean_loss_final(),
+                "words_per_sec": self.total / self.train_seconds if self.train_seconds else 0.0}
+
+    def mean_loss_final(self) -> float:
+        return float(self.loss_sum / self.scored) if self.scored else self.mean_loss()
 
 
 def train(corpus: Corpus, vocab: Vocab, config: SkipGramConfig, progress: Progress | None = None) -> tuple:
     """Train input and output rows on an encoded corpus; returns (input_rows, output_rows, stats)."""
-    import numba
-
-    from .core import make_tables
-    from .sampling import alias_table, keep_thresholds, noise_distribution
-    from .sgns_kernel import STRIDE, train_epoch
-
-    config.validate()
-    numba.set_num_threads(max(1, min(config.threads, numba.config.NUMBA_NUM_THREADS)))
-    rng = np.random.default_rng(config.seed)
-    input_rows = ((rng.random((len(vocab), config.dim), dtype=np.float32) - np.float32(0.5))
-                  / np.float32(config.dim))
-    output_rows = np.zeros((len(vocab), config.dim), dtype=np.float32)
-    samplers = (keep_thresholds(vocab.counts, config.sample), *alias_table(noise_distribution(vocab.counts)),
-                make_tables())
-    chunk_starts = plan_chunks(corpus.offsets)
-    per_epoch = float(corpus.n_tokens)
-    total = per_epoch * config.epochs
-    progress = progress or Progress(total, config.threads, quiet=True)
-    lr_per_word = (config.lr - config.min_lr) / total
-    loss_sum = scored = 0.0
-    started = time.perf_counter()
-    for epoch in range(config.epochs):
-        state = _new_state(config.threads)
-        progress_words, losses = state[0], state[1]
-        words_before = epoch * per_epoch
-
-        def poll(force=False):
-            done = words_before + progress_words[::STRIDE].sum()
-            pairs = losses[1::STRIDE].sum() + scored
-            mean_loss = (losses[::STRIDE].sum() + loss_sum) / pairs if pairs else 0.0
-            progress.update(done, max(config.lr - lr_per_word * done, config.min_lr), mean_loss, force)
-
-        args = _kernel_inputs(input_rows, output_rows, corpus, chunk_starts, samplers, config, epoch,
-                              words_before, total, state)
-        _KernelRunner(train_epoch, args).start().wait(poll)
-        poll(force=True)
-        loss_sum += losses[::STRIDE].sum()
-        scored += losses[1::STRIDE].sum()
-    train_seconds = time.perf_counter() - started
-    progress.close()
-    stats = {"train_seconds": train_seconds, "words": int(total), "loss": loss_sum / scored if scored else 0.0,
-             "words_per_sec": total / train_seconds if train_seconds else 0.0}
-    return input_rows, output_rows, stats
+    trainer = SkipGramTrainer(corpus, vocab, config)
+    trainer.run(progress)
+    return trainer.input_rows, trainer.output_rows, trainer.stats()
 
 
-def train_skipgram(path: str, config: SkipGramConfig | None = None, progress: Progress | None = None,
-                   quiet: bool = True) -> SkipGramModel:
-    """Read ``path``, build the vocabulary, train, and return the model with its report."""
-    config = config or SkipGramConfig()
+def prepare_skipgram(path: str, config: SkipGramConfig, progress: Progress | None = None,
+                     vocab: Vocab | None = None) -> tuple[SkipGramTrainer, dict]:
+    """Read ``path``, build (or apply the given) vocabulary, compile; returns the trainer and report.
+
+    With ``vocab`` given (resuming a checkpoint), the corpus is encoded with that
+    vocabulary instead of building one.
+    """
     config.validate()
     say = progress.say if progress else (lambda message: None)
     started = time.perf_counter()
-    vocab, corpus = read_corpus(path, config)
+    vocab, corpus = read_corpus(path, config, vocab)
     read_seconds = time.perf_counter() - started
     say(f"Read {corpus.n_tokens:,} tokens in {corpus.n_sentences:,} sentences; "
         f"vocabulary {len(vocab):,} words (min-count {config.min_count}) in {read_seconds:.1f} s")
     compile_seconds = warm_up()
     say(f"Kernel compiled or loaded from cache in {compile_seconds:.2f} s")
+    trainer = SkipGramTrainer(corpus, vocab, config)
     if progress is not None:
-        progress.total_words = float(corpus.n_tokens) * config.epochs
+        progress.total_words = trainer.total
+        progress.threads = config.threads
         progress.started = time.perf_counter()
-    input_rows, output_rows, stats = train(corpus, vocab, config, progress)
     report = {"version": __version__, "objective": "skipgram", "input": path,
-              "read_seconds": read_seconds, "compile_seconds": compile_seconds, **stats,
+              "read_seconds": read_seconds, "compile_seconds": compile_seconds,
               "save_seconds": 0.0, "threads": config.threads, "vocab_size": len(vocab),
               "corpus_tokens": corpus.n_tokens, "sentences": corpus.n_sentences, "config": asdict(config)}
-    return SkipGramModel(vocab, input_rows, output_rows, config, report)
+    return trainer, report
+
+
+def finish_report(trainer: SkipGramTrainer, report: dict) -> SkipGramModel:
+    report.update(trainer.stats())
+    return SkipGramModel(trainer.vocab, trainer.input_rows, trainer.output_rows, trainer.config, report)
+
+
+def train_skipgram(path: str, config: SkipGramConfig | None = None, progress: Progress | None = None) -> SkipGramModel:
+    """Read ``path``, build the vocabulary, train, and return the model with its report."""
+    trainer, report = prepare_skipgram(path, config or SkipGramConfig(), progress)
+    trainer.run(progress)
+    return finish_report(trainer, report)

@@ -1,8 +1,11 @@
 """Skip-gram with negative sampling as a Numba kernel over the sparse row-update core.
 
-One call trains one epoch. Threads (``prange`` over thread ids) take the corpus'
-chunks in turn (thread t: chunks t, t + T, t + 2T, ...) and update the shared
-matrices without locks (Hogwild). Each thread publishes the words it has done
+One call trains the chunks of one corpus segment (the whole corpus when it is in
+memory) for one epoch. Threads (``prange`` over thread ids) take the chunks in
+turn (thread t: chunks t, t + T, t + 2T, ...) and update the shared matrices
+without locks (Hogwild). A thread checks the ``stop`` flag between chunks and
+records the next chunk it would take, so a run can pause at chunk boundaries
+(for a checkpoint or Ctrl-C) and continue exactly there. Each thread publishes the words it has done
 in its own cache line of ``progress``; the learning rate is read off the sum of
 those counters, so it decays linearly with the work of all threads together and
 a one-thread run is bit-for-bit reproducible.
@@ -45,22 +48,25 @@ def draw_targets(center, negative, alias, out_rows, rng):
 
 
 @njit(cache=True, nogil=True, fastmath=True, parallel=True)
-def train_epoch(weights, corpus, samplers, config, schedule, state):
-    """Train one epoch; returns nothing, results are in ``weights`` and ``state``.
+def train_chunks(weights, corpus, samplers, config, schedule, state):
+    """Train the segment's chunks from each thread's ``next_chunk``; results land in the arguments.
 
     weights  = (input_rows, output_rows)              float32 (V, dim) each
     corpus   = (tokens, offsets, chunk_starts)        int32 ids; int64 sentence and chunk bounds
     samplers = (keep_threshold, alias_threshold, alias_index, tables)
-    config   = int64[window, negative, kernel, threads, seed, epoch]
+    config   = int64[window, negative, kernel, threads, seed, epoch, first_chunk_id]
     schedule = float64[lr, min_lr, words_before_epoch, total_words]
-    state    = (progress int64[threads*STRIDE], loss float64[threads*STRIDE], stop int64[1])
+    state    = (progress, losses, stop, next_chunk): per-thread int64 words done this epoch,
+               float64 loss sum and scored pairs, int64 stop flag, int64 next chunk; each
+               thread's slot is ``t * STRIDE``
     """
     input_rows, output_rows = weights
     tokens, offsets, chunk_starts = corpus
     keep_threshold, alias_threshold, alias_index, tables = samplers
     window, negative, kernel, n_threads, seed, epoch = config[0], config[1], config[2], config[3], config[4], config[5]
+    first_chunk_id = config[6]
     lr0, min_lr, words_before, total_words = schedule[0], schedule[1], schedule[2], schedule[3]
-    progress, losses, stop = state
+    progress, losses, stop, next_chunk = state
     alias = (alias_threshold, alias_index)
     n_chunks = len(chunk_starts) - 1
     dim = input_rows.shape[1]
@@ -77,12 +83,11 @@ def train_epoch(weights, corpus, samplers, config, schedule, state):
         out_rows = np.empty(negative + 1, dtype=np.int32)
         labels = np.zeros(negative + 1, dtype=np.float32)
         labels[0] = 1.0
-        loss = 0.0
-        scored = 0
-        for k in range(t, n_chunks, n_threads):
-            if stop[0] != 0:
-                break
-            rng = stream_seed(seed, epoch, k)
+        loss = losses[slot]
+        scored = losses[slot + 1]
+        k = next_chunk[slot]
+        while k < n_chunks and stop[0] == 0:
+            rng = stream_seed(seed, epoch, first_chunk_id + k)
             for s in range(chunk_starts[k], chunk_starts[k + 1]):
                 done = words_before
                 for u in range(n_threads):
@@ -131,3 +136,5 @@ def train_epoch(weights, corpus, samplers, config, schedule, state):
                 progress[slot] += end - start
                 losses[slot] = loss
                 losses[slot + 1] = scored
+            k += n_threads
+            next_chunk[slot] = k

@@ -6,7 +6,7 @@ from fastemb import sgns
 from fastemb.core import make_tables
 from fastemb.corpus import Corpus
 from fastemb.sampling import alias_table, keep_thresholds
-from fastemb.sgns_kernel import train_epoch
+from fastemb.sgns_kernel import train_chunks
 
 
 def _one_window_step(kernel):
@@ -22,8 +22,8 @@ def _one_window_step(kernel):
     corpus = Corpus(np.array([10, 20], np.int32), np.array([0, 2], np.int64))
     config = sgns.SkipGramConfig(dim=dim, window=1, negative=3, epochs=1, threads=1, kernel=kernel)
     before_in, before_out = inputs.copy(), outputs.copy()
-    train_epoch(*sgns._kernel_inputs(inputs, outputs, corpus, np.array([0, 1], np.int64), samplers, config,
-                                     0, 0.0, 2.0, sgns._new_state(1)))
+    train_chunks(*sgns._kernel_inputs(inputs, outputs, corpus, np.array([0, 1], np.int64), samplers, config,
+                                     0, 0.0, 2.0, sgns.new_state(1)))
     changed_in = set(np.flatnonzero(np.any(inputs != before_in, axis=1)))
     changed_out = set(np.flatnonzero(np.any(outputs != before_out, axis=1)))
     return changed_in, changed_out
