@@ -5,9 +5,12 @@ numba loads only when a command trains.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -28,9 +31,15 @@ class _Group(click.Group):
         except FastembError as exc:
             click.echo(f"Error: {exc}", err=True)
             sys.exit(1)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
             click.echo("\nInterrupted: no output was written; any existing output file is unchanged.", err=True)
-            sys.exit(130)
+            sys.exit(143 if isinstance(exc, _Terminated) else 130)
+        except Exception as exc:  # noqa: BLE001 - the trainer's own stop, carrying where it stopped
+            from .sgns import Interrupted
+            if not isinstance(exc, Interrupted):
+                raise
+            click.echo(f"\n{exc}", err=True)
+            sys.exit(143 if isinstance(exc.signal, _Terminated) else 130)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -75,25 +84,56 @@ def _write_report(path: str | None, report: dict) -> None:
 @click.option("--kernel", type=click.Choice(["batched", "pair"]), default="batched", show_default=True,
               help="batched: a window's contexts share negatives (fast); pair: word2vec's per-pair updates.")
 @click.option("--binary", is_flag=True, help="Write word2vec binary format instead of text.")
+@click.option("--checkpoint", default=None, help="Save the full training state here, periodically and on Ctrl-C.")
+@click.option("--checkpoint-every", default=600.0, show_default=True, help="Seconds between checkpoints.")
+@click.option("--save-on-interrupt", is_flag=True, help="On Ctrl-C/SIGTERM also write the vectors trained so far.")
 @click.option("--report", "report_path", default=None, help="Also write the run's figures as JSON here.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
-def skipgram(input_path, output, report_path, quiet, binary, threads, **options):
+def skipgram(input_path, output, report_path, quiet, binary, threads, checkpoint, checkpoint_every,
+             save_on_interrupt, **options):
     """Train skip-gram (word2vec) vectors on INPUT (one sentence per line; .gz/.bz2/.xz ok)."""
     from .fileio import check_readable, check_writable
     from .progress import Progress
-    from .sgns import SkipGramConfig, train_skipgram
+    from .sgns import SkipGramConfig, prepare_skipgram, run_to_file
 
     input_path = _default_input(input_path, DEFAULT_CORPUS)
     config = SkipGramConfig(threads=threads or os.cpu_count() or 1, **options)
     config.validate()
+    if checkpoint_every <= 0:
+        raise FastembError(f"--checkpoint-every must be > 0 seconds, got {checkpoint_every}")
     check_readable(input_path)
-    check_writable(output)
-    if report_path:
-        check_writable(report_path)
+    for path in (output, report_path, checkpoint):
+        if path:
+            check_writable(path)
     progress = Progress(1, config.threads, quiet=quiet)
-    model = train_skipgram(input_path, config, progress=progress)
-    model.save(output, binary=binary)
-    report = model.report
+    trainer, report = prepare_skipgram(input_path, config, progress)
+    run_info = {"input": os.path.abspath(input_path), "output": os.path.abspath(output), "binary": binary,
+                "report": os.path.abspath(report_path) if report_path else None,
+                "save_on_interrupt": save_on_interrupt}
+    with _stop_on_sigterm():
+        model = run_to_file(trainer, report, output, binary, checkpoint, checkpoint_every, save_on_interrupt,
+                            progress, run_info)
+    _finish_skipgram(model, output, report_path)
+
+
+@main.command()
+@click.argument("checkpoint")
+@click.option("-q", "--quiet", is_flag=True, help="No progress output.")
+def resume(checkpoint, quiet):
+    """Continue an interrupted `fastemb skipgram` run from its CHECKPOINT and write its output."""
+    from .checkpoint import load_checkpoint
+    from .progress import Progress
+    from .sgns import resume_skipgram
+
+    run_info = load_checkpoint(checkpoint)["meta"]["run"]
+    progress = Progress(1, 1, quiet=quiet)
+    with _stop_on_sigterm():
+        model = resume_skipgram(checkpoint, progress)
+    _finish_skipgram(model, run_info["output"], run_info.get("report"))
+
+
+def _finish_skipgram(model, output, report_path):
+    report, config = model.report, model.config
     report["output"] = output
     _write_report(report_path, report)
     click.echo(f"Trained {report['words']:,} words ({report['corpus_tokens']:,} tokens x {config.epochs} epochs), "
@@ -103,6 +143,21 @@ def skipgram(input_path, output, report_path, quiet, binary, threads, **options)
                f"{report['words_per_sec']:,.0f} words/sec ({report['words_per_sec'] / config.threads:,.0f} per thread); "
                f"final loss {report['loss']:.4f}")
     click.echo(f"Saved {output}")
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, delivered like Ctrl-C so training stops cleanly at a chunk boundary."""
+
+
+@contextlib.contextmanager
+def _stop_on_sigterm():
+    def handler(signum, frame):
+        raise _Terminated()
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @main.command()
@@ -128,6 +183,104 @@ def warmup():
     from .sgns import warm_up
 
     click.echo(f"Kernels ready in {warm_up():.2f} s")
+
+
+DEFAULT_LABELLED = DATA_DIR / "labelled-train.txt"
+
+
+@main.command()
+@click.argument("input_path", metavar="[INPUT]", required=False)
+@click.option("-o", "--output", required=True, help="Model file to write (an .npz archive, at exactly this path).")
+@click.option("--vectors", "vectors_path", default=None, help="Also write the learned word vectors (word2vec text).")
+@click.option("--dim", default=100, show_default=True, help="Vector dimension.")
+@click.option("--lr", default=0.1, show_default=True, help="Initial learning rate (decays linearly to 0).")
+@click.option("--epochs", default=5, show_default=True, help="Passes over the data.")
+@click.option("--min-count", default=1, show_default=True, help="Ignore words rarer than this.")
+@click.option("--min-count-label", default=1, show_default=True, help="Ignore labels rarer than this.")
+@click.option("--word-ngrams", default=1, show_default=True, help="Longest word n-gram used as a feature.")
+@click.option("--buckets", default=2_000_000, show_default=True, help="Hash buckets for word n-grams.")
+@click.option("--loss", default="softmax", show_default=True, help="softmax, ns (negative sampling) or ova (one-vs-all, multi-label).")
+@click.option("--neg", default=5, show_default=True, help="Negative labels per example with --loss ns.")
+@click.option("--label-prefix", default="__label__", show_default=True, help="Tokens starting with this are labels.")
+@click.option("--pretrained", default=None, help="Initialise word rows from these vectors (word2vec text or binary).")
+@click.option("--freeze", is_flag=True, help="Keep the --pretrained rows fixed while the others train.")
+@click.option("--threads", type=int, default=None, help="Worker threads [default: all cores].")
+@click.option("--seed", default=1, show_default=True, help="Random seed (--threads 1 is bit-reproducible).")
+@click.option("--report", "report_path", default=None, help="Also write the run's figures as JSON here.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress output.")
+def supervised(input_path, output, vectors_path, report_path, quiet, threads, **options):
+    """Train a fastText-style classifier on INPUT (`__label__x words ...` per line; .gz/.bz2/.xz ok)."""
+    from .fileio import check_readable, check_writable
+    from .progress import Progress
+    from .supervised import SupervisedConfig, train_supervised
+
+    input_path = _default_input(input_path, DEFAULT_LABELLED)
+    config = SupervisedConfig(threads=threads or os.cpu_count() or 1, **options)
+    config.validate()
+    check_readable(input_path)
+    for path in (output, vectors_path, report_path):
+        if path:
+            check_writable(path)
+    progress = Progress(1, config.threads, quiet=quiet)
+    model = train_supervised(input_path, config, progress=progress)
+    model.save(output)
+    if vectors_path:
+        started = time.perf_counter()
+        model.save_vectors(vectors_path)
+        model.report["save_seconds"] += time.perf_counter() - started
+    report = model.report
+    report["output"] = output
+    _write_report(report_path, report)
+    skipped = report["skipped_no_label"] + report["skipped_no_words"]
+    click.echo(f"Trained {report['words']:,} words ({report['examples']:,} examples x {config.epochs} epochs), "
+               f"vocabulary {report['vocab_size']:,}, {report['labels']:,} labels, dim {config.dim}, "
+               f"loss {config.loss}, {config.threads} threads"
+               + (f"; skipped {report['skipped_no_label']:,} lines without a label and "
+                  f"{report['skipped_no_words']:,} without a known word" if skipped else ""))
+    click.echo(f"read {report['read_seconds']:.2f} s, compile {report['compile_seconds']:.2f} s, "
+               f"train {report['train_seconds']:.2f} s, save {report['save_seconds']:.2f} s; "
+               f"{report['words_per_sec']:,.0f} words/sec ({report['words_per_sec'] / config.threads:,.0f} per thread); "
+               f"final loss {report['loss']:.4f}")
+    click.echo(f"Saved {output}" + (f" and {vectors_path}" if vectors_path else ""))
+
+
+@main.command("test")
+@click.argument("model_path", metavar="MODEL")
+@click.argument("input_path", metavar="INPUT")
+@click.option("-k", default=1, show_default=True, help="Labels predicted per line (-1: all).")
+@click.option("--threshold", default=0.0, show_default=True, help="Only predict labels with at least this probability.")
+@click.option("--per-label", is_flag=True, help="Also print precision, recall and F1 of every label.")
+def test_model(model_path, input_path, k, threshold, per_label):
+    """Precision and recall at k of MODEL on labelled INPUT ('-' = stdin), in fastText's layout."""
+    from .supervised import format_test, load_model
+
+    model = load_model(model_path)
+    result = model.evaluate(input_path, k=k, threshold=threshold)
+    if result.unknown_label_lines:
+        click.echo(f"Warning: {result.unknown_label_lines:,} lines of {input_path} have labels never seen in "
+                   "training; those labels were ignored (a line left with no known label is not scored)", err=True)
+    click.echo(format_test(result, per_label))
+
+
+@main.command()
+@click.argument("model_path", metavar="MODEL")
+@click.argument("input_path", metavar="INPUT")
+@click.option("-k", default=1, show_default=True, help="Labels predicted per line (-1: all).")
+@click.option("--probabilities", is_flag=True, help="Print each label's probability after it.")
+@click.option("--threshold", default=0.0, show_default=True, help="Only print labels with at least this probability.")
+def predict(model_path, input_path, k, probabilities, threshold):
+    """Top-k labels for every line of INPUT ('-' = stdin): one output line per input line."""
+    from .supervised import format_prediction, load_model
+
+    model = load_model(model_path)
+    out = sys.stdout
+    try:
+        for labels, probs in model.predict_file(input_path, k=k, threshold=threshold):
+            out.write(format_prediction(labels, probs, probabilities) + "\n")
+        out.flush()
+    except BrokenPipeError:  # `fastemb predict ... | head`: the reader has gone, stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(0)
 
 
 if __name__ == "__main__":

@@ -99,10 +99,15 @@ def read_corpus(path: str, config: SkipGramConfig, vocab: Vocab | None = None) -
 
 
 class _KernelRunner:
-    """Runs a GIL-free kernel in a worker thread so the main thread can report and catch Ctrl-C."""
+    """Runs a GIL-free kernel in a worker thread so the main thread can report and catch Ctrl-C.
+
+    Completion is signalled with an Event rather than Thread.join: a join interrupted by
+    KeyboardInterrupt can leave the Thread reporting itself dead while it still runs.
+    """
 
     def __init__(self, kernel, args):
         self.error = None
+        self.done = threading.Event()
         self.thread = threading.Thread(target=self._run, args=(kernel, args), daemon=True)
 
     def _run(self, kernel, args):
@@ -110,21 +115,29 @@ class _KernelRunner:
             kernel(*args)
         except BaseException as exc:  # handed to the main thread
             self.error = exc
+        finally:
+            self.done.set()
 
     def start(self):
         self.thread.start()
         return self
 
     def wait(self, poll, interval: float = 0.1):
-        while self.thread.is_alive():
-            self.thread.join(interval)
+        while not self.done.wait(interval):
             poll()
         if self.error is not None:
             raise self.error
 
 
 class Interrupted(Exception):
-    """Training stopped at a chunk boundary on request (Ctrl-C, SIGTERM); the trainer can go on."""
+    """Training stopped at a chunk boundary on request (Ctrl-C, SIGTERM); the trainer can go on.
+
+    ``signal`` is the KeyboardInterrupt (or subclass, e.g. for SIGTERM) that asked for it.
+    """
+
+    def __init__(self, message: str, signal: BaseException | None = None):
+        super().__init__(message)
+        self.signal = signal
 
 
 def new_state(threads: int):
@@ -253,13 +266,13 @@ class SkipGramTrainer:
             runner = _KernelRunner(train_chunks, args).start()
             try:
                 runner.wait(poll)
-            except KeyboardInterrupt:
+            except KeyboardInterrupt as request:
                 stop[0] = 1
                 runner.wait(lambda: None)
                 self.train_seconds += time.perf_counter() - started
                 stop[0] = 0
                 progress.close()
-                raise Interrupted(self.describe_position()) from None
+                raise Interrupted(self.describe_position(), request) from None
             self.train_seconds += time.perf_counter() - started
             if stop[0]:
                 stop[0] = 0
@@ -328,3 +341,63 @@ def train_skipgram(path: str, config: SkipGramConfig | None = None, progress: Pr
     trainer, report = prepare_skipgram(path, config or SkipGramConfig(), progress)
     trainer.run(progress)
     return finish_report(trainer, report)
+
+
+def run_to_file(trainer: SkipGramTrainer, report: dict, output: str, binary: bool = False,
+                checkpoint: str | None = None, checkpoint_every: float = 600.0, save_on_interrupt: bool = False,
+                progress: Progress | None = None, run_info: dict | None = None) -> SkipGramModel:
+    """Train to the end with optional periodic checkpoints, then save the vectors to ``output``.
+
+    On Ctrl-C or SIGTERM the threads stop at their next chunk boundary; the checkpoint
+    (if any) is written, and the vectors too with ``save_on_interrupt``; then
+    :class:`Interrupted` says where things are and how to go on.
+    """
+    from .checkpoint import corpus_checksum, save_checkpoint
+
+    run_info = dict(run_info or {})
+    if checkpoint:
+        run_info.update(checkpoint=os.path.abspath(checkpoint), checkpoint_every=checkpoint_every)
+        run_info.setdefault("corpus_checksum", corpus_checksum(trainer.corpus))
+
+    def save_state():
+        save_checkpoint(checkpoint, trainer, run_info)
+
+    try:
+        trainer.run(progress, pause_every=checkpoint_every if checkpoint else None,
+                    on_pause=save_state if checkpoint else None)
+    except Interrupted as stopped:
+        notes = [f"Interrupted during {stopped}."]
+        if checkpoint:
+            save_state()
+            notes.append(f"Checkpoint saved to {checkpoint}; continue with: fastemb resume {checkpoint}")
+        if save_on_interrupt:
+            finish_report(trainer, report).save(output, binary=binary)
+            notes.append(f"Vectors trained so far saved to {output}.")
+        else:
+            notes.append(f"{output} was not written (an existing file is unchanged).")
+        raise Interrupted(" ".join(notes), stopped.signal) from None
+    model = finish_report(trainer, report)
+    model.save(output, binary=binary)
+    return model
+
+
+def resume_skipgram(checkpoint: str, progress: Progress | None = None) -> SkipGramModel:
+    """Continue the run saved in ``checkpoint``; writes the original command's output file."""
+    from .checkpoint import corpus_checksum, load_checkpoint
+
+    saved = load_checkpoint(checkpoint)
+    meta, run_info = saved["meta"], saved["meta"]["run"]
+    config = SkipGramConfig(**meta["config"])
+    vocab = Vocab(saved["words"], saved["counts"])
+    trainer, report = prepare_skipgram(run_info["input"], config, progress, vocab=vocab)
+    if corpus_checksum(trainer.corpus) != run_info["corpus_checksum"]:
+        raise FastembError(f"{checkpoint}: the corpus {run_info['input']} has changed since the checkpoint was "
+                           "written (checksum differs); resuming would train on different data")
+    trainer.restore(saved)
+    if progress is not None:
+        progress.say(f"Resuming at {trainer.describe_position()}")
+    report["resumed_from"] = os.path.abspath(checkpoint)
+    return run_to_file(trainer, report, run_info["output"], binary=run_info.get("binary", False),
+                       checkpoint=checkpoint, checkpoint_every=run_info.get("checkpoint_every", 600.0),
+                       save_on_interrupt=run_info.get("save_on_interrupt", False), progress=progress,
+                       run_info=run_info)
