@@ -23,7 +23,8 @@ FORMAT_VERSION = 1
 def corpus_checksum(corpus) -> str:
     """Identifies the encoded corpus, so a checkpoint is never resumed on different data."""
     digest = hashlib.blake2b(digest_size=16)
-    digest.update(np.ascontiguousarray(corpus.tokens).data)
+    for block in corpus.blocks():
+        digest.update(np.ascontiguousarray(block).data)
     digest.update(np.ascontiguousarray(corpus.offsets).data)
     return digest.hexdigest()
 
@@ -36,7 +37,7 @@ def save_checkpoint(path: str, trainer, run: dict) -> None:
     """Write ``trainer``'s state plus ``run`` (input, output and options of the command) atomically."""
     from dataclasses import asdict
     meta = {"format": MAGIC, "format_version": FORMAT_VERSION, "fastemb_version": __version__,
-            "config": asdict(trainer.config), "epoch": trainer.epoch, "loss_sum": float(trainer.loss_sum),
+            "config": asdict(trainer.config), "epoch": trainer.epoch, "segment": trainer.segment, "loss_sum": float(trainer.loss_sum),
             "scored": float(trainer.scored), "train_seconds": trainer.train_seconds, "run": run}
     progress, losses, _, next_chunk = trainer.state
     with atomic_output(path, "wb") as handle:

@@ -84,6 +84,9 @@ def _write_report(path: str | None, report: dict) -> None:
 @click.option("--kernel", type=click.Choice(["batched", "pair"]), default="batched", show_default=True,
               help="batched: a window's contexts share negatives (fast); pair: word2vec's per-pair updates.")
 @click.option("--binary", is_flag=True, help="Write word2vec binary format instead of text.")
+@click.option("--on-disk", is_flag=True, help="Keep the encoded corpus in a file beside the output (bounded memory).")
+@click.option("--max-memory", default=0.0, show_default=True,
+              help="MB the encoded corpus may take in memory before it goes to disk (0: a quarter of RAM).")
 @click.option("--checkpoint", default=None, help="Save the full training state here, periodically and on Ctrl-C.")
 @click.option("--checkpoint-every", default=600.0, show_default=True, help="Seconds between checkpoints.")
 @click.option("--save-on-interrupt", is_flag=True, help="On Ctrl-C/SIGTERM also write the vectors trained so far.")
@@ -106,7 +109,7 @@ def skipgram(input_path, output, report_path, quiet, binary, threads, checkpoint
         if path:
             check_writable(path)
     progress = Progress(1, config.threads, quiet=quiet)
-    trainer, report = prepare_skipgram(input_path, config, progress)
+    trainer, report = prepare_skipgram(input_path, config, progress, workdir=_workdir(output))
     run_info = {"input": os.path.abspath(input_path), "output": os.path.abspath(output), "binary": binary,
                 "report": os.path.abspath(report_path) if report_path else None,
                 "save_on_interrupt": save_on_interrupt}
@@ -130,6 +133,11 @@ def resume(checkpoint, quiet):
     with _stop_on_sigterm():
         model = resume_skipgram(checkpoint, progress)
     _finish_skipgram(model, run_info["output"], run_info.get("report"))
+
+
+def _workdir(output: str) -> str:
+    """Scratch files (an on-disk corpus) go beside the output, on the disk the user chose."""
+    return os.path.dirname(os.path.abspath(output))
 
 
 def _finish_skipgram(model, output, report_path):
@@ -162,12 +170,16 @@ def _stop_on_sigterm():
 
 @main.command()
 @click.argument("vectors_path", metavar="VECTORS")
-@click.argument("words", nargs=-1, required=True)
+@click.argument("words", nargs=-1)
 @click.option("-k", "--topn", default=10, show_default=True, help="Neighbours per word.")
-def neighbors(vectors_path, words, topn):
+@click.option("--analogy", nargs=3, metavar="A B C", default=None,
+              help="Also solve A is to B as C is to ?: the words nearest B - A + C (3CosAdd).")
+def neighbors(vectors_path, words, topn, analogy):
     """Nearest neighbours (cosine) of each WORD in a word2vec text or binary file."""
     from .vectors import load_vectors
 
+    if not words and not analogy:
+        raise click.UsageError("give at least one WORD or --analogy A B C")
     vectors = load_vectors(vectors_path)
     for word in words:
         if word not in vectors:
@@ -175,6 +187,14 @@ def neighbors(vectors_path, words, topn):
             continue
         found = vectors.most_similar(word, topn=topn)
         click.echo(f"{word}: " + ", ".join(f"{w} {score:.3f}" for w, score in found))
+    if analogy:
+        a, b, c = analogy
+        unknown = [w for w in dict.fromkeys(analogy) if w not in vectors]
+        if unknown:
+            click.echo(f"{a} : {b} :: {c} : ?  {', '.join(unknown)} not in the vocabulary of {vectors_path}")
+        else:
+            found = vectors.analogy(a, b, c, topn=topn)
+            click.echo(f"{a} : {b} :: {c} : ?  " + ", ".join(f"{w} {score:.3f}" for w, score in found))
 
 
 @main.command()
@@ -222,7 +242,8 @@ def supervised(input_path, output, vectors_path, report_path, quiet, threads, **
         if path:
             check_writable(path)
     progress = Progress(1, config.threads, quiet=quiet)
-    model = train_supervised(input_path, config, progress=progress)
+    with _stop_on_sigterm():
+        model = train_supervised(input_path, config, progress=progress)
     model.save(output)
     if vectors_path:
         started = time.perf_counter()
@@ -281,6 +302,93 @@ def predict(model_path, input_path, k, probabilities, threshold):
     except BrokenPipeError:  # `fastemb predict ... | head`: the reader has gone, stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(0)
+
+
+@main.command()
+@click.argument("vectors_path", metavar="VECTORS")
+@click.option("--analogies", "analogy_paths", multiple=True, metavar="FILE",
+              help="Analogy questions in questions-words.txt layout (repeatable).")
+@click.option("--similarity", "similarity_paths", multiple=True, metavar="FILE",
+              help="Word pairs with human scores, 'word1 word2 score' (repeatable): WordSim353, MEN, SimLex...")
+@click.option("--restrict-vocab", type=click.IntRange(min=1), default=None,
+              help="Only the N most frequent words are known  [default: 30,000 for analogies, as word2vec's "
+                   "compute-accuracy; 300,000 for word pairs, as gensim]")
+@click.option("--method", type=click.Choice(["3cosadd", "3cosmul"], case_sensitive=False), default="3cosadd",
+              show_default=True, help="Analogy rule: b - a + c, or Levy & Goldberg's multiplicative one.")
+@click.option("--case-sensitive", is_flag=True, help="Match words exactly (default: ignore case, as gensim).")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+def evaluate(vectors_path, analogy_paths, similarity_paths, restrict_vocab, method, case_sensitive, as_json):
+    """Analogy accuracy and word-pair correlations of VECTORS, counted as gensim's evaluators count."""
+    from .evaluate import (ANALOGY_RESTRICT_VOCAB, SIMILARITY_RESTRICT_VOCAB, evaluate_analogies,
+                           evaluate_similarity, format_analogies, format_similarity)
+    from .fileio import check_readable
+    from .vectors import load_vectors
+
+    if not analogy_paths and not similarity_paths:
+        raise click.UsageError("give at least one --analogies or --similarity file")
+    for path in (vectors_path, *analogy_paths, *similarity_paths):
+        check_readable(path)
+    vectors = load_vectors(vectors_path)
+    case_insensitive = not case_sensitive
+    analogies = [evaluate_analogies(vectors, path, restrict_vocab or ANALOGY_RESTRICT_VOCAB, method.lower(),
+                                    case_insensitive) for path in analogy_paths]
+    similarities = [evaluate_similarity(vectors, path, restrict_vocab or SIMILARITY_RESTRICT_VOCAB,
+                                        case_insensitive) for path in similarity_paths]
+    if as_json:
+        click.echo(json.dumps({"vectors": vectors_path, "words": len(vectors), "dim": vectors.dim,
+                               "analogies": [r.to_dict() for r in analogies],
+                               "similarity": [r.to_dict() for r in similarities]}, indent=2))
+        return
+    click.echo(f"{vectors_path}: {len(vectors):,} words x {vectors.dim} dims")
+    for result in analogies:
+        click.echo("\n" + format_analogies(result))
+    if similarities:
+        click.echo("\n" + format_similarity(similarities))
+
+
+@main.command()
+@click.argument("first_path", metavar="FIRST")
+@click.argument("second_path", metavar="SECOND")
+@click.option("--words", "word_lists", multiple=True, metavar="W1,W2,...",
+              help="Words whose neighbours to show side by side (comma-separated, repeatable).")
+@click.option("-k", "--topn", "k", type=click.IntRange(min=1), default=10, show_default=True,
+              help="Neighbours per word for the overlap and the side-by-side lists.")
+@click.option("--max-words", type=click.IntRange(min=2), default=20_000, show_default=True,
+              help="Compare only this many shared words, the most frequent in both.")
+@click.option("--top", type=click.IntRange(min=0), default=10, show_default=True,
+              help="How many most and least changed words to list.")
+@click.option("--plot", "plot_path", default=None, metavar="FILE",
+              help="Also draw a 2-D PCA map of the words in each space (.png/.svg/.pdf; needs matplotlib).")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+def compare(first_path, second_path, word_lists, k, max_words, top, plot_path, as_json):
+    """How the neighbourhoods of words differ between two vector files FIRST and SECOND."""
+    from .compare import compare_vectors, format_comparison, plot_comparison, require_matplotlib
+    from .fileio import check_readable, check_writable
+    from .vectors import load_vectors
+
+    words = [w.strip() for spec in word_lists for w in spec.split(",") if w.strip()]
+    check_readable(first_path)
+    check_readable(second_path)
+    if plot_path:
+        require_matplotlib()
+        check_writable(plot_path)
+    first, second = load_vectors(first_path), load_vectors(second_path)
+    if plot_path and words and sum(w in first and w in second for w in set(words)) < 3:
+        raise FastembError(f"{plot_path}: a map needs at least 3 of the --words in both vocabularies")
+    result = compare_vectors(first, second, k=k, max_words=max_words, words=words, top=top,
+                             names=(first_path, second_path))
+    if plot_path:
+        # Without --words, the map shows the words whose neighbourhoods changed most and least.
+        shown = [c.word for c in result.chosen] or [w for w, _ in result.most_changed + result.least_changed]
+        plot_comparison(first, second, shown, plot_path, names=(first_path, second_path))
+    if as_json:
+        report = result.to_dict()
+        report["plot"] = plot_path
+        click.echo(json.dumps(report, indent=2))
+        return
+    click.echo(format_comparison(result))
+    if plot_path:
+        click.echo(f"\nSaved {plot_path}")
 
 
 if __name__ == "__main__":

@@ -8,6 +8,9 @@ any windowing, as word2vec does.
 """
 from __future__ import annotations
 
+import contextlib
+import os
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,34 +25,116 @@ BLOCK_BYTES = 1 << 24
 
 @dataclass
 class RawCorpus:
-    """Every token of a file, encoded by first occurrence, before any vocabulary cut."""
+    """Every token of a file, encoded by first occurrence, before any vocabulary cut.
+
+    The provisional ids are in memory (``ids``) or, for corpora over the memory
+    budget, in a spill file of int32 (``spill``) read back piece by piece.
+    """
 
     words: list[str]          # provisional id -> word, in order of first occurrence
     counts: np.ndarray        # int64, provisional id -> occurrences
-    ids: np.ndarray           # int32 provisional ids of every token, in file order
+    ids: np.ndarray | None    # int32 provisional ids of every token, in file order
     offsets: np.ndarray       # int64 sentence boundaries into ids, len = sentences + 1
     lines: int                # non-empty lines read
     truncated: int = 0        # tokens cut to MAX_TOKEN_BYTES
+    spill: str | None = None  # the ids on disk instead of ``ids``
 
     @property
     def n_tokens(self) -> int:
-        return len(self.ids)
+        return int(self.offsets[-1])
+
+    def id_pieces(self, size: int = 1 << 22):
+        """Yield (start, int32 ids) pieces in file order, from memory or the spill file."""
+        if self.spill is None:
+            for start in range(0, self.n_tokens, size):
+                yield start, self.ids[start:start + size]
+            return
+        with open(self.spill, "rb") as handle:
+            start = 0
+            while start < self.n_tokens:
+                piece = np.fromfile(handle, dtype=np.int32, count=size)
+                yield start, piece
+                start += len(piece)
 
 
 @dataclass
 class Corpus:
-    """A corpus encoded with a vocabulary: what the trainers consume."""
+    """A corpus encoded with a vocabulary, in memory: what the trainers consume."""
 
     tokens: np.ndarray        # int32 vocabulary ids, out-of-vocabulary tokens removed
     offsets: np.ndarray       # int64 sentence boundaries into tokens (no empty sentences)
 
     @property
     def n_tokens(self) -> int:
-        return len(self.tokens)
+        return int(self.offsets[-1])
 
     @property
     def n_sentences(self) -> int:
         return len(self.offsets) - 1
+
+    def segment_bounds(self, chunk_starts: np.ndarray) -> list[tuple[int, int]]:
+        """Ranges of chunks trained in one kernel call: all of them, the corpus is in memory."""
+        return [(0, len(chunk_starts) - 1)]
+
+    def load(self, first_chunk: int, last_chunk: int, chunk_starts: np.ndarray):
+        return self, chunk_starts
+
+    def blocks(self):
+        yield self.tokens
+
+
+@dataclass
+class DiskCorpus:
+    """An encoded corpus kept in an int32 file; trained a segment (a run of chunks) at a time.
+
+    Memory stays at one segment buffer (``segment_tokens``), whatever the corpus size;
+    only the sentence offsets (8 bytes a sentence) stay in memory.
+    """
+
+    path: str
+    offsets: np.ndarray
+    segment_tokens: int = 1 << 24
+
+    def __post_init__(self):
+        # The file is scratch: it goes when the corpus object does (or the process exits).
+        weakref.finalize(self, _remove_quietly, self.path)
+
+    @property
+    def n_tokens(self) -> int:
+        return int(self.offsets[-1])
+
+    @property
+    def n_sentences(self) -> int:
+        return len(self.offsets) - 1
+
+    def segment_bounds(self, chunk_starts: np.ndarray) -> list[tuple[int, int]]:
+        token_at_chunk = self.offsets[chunk_starts]
+        bounds, first = [], 0
+        n_chunks = len(chunk_starts) - 1
+        while first < n_chunks:
+            last = int(np.searchsorted(token_at_chunk, token_at_chunk[first] + self.segment_tokens, side="right")) - 1
+            last = min(max(last, first + 1), n_chunks)
+            bounds.append((first, last))
+            first = last
+        return bounds
+
+    def load(self, first_chunk: int, last_chunk: int, chunk_starts: np.ndarray):
+        """The chunks [first_chunk, last_chunk) as an in-memory Corpus, and their local chunk starts."""
+        first_sentence, last_sentence = int(chunk_starts[first_chunk]), int(chunk_starts[last_chunk])
+        start, end = int(self.offsets[first_sentence]), int(self.offsets[last_sentence])
+        with open(self.path, "rb") as handle:
+            handle.seek(4 * start)
+            tokens = np.fromfile(handle, dtype=np.int32, count=end - start)
+        offsets = self.offsets[first_sentence:last_sentence + 1] - start
+        return Corpus(tokens, offsets), chunk_starts[first_chunk:last_chunk + 1] - first_sentence
+
+    def blocks(self):
+        with open(self.path, "rb") as handle:
+            while True:
+                block = np.fromfile(handle, dtype=np.int32, count=self.segment_tokens)
+                if not len(block):
+                    return
+                yield block
 
 
 def _blocks(handle):
@@ -84,7 +169,7 @@ class _Encoder:
         self.slot_hash = np.zeros(1 << 16, dtype=np.uint64)
         self.word_bytes = np.zeros(1 << 20, dtype=np.uint8)
         self.word_start = np.zeros(1 << 15, dtype=np.int64)
-        self.token_ids = np.zeros(1 << 22, dtype=np.int32)
+        self.token_ids = np.zeros(1 << 21, dtype=np.int32)
         self.line_ends = np.zeros(1 << 14, dtype=np.int64)
         self.limits = np.array([0, 0, 0, 0, MAX_TOKEN_BYTES, 0, 0], dtype=np.int64)
 
@@ -110,16 +195,17 @@ class _Encoder:
                 grew = True
             if not grew:  # only the word byte store can be short
                 self.word_bytes = _grown(self.word_bytes)
+        n_tokens, n_lines = int(self.limits[2]), int(self.limits[3])
+        self.limits[2] = self.limits[3] = 0  # drained: the buffers are reused for the next block
+        return self.token_ids[:n_tokens].copy(), self.line_ends[:n_lines].copy()
 
     def finish(self):
-        _, n_words, n_tokens, n_lines, _, line_tokens, truncated = (int(x) for x in self.limits)
-        line_ends = self.line_ends[:n_lines]
-        if line_tokens:
-            line_ends = np.append(line_ends, n_tokens)
+        """(words by provisional id, tokens truncated, whether the last line had no newline)."""
+        n_words, line_tokens, truncated = int(self.limits[1]), int(self.limits[5]), int(self.limits[6])
         starts = self.word_start[:n_words + 1]
         blob = self.word_bytes[:starts[-1]].tobytes()
         words = [blob[starts[w]:starts[w + 1]].decode("utf-8", errors="replace") for w in range(n_words)]
-        return words, self.token_ids[:n_tokens].copy(), line_ends, truncated
+        return words, truncated, line_tokens > 0
 
 
 def _grown(array: np.ndarray) -> np.ndarray:
@@ -141,37 +227,123 @@ def sentence_offsets(line_ends: np.ndarray, max_len: int = MAX_SENTENCE) -> np.n
     return np.concatenate(([0], ends)).astype(np.int64)
 
 
-def scan(path: str) -> RawCorpus:
+class _IdStore:
+    """Collects provisional ids: in memory until ``budget`` bytes, then in a spill file."""
+
+    def __init__(self, budget: float, spill_dir: str | None):
+        self.budget, self.spill_dir = budget, spill_dir
+        self.parts: list[np.ndarray] = []
+        self.n = 0
+        self.spill: str | None = None
+        self.handle = None
+
+    def add(self, ids: np.ndarray) -> None:
+        self.n += len(ids)
+        if self.handle is None and 4 * self.n > self.budget and self.spill_dir is not None:
+            import tempfile
+            fd, self.spill = tempfile.mkstemp(prefix="ids-", suffix=".int32", dir=self.spill_dir)
+            self.handle = os.fdopen(fd, "wb")
+            for part in self.parts:
+                part.tofile(self.handle)
+            self.parts = []
+        if self.handle is not None:
+            ids.tofile(self.handle)
+        else:
+            self.parts.append(ids.copy())
+
+    def result(self):
+        if self.handle is not None:
+            self.handle.close()
+            return None
+        return np.concatenate(self.parts) if self.parts else np.zeros(0, np.int32)
+
+
+def scan(path: str, memory_budget: float = float("inf"), spill_dir: str | None = None) -> RawCorpus:
     """Read ``path`` (plain, .gz, .bz2 or .xz): ASCII-whitespace tokens, one sentence per line.
 
     Invalid UTF-8 is replaced (U+FFFD), never fatal; tokens longer than
-    MAX_TOKEN_BYTES are cut to that length and counted in ``truncated``.
+    MAX_TOKEN_BYTES are cut to that length and counted in ``truncated``. Once the
+    ids pass ``memory_budget`` bytes they go to a spill file in ``spill_dir``.
     """
     encoder = _Encoder()
+    store = _IdStore(memory_budget, spill_dir)
+    counts = np.zeros(0, np.int64)
+    line_ends: list[np.ndarray] = []
     try:
         with open_binary(path) as handle:
             for block in _blocks(handle):
-                encoder.feed(block)
+                ids, ends = encoder.feed(block)
+                line_ends.append(ends + store.n)
+                store.add(ids)
+                block_counts = np.bincount(ids)
+                if len(block_counts) > len(counts):
+                    counts = np.concatenate((counts, np.zeros(len(block_counts) - len(counts), np.int64)))
+                counts[:len(block_counts)] += block_counts
     except (OSError, EOFError, ValueError) as exc:  # corrupt archives raise these mid-read
         raise FastembError(f"{path}: cannot read ({exc})") from None
-    words, ids, line_ends, truncated = encoder.finish()
+    words, truncated, open_line = encoder.finish()
+    if open_line:  # the file did not end with a newline
+        line_ends.append(np.array([store.n], np.int64))
+    ids = store.result()
+    ends = np.concatenate(line_ends) if line_ends else np.zeros(0, np.int64)
+    counts = np.concatenate((counts, np.zeros(len(words) - len(counts), np.int64)))
+    raw = RawCorpus(words, counts, ids, sentence_offsets(ends), len(ends), truncated, store.spill)
     if len(set(words)) < len(words):  # distinct byte strings that decode to the same text
-        ids, words = _merge_equal_words(words, ids)
-    counts = np.bincount(ids, minlength=len(words)).astype(np.int64)
-    return RawCorpus(words, counts, ids, sentence_offsets(line_ends), len(line_ends), truncated)
+        raw = _merge_equal_words(raw)
+    return raw
 
 
-def _merge_equal_words(words: list[str], ids: np.ndarray) -> tuple[np.ndarray, list[str]]:
-    first = {}
-    remap = np.array([first.setdefault(w, len(first)) for w in words], dtype=np.int32)
-    return remap[ids], list(first)
+def _merge_equal_words(raw: RawCorpus) -> RawCorpus:
+    first: dict[str, int] = {}
+    remap = np.array([first.setdefault(w, len(first)) for w in raw.words], dtype=np.int32)
+    counts = np.bincount(remap, weights=raw.counts, minlength=len(first)).astype(np.int64)
+    if raw.spill is None:
+        raw.ids = remap[raw.ids]
+    else:
+        merged = raw.spill + ".merged"
+        with open(merged, "wb") as handle:
+            for _, piece in raw.id_pieces():
+                remap[piece].tofile(handle)
+        os.replace(merged, raw.spill)
+    raw.words, raw.counts = list(first), counts
+    return raw
 
 
-def encode(raw: RawCorpus, remap: np.ndarray) -> Corpus:
-    """Map provisional ids through ``remap`` (-1 = out of vocabulary), dropping those tokens."""
-    mapped = remap[raw.ids]
-    dropped_at = np.flatnonzero(mapped < 0)
-    tokens = np.delete(mapped, dropped_at) if len(dropped_at) else mapped
-    offsets = raw.offsets - np.searchsorted(dropped_at, raw.offsets)
-    offsets = offsets[np.concatenate(([True], np.diff(offsets) > 0))]  # sentences left empty vanish
-    return Corpus(tokens.astype(np.int32, copy=False), offsets.astype(np.int64))
+def encode(raw: RawCorpus, remap: np.ndarray, cache_path: str | None = None):
+    """Map provisional ids through ``remap`` (-1 = out of vocabulary), dropping those tokens.
+
+    Returns an in-memory :class:`Corpus`, or with ``cache_path`` a :class:`DiskCorpus`
+    written there piece by piece (then memory stays bounded whatever the corpus size).
+    """
+    offsets = raw.offsets
+    new_offsets = np.empty_like(offsets)
+    kept_parts: list[np.ndarray] = []
+    dropped_so_far = 0
+    out = open(cache_path, "wb") if cache_path else None
+    try:
+        for start, piece in raw.id_pieces():
+            mapped = remap[piece]
+            dropped_at = np.flatnonzero(mapped < 0)
+            kept = np.delete(mapped, dropped_at) if len(dropped_at) else mapped
+            lo, hi = np.searchsorted(offsets, [start, start + len(piece)])
+            new_offsets[lo:hi] = offsets[lo:hi] - dropped_so_far - np.searchsorted(dropped_at, offsets[lo:hi] - start)
+            dropped_so_far += len(dropped_at)
+            if out is not None:
+                kept.astype(np.int32, copy=False).tofile(out)
+            else:
+                kept_parts.append(kept.astype(np.int32, copy=False))
+        tail = np.searchsorted(offsets, raw.n_tokens)
+        new_offsets[tail:] = offsets[tail:] - dropped_so_far
+    finally:
+        if out is not None:
+            out.close()
+    new_offsets = new_offsets[np.concatenate(([True], np.diff(new_offsets) > 0))]  # empty sentences vanish
+    if cache_path:
+        return DiskCorpus(cache_path, new_offsets.astype(np.int64))
+    tokens = np.concatenate(kept_parts) if kept_parts else np.zeros(0, np.int32)
+    return Corpus(tokens, new_offsets.astype(np.int64))
+
+
+def _remove_quietly(path: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(path)

@@ -5,6 +5,7 @@ Data flows one way: file -> corpus.scan -> Vocab -> corpus.encode -> kernel -> v
 from __future__ import annotations
 
 import os
+import tempfile
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -12,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from . import __version__
-from .corpus import Corpus, encode, scan
+from .corpus import Corpus, DiskCorpus, encode, scan
 from .errors import FastembError
 from .progress import Progress
 from .vocab import Vocab
@@ -34,6 +35,20 @@ class SkipGramConfig:
     threads: int = field(default_factory=lambda: os.cpu_count() or 1)
     seed: int = 1
     kernel: str = "batched"
+    on_disk: bool = False     # keep the encoded corpus in a file, trained a segment at a time
+    max_memory: float = 0.0   # MB allowed for the encoded corpus before it goes to disk; 0 = a quarter of RAM
+
+    def memory_budget(self) -> float:
+        if self.on_disk:
+            return 0.0
+        if self.max_memory < 0:
+            raise FastembError(f"--max-memory must be >= 0 MB, got {self.max_memory}")
+        if self.max_memory > 0:
+            return self.max_memory * 2**20
+        try:
+            return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 4
+        except (ValueError, OSError, AttributeError):
+            return 2.0 * 2**30
 
     def validate(self) -> None:
         from .sgns_kernel import KERNELS
@@ -86,16 +101,29 @@ def plan_chunks(offsets: np.ndarray, chunk_words: int = CHUNK_WORDS) -> np.ndarr
     return np.concatenate((starts[starts < n_sentences], [n_sentences])).astype(np.int64)
 
 
-def read_corpus(path: str, config: SkipGramConfig, vocab: Vocab | None = None) -> tuple[Vocab, Corpus]:
-    raw = scan(path)
-    if raw.n_tokens == 0:
-        raise FastembError(f"{path}: the corpus is empty (no tokens)")
-    if vocab is None:
-        vocab, remap = Vocab.build(raw.words, raw.counts, config.min_count, config.max_vocab)
-    else:
-        index = {word: i for i, word in enumerate(vocab.words)}
-        remap = np.array([index.get(word, -1) for word in raw.words], dtype=np.int32)
-    return vocab, encode(raw, remap)
+def read_corpus(path: str, config: SkipGramConfig, vocab: Vocab | None = None,
+                workdir: str | None = None) -> tuple[Vocab, Corpus | DiskCorpus]:
+    """Scan, count and encode ``path``; over the memory budget the tokens live in ``workdir``.
+
+    With ``vocab`` given (resuming, continuing), the corpus is encoded with it instead.
+    """
+    budget = config.memory_budget()
+    workdir = workdir or tempfile.gettempdir()
+    raw = scan(path, memory_budget=budget, spill_dir=workdir)
+    try:
+        if raw.n_tokens == 0:
+            raise FastembError(f"{path}: the corpus is empty (no tokens)")
+        if vocab is None:
+            vocab, remap = Vocab.build(raw.words, raw.counts, config.min_count, config.max_vocab)
+        else:
+            index = {word: i for i, word in enumerate(vocab.words)}
+            remap = np.array([index.get(word, -1) for word in raw.words], dtype=np.int32)
+        on_disk = raw.spill is not None or 4 * raw.n_tokens > budget
+        cache = os.path.join(workdir, f".fastemb-corpus-{os.getpid()}-{id(raw)}.int32") if on_disk else None
+        return vocab, encode(raw, remap, cache)
+    finally:
+        if raw.spill is not None:
+            os.unlink(raw.spill)
 
 
 class _KernelRunner:
@@ -195,6 +223,9 @@ class SkipGramTrainer:
         self.samplers = (keep_thresholds(vocab.counts, config.sample), *alias_table(noise_distribution(vocab.counts)),
                          make_tables())
         self.chunk_starts = plan_chunks(corpus.offsets)
+        self.segments = corpus.segment_bounds(self.chunk_starts)  # one, unless the corpus is on disk
+        self.segment = 0
+        self.loaded = None  # (segment index, Corpus, local chunk starts)
         self.per_epoch = float(corpus.n_tokens)
         self.total = self.per_epoch * config.epochs
         self.epoch = 0
@@ -209,6 +240,7 @@ class SkipGramTrainer:
         self.input_rows[...] = saved["input_rows"]
         self.output_rows[...] = saved["output_rows"]
         self.epoch = int(meta["epoch"])
+        self.segment = int(meta.get("segment", 0))
         self.loss_sum, self.scored = float(meta["loss_sum"]), float(meta["scored"])
         self.train_seconds = float(meta["train_seconds"])
         for mine, theirs in zip(self.state, (saved["progress"], saved["losses"], None, saved["next_chunk"])):
@@ -232,6 +264,12 @@ class SkipGramTrainer:
     def current_lr(self) -> float:
         lr_per_word = (self.config.lr - self.config.min_lr) / max(self.total, 1.0)
         return max(self.config.lr - lr_per_word * self.words_done(), self.config.min_lr)
+
+    def _segment_corpus(self):
+        if self.loaded is None or self.loaded[0] != self.segment:
+            first, last = self.segments[self.segment]
+            self.loaded = (self.segment, *self.corpus.load(first, last, self.chunk_starts))
+        return self.loaded[1], self.loaded[2]
 
     def describe_position(self) -> str:
         return (f"epoch {min(self.epoch + 1, self.config.epochs)} of {self.config.epochs}, "
@@ -261,8 +299,10 @@ class SkipGramTrainer:
 
         while not self.finished:
             started = time.perf_counter()
-            args = _kernel_inputs(self.input_rows, self.output_rows, self.corpus, self.chunk_starts, self.samplers,
-                                  self.config, self.epoch, self.epoch * self.per_epoch, self.total, self.state)
+            corpus, chunk_starts = self._segment_corpus()
+            args = _kernel_inputs(self.input_rows, self.output_rows, corpus, chunk_starts, self.samplers,
+                                  self.config, self.epoch, self.epoch * self.per_epoch, self.total, self.state,
+                                  self.segments[self.segment][0])
             runner = _KernelRunner(train_chunks, args).start()
             try:
                 runner.wait(poll)
@@ -279,6 +319,11 @@ class SkipGramTrainer:
                 if on_pause is not None:
                     on_pause()
                 continue
+            if self.segment + 1 < len(self.segments):  # same epoch, next stretch of the corpus
+                self.segment += 1
+                self.state[3][...] = new_state(self.config.threads)[3]
+                continue
+            self.segment = 0
             progress.update(self.words_done(), self.current_lr(), self.mean_loss(), force=True)
             losses = self.state[1]
             self.loss_sum += losses[::STRIDE].sum()
@@ -304,7 +349,7 @@ def train(corpus: Corpus, vocab: Vocab, config: SkipGramConfig, progress: Progre
 
 
 def prepare_skipgram(path: str, config: SkipGramConfig, progress: Progress | None = None,
-                     vocab: Vocab | None = None) -> tuple[SkipGramTrainer, dict]:
+                     vocab: Vocab | None = None, workdir: str | None = None) -> tuple[SkipGramTrainer, dict]:
     """Read ``path``, build (or apply the given) vocabulary, compile; returns the trainer and report.
 
     With ``vocab`` given (resuming a checkpoint), the corpus is encoded with that
@@ -313,10 +358,12 @@ def prepare_skipgram(path: str, config: SkipGramConfig, progress: Progress | Non
     config.validate()
     say = progress.say if progress else (lambda message: None)
     started = time.perf_counter()
-    vocab, corpus = read_corpus(path, config, vocab)
+    vocab, corpus = read_corpus(path, config, vocab, workdir)
     read_seconds = time.perf_counter() - started
     say(f"Read {corpus.n_tokens:,} tokens in {corpus.n_sentences:,} sentences; "
         f"vocabulary {len(vocab):,} words (min-count {config.min_count}) in {read_seconds:.1f} s")
+    if isinstance(corpus, DiskCorpus):
+        say(f"Encoded corpus kept on disk ({corpus.path}), trained {corpus.segment_tokens:,} tokens at a time")
     compile_seconds = warm_up()
     say(f"Kernel compiled or loaded from cache in {compile_seconds:.2f} s")
     trainer = SkipGramTrainer(corpus, vocab, config)
@@ -327,7 +374,8 @@ def prepare_skipgram(path: str, config: SkipGramConfig, progress: Progress | Non
     report = {"version": __version__, "objective": "skipgram", "input": path,
               "read_seconds": read_seconds, "compile_seconds": compile_seconds,
               "save_seconds": 0.0, "threads": config.threads, "vocab_size": len(vocab),
-              "corpus_tokens": corpus.n_tokens, "sentences": corpus.n_sentences, "config": asdict(config)}
+              "corpus_tokens": corpus.n_tokens, "sentences": corpus.n_sentences,
+              "corpus_on_disk": isinstance(corpus, DiskCorpus), "config": asdict(config)}
     return trainer, report
 
 
@@ -389,7 +437,8 @@ def resume_skipgram(checkpoint: str, progress: Progress | None = None) -> SkipGr
     meta, run_info = saved["meta"], saved["meta"]["run"]
     config = SkipGramConfig(**meta["config"])
     vocab = Vocab(saved["words"], saved["counts"])
-    trainer, report = prepare_skipgram(run_info["input"], config, progress, vocab=vocab)
+    trainer, report = prepare_skipgram(run_info["input"], config, progress, vocab=vocab,
+                                       workdir=os.path.dirname(run_info["output"]))
     if corpus_checksum(trainer.corpus) != run_info["corpus_checksum"]:
         raise FastembError(f"{checkpoint}: the corpus {run_info['input']} has changed since the checkpoint was "
                            "written (checksum differs); resuming would train on different data")

@@ -71,3 +71,26 @@ def test_vectors_learn_which_words_share_contexts(topic_corpus, kernel, threads)
     across = cosine[np.ix_(topic, ~topic)].mean()
     assert same > across + 0.3
     assert model.report["words"] == model.report["corpus_tokens"] * 3
+
+
+def test_a_corpus_on_disk_trains_exactly_as_in_memory(topic_corpus, monkeypatch):
+    from fastemb import corpus
+    monkeypatch.setattr(corpus.DiskCorpus, "segment_tokens", 5_000)  # many segments
+    in_memory = _train(topic_corpus, seed=2)
+    on_disk = _train(topic_corpus, seed=2, on_disk=True)
+    assert not in_memory.report["corpus_on_disk"] and on_disk.report["corpus_on_disk"]
+    assert np.array_equal(in_memory.input_rows, on_disk.input_rows)
+
+
+def test_the_memory_budget_sends_a_large_corpus_to_disk(topic_corpus, tmp_path):
+    vocab, encoded = sgns.read_corpus(str(topic_corpus), sgns.SkipGramConfig(min_count=1, max_memory=0.01),
+                                      workdir=str(tmp_path))
+    assert encoded.n_tokens == 36_000 and list(tmp_path.glob("*.int32"))  # 144 kB of ids > 10 kB budget
+    tokens = np.concatenate(list(encoded.blocks()))
+    _, in_memory = sgns.read_corpus(str(topic_corpus), sgns.SkipGramConfig(min_count=1))
+    assert np.array_equal(tokens, in_memory.tokens) and np.array_equal(encoded.offsets, in_memory.offsets)
+    path = encoded.path
+    del encoded
+    import gc
+    gc.collect()
+    assert not list(tmp_path.glob("*.int32")), path  # scratch file removed with the corpus
