@@ -13,20 +13,10 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from fastemb import sgns  # noqa: E402
-from fastemb.corpus import Corpus  # noqa: E402
-
-
-def truncate(corpus: Corpus, tokens: int) -> Corpus:
-    if tokens >= corpus.n_tokens:
-        return corpus
-    last = int(np.searchsorted(corpus.offsets, tokens, side="right")) - 1
-    return Corpus(corpus.tokens[:corpus.offsets[last]], corpus.offsets[:last + 1])
 
 
 def main(argv=None):
@@ -42,7 +32,7 @@ def main(argv=None):
 
     config = sgns.SkipGramConfig(sample=args.sample, dim=args.dim, epochs=1)
     vocab, corpus = sgns.read_corpus(args.corpus, config)
-    corpus = truncate(corpus, args.tokens)
+    corpus = corpus.head(args.tokens)
     print(f"corpus: {corpus.n_tokens:,} tokens, vocabulary {len(vocab):,}; compile {sgns.warm_up():.2f} s")
     runs = {}
     for _ in range(args.repeat):

@@ -198,6 +198,35 @@ def neighbors(vectors_path, words, topn, analogy):
 
 
 @main.command()
+@click.argument("input_path", metavar="[INPUT]", required=False)
+@click.option("--words", "budget", default=2_000_000, show_default=True, help="Tokens of INPUT to train on per run.")
+@click.option("--threads", "max_threads", type=int, default=None, help="Try 1..N threads [default: all cores].")
+@click.option("--kernel", type=click.Choice(["batched", "pair"]), default="batched", show_default=True)
+@click.option("--repeat", default=2, show_default=True, help="Interleaved runs per thread count (median kept).")
+@click.option("--dim", default=100, show_default=True)
+@click.option("--window", default=5, show_default=True)
+@click.option("--negative", default=5, show_default=True)
+@click.option("--sample", default=1e-4, show_default=True)
+@click.option("--min-count", default=5, show_default=True)
+def bench(input_path, budget, max_threads, kernel, repeat, **options):
+    """How fast is this machine for my data? Skip-gram words/sec/thread with 1..N threads."""
+    from .sgns import SkipGramConfig, measure_throughput
+
+    input_path = _default_input(input_path, DEFAULT_CORPUS)
+    max_threads = max_threads or os.cpu_count() or 1
+    if budget <= 0 or max_threads <= 0 or repeat <= 0:
+        raise FastembError("--words, --threads and --repeat must be positive")
+    config = SkipGramConfig(kernel=kernel, **options)
+    config.validate()
+    rows = measure_throughput(input_path, config, list(range(1, max_threads + 1)), budget, repeat,
+                              say=lambda message: click.echo(message, err=True))
+    click.echo(f"{'threads':>7}  {'words/sec':>12}  {'per thread':>12}  {'speed-up':>8}  (min-max words/sec)")
+    for row in rows:
+        click.echo(f"{row['threads']:>7}  {row['words_per_sec']:>12,.0f}  {row['per_thread']:>12,.0f}  "
+                   f"{row['speedup']:>7.2f}x  ({row['min']:,.0f}-{row['max']:,.0f})")
+
+
+@main.command()
 def warmup():
     """Compile the Numba kernels now (they are cached), so the first training run starts at once."""
     from .sgns import warm_up

@@ -72,6 +72,13 @@ class Corpus:
     def n_sentences(self) -> int:
         return len(self.offsets) - 1
 
+    def head(self, tokens: int) -> "Corpus":
+        """The whole sentences that fit in the first ``tokens`` tokens (at least one)."""
+        if tokens >= self.n_tokens:
+            return self
+        last = max(int(np.searchsorted(self.offsets, tokens, side="right")) - 1, 1)
+        return Corpus(self.tokens[:self.offsets[last]], self.offsets[:last + 1])
+
     def segment_bounds(self, chunk_starts: np.ndarray) -> list[tuple[int, int]]:
         """Ranges of chunks trained in one kernel call: all of them, the corpus is in memory."""
         return [(0, len(chunk_starts) - 1)]

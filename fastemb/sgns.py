@@ -450,3 +450,30 @@ def resume_skipgram(checkpoint: str, progress: Progress | None = None) -> SkipGr
                        checkpoint=checkpoint, checkpoint_every=run_info.get("checkpoint_every", 600.0),
                        save_on_interrupt=run_info.get("save_on_interrupt", False), progress=progress,
                        run_info=run_info)
+
+
+def measure_throughput(path: str, config: SkipGramConfig, thread_counts: list[int], budget: int = 2_000_000,
+                       repeat: int = 2, say=lambda message: None) -> list[dict]:
+    """Words/sec of one epoch on the first ``budget`` tokens of ``path``, per thread count.
+
+    Runs are interleaved (1, 2, ..., 1, 2, ...) and the median is kept, so a busy
+    moment on the machine does not favour one thread count.
+    """
+    import statistics
+
+    vocab, corpus = read_corpus(path, config)
+    if isinstance(corpus, DiskCorpus):
+        corpus = corpus.load(0, len(plan_chunks(corpus.offsets)) - 1, plan_chunks(corpus.offsets))[0]
+    corpus = corpus.head(budget)
+    say(f"{corpus.n_tokens:,} tokens of {path}, vocabulary {len(vocab):,}; kernels ready in {warm_up():.2f} s")
+    rates: dict[int, list[float]] = {n: [] for n in thread_counts}
+    for _ in range(repeat):
+        for threads in thread_counts:
+            run_config = SkipGramConfig(**{**asdict(config), "threads": threads, "epochs": 1})
+            trainer = SkipGramTrainer(corpus, vocab, run_config)
+            trainer.run()
+            rates[threads].append(corpus.n_tokens / trainer.train_seconds)
+    base = statistics.median(rates[thread_counts[0]]) / thread_counts[0]
+    return [{"threads": n, "words_per_sec": statistics.median(r), "per_thread": statistics.median(r) / n,
+             "min": min(r), "max": max(r), "speedup": statistics.median(r) / base / thread_counts[0]}
+            for n, r in rates.items()]

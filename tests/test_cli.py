@@ -106,3 +106,11 @@ def test_help_does_not_import_numba():
     code = "import sys, fastemb.cli; fastemb.cli.main(['--help'], standalone_mode=False); print('numba' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert done.stdout.strip().endswith("False")
+
+
+def test_bench_prints_words_per_second_for_each_thread_count(topic_corpus):
+    done = run_cli("bench", topic_corpus, "--words", "20000", "--threads", "2", "--repeat", "1", "--min-count", "1")
+    assert done.returncode == 0, done.stderr
+    rows = [line.split() for line in done.stdout.splitlines()[1:]]
+    assert [row[0] for row in rows] == ["1", "2"]
+    assert all(float(row[1].replace(",", "")) > 0 for row in rows)
