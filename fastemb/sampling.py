@@ -69,7 +69,8 @@ def keep_probabilities(counts: np.ndarray, sample: float) -> np.ndarray:
     if sample <= 0:
         return np.ones_like(counts)
     threshold_count = sample * counts.sum()
-    keep = (np.sqrt(counts / threshold_count) + 1.0) * threshold_count / counts
+    with np.errstate(divide="ignore"):  # words merged from --init have count 0: always "kept", never seen
+        keep = (np.sqrt(counts / threshold_count) + 1.0) * threshold_count / counts
     return np.minimum(keep, 1.0)
 
 

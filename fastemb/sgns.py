@@ -36,6 +36,7 @@ class SkipGramConfig:
     seed: int = 1
     kernel: str = "batched"
     on_disk: bool = False     # keep the encoded corpus in a file, trained a segment at a time
+    init: str | None = None   # continue from these vectors (word2vec file) or a checkpoint
     max_memory: float = 0.0   # MB allowed for the encoded corpus before it goes to disk; 0 = a quarter of RAM
 
     def memory_budget(self) -> float:
@@ -357,6 +358,7 @@ def prepare_skipgram(path: str, config: SkipGramConfig, progress: Progress | Non
     """
     config.validate()
     say = progress.say if progress else (lambda message: None)
+    resuming = vocab is not None
     started = time.perf_counter()
     vocab, corpus = read_corpus(path, config, vocab, workdir)
     read_seconds = time.perf_counter() - started
@@ -364,9 +366,14 @@ def prepare_skipgram(path: str, config: SkipGramConfig, progress: Progress | Non
         f"vocabulary {len(vocab):,} words (min-count {config.min_count}) in {read_seconds:.1f} s")
     if isinstance(corpus, DiskCorpus):
         say(f"Encoded corpus kept on disk ({corpus.path}), trained {corpus.segment_tokens:,} tokens at a time")
+    input_rows = output_rows = None
+    if config.init and not resuming:
+        vocab, input_rows, output_rows, known = initial_rows(vocab, config)
+        say(f"Continuing from {config.init}: {known:,} of its words are in the corpus vocabulary; "
+            f"{len(vocab):,} words in all")
     compile_seconds = warm_up()
     say(f"Kernel compiled or loaded from cache in {compile_seconds:.2f} s")
-    trainer = SkipGramTrainer(corpus, vocab, config)
+    trainer = SkipGramTrainer(corpus, vocab, config, input_rows, output_rows)
     if progress is not None:
         progress.total_words = trainer.total
         progress.threads = config.threads
@@ -377,6 +384,40 @@ def prepare_skipgram(path: str, config: SkipGramConfig, progress: Progress | Non
               "corpus_tokens": corpus.n_tokens, "sentences": corpus.n_sentences,
               "corpus_on_disk": isinstance(corpus, DiskCorpus), "config": asdict(config)}
     return trainer, report
+
+
+def initial_rows(vocab: Vocab, config: SkipGramConfig) -> tuple[Vocab, np.ndarray, np.ndarray, int]:
+    """Merge the vocabulary of ``config.init`` into ``vocab`` and start from its rows.
+
+    ``init`` is a word2vec text/binary file (input rows only) or a fastemb checkpoint
+    (input and output rows). Its words missing from the corpus are kept (count 0: never
+    drawn as noise, never trained) so the output still has them; new words start as usual.
+    """
+    from .checkpoint import load_checkpoint
+    from .vectors import load_vectors
+
+    try:
+        saved = load_checkpoint(config.init)
+        words, inputs, outputs = saved["words"], saved["input_rows"], saved["output_rows"]
+    except FastembError:
+        loaded = load_vectors(config.init)
+        words, inputs, outputs = loaded.words, loaded.matrix, None
+    if inputs.shape[1] != config.dim:
+        raise FastembError(f"{config.init}: vectors have dimension {inputs.shape[1]} but --dim is {config.dim}")
+    index = {word: i for i, word in enumerate(vocab.words)}
+    extra = [word for word in words if word not in index]
+    merged = Vocab(vocab.words + extra, np.concatenate((vocab.counts, np.zeros(len(extra), np.int64))))
+    for word in extra:
+        index[word] = len(index)
+    rows = np.array([index[word] for word in words], dtype=np.int64)
+    rng = np.random.default_rng(config.seed)
+    input_rows = ((rng.random((len(merged), config.dim), dtype=np.float32) - np.float32(0.5))
+                  / np.float32(config.dim))
+    input_rows[rows] = inputs
+    output_rows = np.zeros_like(input_rows)
+    if outputs is not None:
+        output_rows[rows] = outputs
+    return merged, input_rows, output_rows, len(words) - len(extra)
 
 
 def finish_report(trainer: SkipGramTrainer, report: dict) -> SkipGramModel:

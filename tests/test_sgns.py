@@ -94,3 +94,19 @@ def test_the_memory_budget_sends_a_large_corpus_to_disk(topic_corpus, tmp_path):
     import gc
     gc.collect()
     assert not list(tmp_path.glob("*.int32")), path  # scratch file removed with the corpus
+
+
+def test_init_continues_from_existing_vectors_and_keeps_their_words(topic_corpus, tmp_path):
+    from fastemb.vectors import Vectors, load_vectors, save_vectors
+    first = _train(topic_corpus, epochs=1)
+    old_words = first.vocab.words[:10] + ["zz_only_in_old"]
+    old_rows = np.vstack([first.input_rows[:10], np.full((1, 20), 0.25, np.float32)])
+    save_vectors(str(tmp_path / "old.txt"), old_words, old_rows)
+    continued = _train(topic_corpus, epochs=1, lr=1e-9, min_lr=0.0, init=str(tmp_path / "old.txt"))
+    vectors = continued.vectors
+    assert "zz_only_in_old" in vectors and np.array_equal(vectors["zz_only_in_old"], old_rows[-1])
+    for word, row in zip(old_words[:10], old_rows[:10]):  # lr ~ 0: rows stay where they were
+        np.testing.assert_allclose(vectors[word], row, atol=1e-5)
+    assert len(vectors) == len(first.vocab) + 1
+    with pytest.raises(Exception, match="dimension 20 but --dim is 8"):
+        _train(topic_corpus, dim=8, init=str(tmp_path / "old.txt"))
