@@ -84,6 +84,7 @@ def _write_report(path: str | None, report: dict) -> None:
 @click.option("--kernel", type=click.Choice(["batched", "pair"]), default="batched", show_default=True,
               help="batched: a window's contexts share negatives (fast); pair: word2vec's per-pair updates.")
 @click.option("--binary", is_flag=True, help="Write word2vec binary format instead of text.")
+@click.option("--init", default=None, help="Continue training from these vectors (word2vec file) or a checkpoint.")
 @click.option("--on-disk", is_flag=True, help="Keep the encoded corpus in a file beside the output (bounded memory).")
 @click.option("--max-memory", default=0.0, show_default=True,
               help="MB the encoded corpus may take in memory before it goes to disk (0: a quarter of RAM).")
