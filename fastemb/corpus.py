@@ -63,6 +63,7 @@ class Corpus:
 
     tokens: np.ndarray        # int32 vocabulary ids, out-of-vocabulary tokens removed
     offsets: np.ndarray       # int64 sentence boundaries into tokens (no empty sentences)
+    truncated: int = 0        # over-long tokens that were cut while reading
 
     @property
     def n_tokens(self) -> int:
@@ -100,6 +101,7 @@ class DiskCorpus:
 
     path: str
     offsets: np.ndarray
+    truncated: int = 0
     segment_tokens: int = 1 << 24
 
     def __post_init__(self):
@@ -346,9 +348,9 @@ def encode(raw: RawCorpus, remap: np.ndarray, cache_path: str | None = None):
             out.close()
     new_offsets = new_offsets[np.concatenate(([True], np.diff(new_offsets) > 0))]  # empty sentences vanish
     if cache_path:
-        return DiskCorpus(cache_path, new_offsets.astype(np.int64))
+        return DiskCorpus(cache_path, new_offsets.astype(np.int64), raw.truncated)
     tokens = np.concatenate(kept_parts) if kept_parts else np.zeros(0, np.int32)
-    return Corpus(tokens, new_offsets.astype(np.int64))
+    return Corpus(tokens, new_offsets.astype(np.int64), raw.truncated)
 
 
 def _remove_quietly(path: str) -> None:

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from . import __version__
-from .corpus import Corpus, DiskCorpus, encode, scan
+from .corpus import MAX_TOKEN_BYTES, Corpus, DiskCorpus, encode, scan
 from .errors import FastembError
 from .progress import Progress
 from .vocab import Vocab
@@ -364,6 +364,8 @@ def prepare_skipgram(path: str, config: SkipGramConfig, progress: Progress | Non
     read_seconds = time.perf_counter() - started
     say(f"Read {corpus.n_tokens:,} tokens in {corpus.n_sentences:,} sentences; "
         f"vocabulary {len(vocab):,} words (min-count {config.min_count}) in {read_seconds:.1f} s")
+    if corpus.truncated:
+        say(f"Warning: {corpus.truncated:,} tokens longer than {MAX_TOKEN_BYTES:,} bytes were cut to that length")
     if isinstance(corpus, DiskCorpus):
         say(f"Encoded corpus kept on disk ({corpus.path}), trained {corpus.segment_tokens:,} tokens at a time")
     input_rows = output_rows = None
@@ -382,7 +384,8 @@ def prepare_skipgram(path: str, config: SkipGramConfig, progress: Progress | Non
               "read_seconds": read_seconds, "compile_seconds": compile_seconds,
               "save_seconds": 0.0, "threads": config.threads, "vocab_size": len(vocab),
               "corpus_tokens": corpus.n_tokens, "sentences": corpus.n_sentences,
-              "corpus_on_disk": isinstance(corpus, DiskCorpus), "config": asdict(config)}
+              "corpus_on_disk": isinstance(corpus, DiskCorpus), "truncated_tokens": corpus.truncated,
+              "config": asdict(config)}
     return trainer, report
 
 

@@ -228,6 +228,11 @@ def load_vectors(path: str, binary: bool | None = None, limit: int | None = None
             # Enough to hold the first binary record (and more) for telling binary from text.
             sample = handle.read(min(4 * dim + 1024, 1 << 20))
             if binary is None:
+                while b"\n" not in sample and len(sample) < 1 << 20:  # a text row with a very long word
+                    more = handle.read(1 << 16)
+                    if not more:
+                        break
+                    sample += more
                 binary = _looks_binary(sample, dim)
             wanted = count if limit is None else min(limit, count)
             try:
