@@ -110,6 +110,7 @@ def skipgram(input_path, output, report_path, quiet, binary, threads, checkpoint
         if path:
             check_writable(path)
     progress = Progress(1, config.threads, quiet=quiet)
+    _return_freed_memory()
     trainer, report = prepare_skipgram(input_path, config, progress, workdir=_workdir(output))
     run_info = {"input": os.path.abspath(input_path), "output": os.path.abspath(output), "binary": binary,
                 "report": os.path.abspath(report_path) if report_path else None,
@@ -134,6 +135,18 @@ def resume(checkpoint, quiet):
     with _stop_on_sigterm():
         model = resume_skipgram(checkpoint, progress)
     _finish_skipgram(model, run_info["output"], run_info.get("report"))
+
+
+def _return_freed_memory() -> None:
+    """Fix glibc's mmap threshold at 1 MB so freed read buffers go back to the system.
+
+    Otherwise the threshold grows with each large free and later buffers stay in the
+    heap, which keeps peak memory high for no benefit (and bounded memory is a promise).
+    """
+    import ctypes
+    import ctypes.util
+    with contextlib.suppress(OSError, AttributeError, TypeError):
+        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt(-3, 1 << 20)  # M_MMAP_THRESHOLD
 
 
 def _workdir(output: str) -> str:
@@ -173,13 +186,13 @@ def _stop_on_sigterm():
 @click.argument("vectors_path", metavar="VECTORS")
 @click.argument("words", nargs=-1)
 @click.option("-k", "--topn", default=10, show_default=True, help="Neighbours per word.")
-@click.option("--analogy", nargs=3, metavar="A B C", default=None,
-              help="Also solve A is to B as C is to ?: the words nearest B - A + C (3CosAdd).")
-def neighbors(vectors_path, words, topn, analogy):
+@click.option("--analogy", "analogies", nargs=3, multiple=True, metavar="A B C",
+              help="Also solve A is to B as C is to ?: the words nearest B - A + C (3CosAdd; repeatable).")
+def neighbors(vectors_path, words, topn, analogies):
     """Nearest neighbours (cosine) of each WORD in a word2vec text or binary file."""
     from .vectors import load_vectors
 
-    if not words and not analogy:
+    if not words and not analogies:
         raise click.UsageError("give at least one WORD or --analogy A B C")
     vectors = load_vectors(vectors_path)
     for word in words:
@@ -188,9 +201,8 @@ def neighbors(vectors_path, words, topn, analogy):
             continue
         found = vectors.most_similar(word, topn=topn)
         click.echo(f"{word}: " + ", ".join(f"{w} {score:.3f}" for w, score in found))
-    if analogy:
-        a, b, c = analogy
-        unknown = [w for w in dict.fromkeys(analogy) if w not in vectors]
+    for a, b, c in analogies:
+        unknown = [w for w in dict.fromkeys((a, b, c)) if w not in vectors]
         if unknown:
             click.echo(f"{a} : {b} :: {c} : ?  {', '.join(unknown)} not in the vocabulary of {vectors_path}")
         else:
@@ -231,8 +243,11 @@ def bench(input_path, budget, max_threads, kernel, repeat, **options):
 def warmup():
     """Compile the Numba kernels now (they are cached), so the first training run starts at once."""
     from .sgns import warm_up
+    from .supervised import warm_up as warm_up_supervised
 
-    click.echo(f"Kernels ready in {warm_up():.2f} s")
+    skipgram_seconds, supervised_seconds = warm_up(), warm_up_supervised()
+    click.echo(f"Kernels ready in {skipgram_seconds + supervised_seconds:.2f} s "
+               f"(skip-gram {skipgram_seconds:.2f} s, supervised {supervised_seconds:.2f} s)")
 
 
 DEFAULT_LABELLED = DATA_DIR / "labelled-train.txt"
@@ -252,6 +267,8 @@ DEFAULT_LABELLED = DATA_DIR / "labelled-train.txt"
 @click.option("--loss", default="softmax", show_default=True, help="softmax, ns (negative sampling) or ova (one-vs-all, multi-label).")
 @click.option("--neg", default=5, show_default=True, help="Negative labels per example with --loss ns.")
 @click.option("--label-prefix", default="__label__", show_default=True, help="Tokens starting with this are labels.")
+@click.option("--eos/--no-eos", default=True, show_default=True,
+              help="End every line with the word </s>, as fastText (a line of unknown words still predicts).")
 @click.option("--pretrained", default=None, help="Initialise word rows from these vectors (word2vec text or binary).")
 @click.option("--freeze", is_flag=True, help="Keep the --pretrained rows fixed while the others train.")
 @click.option("--threads", type=int, default=None, help="Worker threads [default: all cores].")

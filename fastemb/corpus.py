@@ -20,7 +20,7 @@ from .fileio import open_binary
 
 MAX_SENTENCE = 10_000  # word2vec's MAX_SENTENCE_LENGTH: longer lines become several sentences
 MAX_TOKEN_BYTES = 1_000  # longer "words" are binary junk; cut to keep the vocabulary and files sane
-BLOCK_BYTES = 1 << 24
+BLOCK_BYTES = 1 << 22  # small enough that a block's transient copies stay a few MB
 
 
 @dataclass
@@ -102,7 +102,7 @@ class DiskCorpus:
     path: str
     offsets: np.ndarray
     truncated: int = 0
-    segment_tokens: int = 1 << 24
+    segment_tokens: int = 1 << 22  # 16 MB of token ids in memory at a time
 
     def __post_init__(self):
         # The file is scratch: it goes when the corpus object does (or the process exits).
@@ -166,7 +166,7 @@ def _blocks(handle):
             continue
         cut = cut or len(data)
         pending = data[cut:]
-        yield data[:cut]
+        yield memoryview(data)[:cut]  # no copy of the block
 
 
 class _Encoder:

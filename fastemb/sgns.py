@@ -205,6 +205,14 @@ def warm_up(dim: int = 8) -> float:
     return time.perf_counter() - started
 
 
+def initial_input_rows(n_words: int, config: SkipGramConfig) -> np.ndarray:
+    """uniform(-0.5/dim, 0.5/dim), as word2vec; computed in place (no temporary copies of the table)."""
+    rows = np.random.default_rng(config.seed).random((n_words, config.dim), dtype=np.float32)
+    rows -= np.float32(0.5)
+    rows *= np.float32(1.0 / config.dim)
+    return rows
+
+
 class SkipGramTrainer:
     """Owns the matrices and the position in the schedule; trains, pauses and resumes at chunk bounds."""
 
@@ -215,11 +223,7 @@ class SkipGramTrainer:
 
         config.validate()
         self.corpus, self.vocab, self.config = corpus, vocab, config
-        if input_rows is None:
-            rng = np.random.default_rng(config.seed)
-            input_rows = ((rng.random((len(vocab), config.dim), dtype=np.float32) - np.float32(0.5))
-                          / np.float32(config.dim))
-        self.input_rows = input_rows
+        self.input_rows = initial_input_rows(len(vocab), config) if input_rows is None else input_rows
         self.output_rows = np.zeros((len(vocab), config.dim), np.float32) if output_rows is None else output_rows
         self.samplers = (keep_thresholds(vocab.counts, config.sample), *alias_table(noise_distribution(vocab.counts)),
                          make_tables())
@@ -268,6 +272,7 @@ class SkipGramTrainer:
 
     def _segment_corpus(self):
         if self.loaded is None or self.loaded[0] != self.segment:
+            self.loaded = None  # free the previous segment before reading the next
             first, last = self.segments[self.segment]
             self.loaded = (self.segment, *self.corpus.load(first, last, self.chunk_starts))
         return self.loaded[1], self.loaded[2]
@@ -413,9 +418,7 @@ def initial_rows(vocab: Vocab, config: SkipGramConfig) -> tuple[Vocab, np.ndarra
     for word in extra:
         index[word] = len(index)
     rows = np.array([index[word] for word in words], dtype=np.int64)
-    rng = np.random.default_rng(config.seed)
-    input_rows = ((rng.random((len(merged), config.dim), dtype=np.float32) - np.float32(0.5))
-                  / np.float32(config.dim))
+    input_rows = initial_input_rows(len(merged), config)
     input_rows[rows] = inputs
     output_rows = np.zeros_like(input_rows)
     if outputs is not None:
