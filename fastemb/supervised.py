@@ -3,17 +3,23 @@
 Data flows one way: lines -> token ids -> (word, label) vocabularies -> examples
 (flat int32 input rows + labels, encoded once) -> kernel -> model file.
 
-Input format (fastText's): one example per line, whitespace tokens; a token that
-starts with ``label_prefix`` is a label, anywhere in the line, several allowed.
-An example's input rows are its known words followed by its hashed word n-grams
-(``word_ngrams`` > 1), in fastText's order and with fastText's hash, so the same
-n-gram lands in the same bucket as in fastText. Unlike fastText, no end-of-line
-token ``</s>`` is added to every line: the hidden vector is the mean of the
-line's own words and n-grams only.
+Input format (fastText's): one example per line, tokens separated by ASCII
+whitespace (and NUL), as fastText splits them; a token that starts with
+``label_prefix`` is a label, anywhere in the line, several allowed. As fastText's
+Dictionary, every line ends with the end-of-line token ``</s>``, a word like any
+other: it has its own input row (and a place in ``--vectors``), takes part in
+word n-grams, and lets a line of unknown words still predict (``eos=False``,
+``--no-eos``, leaves it out). An example's input rows are its known words
+(``</s>`` last) followed by its hashed word n-grams (``word_ngrams`` > 1), in
+fastText's order and with fastText's hash, so the same n-gram lands in the same
+bucket as in fastText.
+
+Training input is read by the Numba tokeniser of ``corpus.scan``; the Python
+reader (stdin, prediction, and the rare file scan cannot represent exactly)
+splits and decodes tokens the same way.
 """
 from __future__ import annotations
 
-import io
 import itertools
 import json
 import math
@@ -35,7 +41,8 @@ from .progress import Progress
 from .vocab import Vocab
 
 CHUNK_WORDS = 2048         # words per unit of work handed to a thread (also one random stream)
-READ_HINT_CHARS = 1 << 22  # lines are read and encoded in batches of about this many characters
+READ_HINT_BYTES = 1 << 22  # the Python reader reads and encodes lines in batches of about this many bytes
+EOS = "</s>"               # fastText's end-of-line token, appended to every line (SupervisedConfig.eos)
 MODEL_MAGIC = "fastemb-supervised-model"
 FORMAT_VERSION = 1
 SUPPORTED_FORMATS = (1,)
@@ -53,6 +60,7 @@ class SupervisedConfig:
     loss: str = "softmax"
     neg: int = 5
     label_prefix: str = "__label__"
+    eos: bool = True           # end every line with the token </s>, as fastText does
     pretrained: str | None = None
     freeze: bool = False
     threads: int = field(default_factory=lambda: os.cpu_count() or 1)
@@ -88,76 +96,160 @@ class SupervisedConfig:
 # Reading lines into token ids
 
 
-class _TokenTable:
-    """Token strings -> ids by first occurrence (C-level dict look-ups), lines as flat id arrays.
+@dataclass
+class TokenStream:
+    """Lines as token-type ids: what the encoder consumes.
 
-    A whole batch of lines is split at once: each newline becomes a NUL token first
-    (fastText reads NUL as whitespace, so a real NUL is blanked beforehand), which
-    keeps the per-token work in C; line ends are recovered from the NUL tokens.
+    With the end-of-line token on, every line (a blank one too) ends with one EOS
+    token, as fastText's Dictionary reads it; a literal ``</s>`` in the text is the
+    same token type.
     """
 
-    _LINE_END = "\x00"
+    types: list[str]            # type id -> token, distinct strings
+    tokens: np.ndarray          # int32 type id of every token, line after line
+    line_offsets: np.ndarray    # int64 line boundaries into tokens, len lines + 1
+    eos_type: int = -1          # the type id of EOS; -1 when no end token is appended
+
+    @property
+    def non_blank(self) -> np.ndarray:
+        """Lines with a token of their own (the appended end token does not count)."""
+        return np.diff(self.line_offsets) > (self.eos_type >= 0)
+
+    def without_blank_lines(self) -> "TokenStream":
+        blank = ~self.non_blank
+        if not blank.any():
+            return self
+        lengths = np.diff(self.line_offsets)
+        tokens = self.tokens[~np.repeat(blank, lengths)]
+        offsets = np.concatenate(([0], np.cumsum(lengths[~blank]))).astype(np.int64)
+        return TokenStream(self.types, tokens, offsets, self.eos_type)
+
+    def label_types(self, prefix: str) -> np.ndarray:
+        """Per type: is it a label? The end token is always a word."""
+        is_label = np.fromiter((t.startswith(prefix) for t in self.types), dtype=bool, count=len(self.types))
+        if self.eos_type >= 0:
+            is_label[self.eos_type] = False
+        return is_label
+
+
+class _TokenTable:
+    """Token byte strings -> ids by first occurrence (C-level dict look-ups), lines as flat id arrays.
+
+    Tokens are split at ASCII whitespace and NUL, the bytes fastText (and ``corpus.scan``)
+    split at; a Unicode space such as U+00A0 stays inside its token. A whole batch of
+    lines is split at once: each newline becomes a NUL token first (a real NUL is
+    blanked beforehand), which keeps the per-token work in C; line ends are recovered
+    from the NUL tokens. Token bytes are decoded as UTF-8 with U+FFFD for invalid bytes.
+    """
+
+    _LINE_END = b"\x00"
 
     def __init__(self):
         self.ids_of = defaultdict(itertools.count().__next__)
-        self.ids_of[self._LINE_END]  # id 0, dropped by arrays()
+        self.ids_of[self._LINE_END]  # id 0: the line ends
         self.tokens = array("i")
-        self._arrays = None
 
-    def add_text(self, text: str) -> None:
-        """Every line of ``text``; a last line without a newline counts as a line."""
-        if not text:
+    def add_bytes(self, data: bytes) -> None:
+        """Every line of ``data``; a last line without a newline counts as a line."""
+        if not data:
             return
-        if not text.endswith("\n"):
-            text += "\n"
-        self._arrays = None
+        if not data.endswith(b"\n"):
+            data += b"\n"
         self.tokens.extend(map(self.ids_of.__getitem__,
-                               text.replace(self._LINE_END, " ").replace("\n", " \x00 ").split()))
+                               data.replace(self._LINE_END, b" ").replace(b"\n", b" \x00 ").split()))
 
     def add_lines(self, lines: Iterable[str]) -> None:
         """Each item is one line (a newline inside an item is read as a space)."""
-        self.add_text("".join(line.replace("\n", " ") + "\n" for line in lines))
+        text = "".join(line.replace("\n", " ") + "\n" for line in lines)
+        self.add_bytes(text.encode("utf-8", "surrogatepass"))
 
-    @property
-    def types(self) -> list[str]:
-        return list(self.ids_of)[1:]
-
-    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
-        """(int32 token ids, int64 line offsets), as writable arrays for Numba; computed once."""
-        if self._arrays is None:
-            self._arrays = self._split_lines()
-        return self._arrays
-
-    def _split_lines(self) -> tuple[np.ndarray, np.ndarray]:
+    def stream(self, eos: bool) -> TokenStream:
+        """The lines so far, each ending with the end token ``EOS`` when ``eos``."""
         ids = np.frombuffer(self.tokens, dtype=np.int32) if len(self.tokens) else np.zeros(0, np.int32)
         is_end = ids == 0
         ends = np.flatnonzero(is_end)
-        line_offsets = np.concatenate(([0], ends - np.arange(len(ends)))).astype(np.int64)
-        return (ids[~is_end] - 1).astype(np.int32), line_offsets
+        eos_type = -1
+        if eos:
+            eos_type = self.ids_of[EOS.encode()] - 1
+            tokens = np.where(is_end, np.int32(eos_type + 1), ids) - np.int32(1)
+            line_offsets = np.concatenate(([0], ends + 1))
+        else:
+            tokens = ids[~is_end] - np.int32(1)
+            line_offsets = np.concatenate(([0], ends - np.arange(len(ends))))
+        types = [t.decode("utf-8", "replace") for t in itertools.islice(self.ids_of, 1, None)]
+        return _merge_equal_types(types, tokens.astype(np.int32), line_offsets.astype(np.int64), eos_type)
 
 
-def read_line_batches(path: str) -> Iterator[list[str]]:
-    """Lines of ``path`` ('-' = stdin; .gz/.bz2/.xz ok) in batches; one line at a time from a terminal.
+def _merge_equal_types(types: list[str], tokens: np.ndarray, line_offsets: np.ndarray, eos_type: int) -> TokenStream:
+    """Distinct byte strings that decode to the same text (invalid UTF-8) become one type, as in scan."""
+    if len(set(types)) == len(types):
+        return TokenStream(types, tokens, line_offsets, eos_type)
+    first: dict[str, int] = {}
+    remap = np.array([first.setdefault(t, len(first)) for t in types], dtype=np.int32)
+    return TokenStream(list(first), remap[tokens], line_offsets, int(remap[eos_type]) if eos_type >= 0 else -1)
+
+
+def read_line_batches(path: str) -> Iterator[list[bytes]]:
+    """Lines of ``path`` ('-' = stdin; .gz/.bz2/.xz ok) as bytes, in batches; one at a time from a terminal.
 
     Lines end at '\\n' only ('\\r' is whitespace inside a line, as in fastText).
     """
     stdin = path == "-"
-    binary = sys.stdin.buffer if stdin else open_binary(path)
-    text = io.TextIOWrapper(binary, encoding="utf-8", errors="replace", newline="\n")
+    handle = sys.stdin.buffer if stdin else open_binary(path)
     interactive = stdin and sys.stdin.isatty()
     try:
         while True:
-            batch = [text.readline()] if interactive else text.readlines(READ_HINT_CHARS)
-            if not batch or batch == [""]:
+            batch = [handle.readline()] if interactive else handle.readlines(READ_HINT_BYTES)
+            if not batch or batch == [b""]:
                 return
             yield batch
     except (OSError, EOFError, ValueError) as exc:  # corrupt archives raise these mid-read
         raise FastembError(f"{path}: cannot read ({exc})") from None
     finally:
-        if stdin:
-            text.detach()  # leave sys.stdin usable
-        else:
-            text.close()
+        if not stdin:  # leave sys.stdin usable
+            handle.close()
+
+
+def _scan_lines(path: str, eos: bool) -> TokenStream | None:
+    """The non-blank lines of ``path`` read by the Numba tokeniser ``corpus.scan``.
+
+    None when scan's result is not exactly the lines: stdin, a line of more than
+    corpus.MAX_SENTENCE tokens (scan cuts it into several sentences, and a cut cannot
+    be told from a line end), or a token of more than corpus.MAX_TOKEN_BYTES bytes
+    (scan shortens it; prediction would not).
+    """
+    from .corpus import scan
+    from .supervised_kernel import end_lines
+    if path == "-":
+        return None
+    raw = scan(path)
+    if raw.truncated or len(raw.offsets) - 1 != raw.lines:
+        return None
+    types, tokens, offsets = raw.words, raw.ids, raw.offsets
+    eos_type = -1
+    if eos:
+        try:
+            eos_type = types.index(EOS)  # a literal </s> in the text is the end token
+        except ValueError:
+            eos_type = len(types)
+            types = types + [EOS]
+        tokens, offsets = end_lines(tokens, offsets, eos_type)
+    return TokenStream(types, tokens.astype(np.int32, copy=False), offsets.astype(np.int64, copy=False), eos_type)
+
+
+def read_lines(path: str, eos: bool) -> tuple[TokenStream, str]:
+    """The non-blank lines of ``path`` as a TokenStream, and which reader read them.
+
+    The Numba tokeniser when it can (``scan``), else the Python reader; both give
+    the same types in the same order, so the same model.
+    """
+    stream = _scan_lines(path, eos)
+    if stream is not None:
+        return stream, "scan"
+    table = _TokenTable()
+    for batch in read_line_batches(path):
+        table.add_bytes(b"".join(batch))
+    return table.stream(eos).without_blank_lines(), "python"
 
 
 def _token_hashes(types: Sequence[str]) -> np.ndarray:
@@ -179,7 +271,7 @@ class Examples:
     row_offsets: np.ndarray     # int64, len examples + 1
     labels: np.ndarray          # int32 gold label ids
     label_offsets: np.ndarray   # int64, len examples + 1
-    word_counts: np.ndarray     # int32 known word tokens per example (the unit of progress and lr decay)
+    word_counts: np.ndarray     # int32 known word tokens per example, </s> included (progress, lr decay)
     unknown_labels: np.ndarray  # int32 label tokens per example that the model does not know
 
     def __len__(self) -> int:
@@ -195,6 +287,9 @@ class Examples:
 
     def select(self, keep: np.ndarray) -> "Examples":
         """The examples where ``keep`` is true, re-packed."""
+        if keep.all():
+            return self
+
         def pack(flat, offsets):
             lengths = np.diff(offsets)
             kept = flat[np.repeat(keep, lengths)]
@@ -205,13 +300,12 @@ class Examples:
                         self.unknown_labels[keep].copy())
 
 
-def _encode(table: _TokenTable, token_word: np.ndarray, token_label: np.ndarray, config: SupervisedConfig,
+def _encode(stream: TokenStream, token_word: np.ndarray, token_label: np.ndarray, config: SupervisedConfig,
             n_words: int) -> Examples:
     from .supervised_kernel import encode_examples
-    tokens, line_offsets = table.arrays()
     ngrams = np.array([config.word_ngrams, config.n_buckets, n_words], dtype=np.int64)
-    maps = (token_word.astype(np.int32), token_label.astype(np.int32), _token_hashes(table.types))
-    return Examples(*encode_examples(tokens, line_offsets, maps, ngrams))
+    maps = (token_word.astype(np.int32), token_label.astype(np.int32), _token_hashes(stream.types))
+    return Examples(*encode_examples(stream.tokens, stream.line_offsets, maps, ngrams))
 
 
 @dataclass
@@ -221,27 +315,25 @@ class TrainingData:
     examples: Examples            # only lines with >= 1 input row and >= 1 label
     lines: int                    # non-blank lines read
     skipped_no_label: int         # non-blank lines without a (kept) label
-    skipped_no_words: int         # lines with a label but no input row
+    skipped_no_words: int         # lines with a label but no input row (not even a known </s>)
+    reader: str = "scan"          # "scan" (Numba tokeniser) or "python" (the fallback, see read_lines)
 
 
 def read_training_data(path: str, config: SupervisedConfig) -> TrainingData:
     """Read ``path`` once, build both vocabularies and encode every line."""
-    from .supervised_kernel import NOT_A_WORD
-    table = _TokenTable()
-    for batch in read_line_batches(path):
-        table.add_text("".join(batch))
-    types = table.types
-    tokens, line_offsets = table.arrays()
-    if len(tokens) == 0:
+    from .supervised_kernel import NOT_A_WORD, count_types
+    stream, reader = read_lines(path, config.eos)
+    types, eos_type = stream.types, stream.eos_type
+    if len(stream.tokens) == 0:
         raise FastembError(f"{path}: the file is empty (no tokens)")
     prefix = config.label_prefix
-    is_label = np.fromiter((t.startswith(prefix) for t in types), dtype=bool, count=len(types))
+    is_label = stream.label_types(prefix)
     if not is_label.any():
         raise FastembError(f"{path}: no line has a label (a token starting with {prefix!r}); "
                            "check --label-prefix")
-    if is_label.all():
+    if is_label.sum() + (eos_type >= 0) == len(types):
         raise FastembError(f"{path}: lines have labels but no words: nothing to learn from")
-    counts = np.bincount(tokens, minlength=len(types)).astype(np.int64)
+    counts = count_types(stream.tokens, len(types))
     word_types, label_types = np.flatnonzero(~is_label), np.flatnonzero(is_label)
     if counts[label_types].max() < config.min_count_label:
         raise FastembError(f"no label occurs at least {config.min_count_label} times (--min-count-label); "
@@ -253,15 +345,17 @@ def read_training_data(path: str, config: SupervisedConfig) -> TrainingData:
     token_word[word_types] = word_remap
     token_label = np.full(len(types), -1, dtype=np.int32)
     token_label[label_types] = label_remap
-    encoded = _encode(table, token_word, token_label, config, len(words))
-    non_blank = np.diff(line_offsets) > 0
+    encoded = _encode(stream, token_word, token_label, config, len(words))
+    non_blank = stream.non_blank
     gold, used = encoded.n_labels > 0, encoded.n_rows > 0
     keep = gold & used
-    if not keep.any():
+    # Every line has the end token's row; a line must also have a word of its own to be worth learning from.
+    eos_known = eos_type >= 0 and token_word[eos_type] >= 0
+    if not (keep & (encoded.word_counts > eos_known)).any():
         raise FastembError(f"{path}: no line has both a label and a word (kept by --min-count {config.min_count}): "
                            "nothing to learn from")
     return TrainingData(words, labels, encoded.select(keep), int(non_blank.sum()),
-                        int((non_blank & ~gold).sum()), int((gold & ~used).sum()))
+                        int((non_blank & ~gold).sum()), int((gold & ~used).sum()), reader)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -282,7 +376,7 @@ class TestResult:
     label_predicted: np.ndarray = None
     label_correct: np.ndarray = None
     unknown_label_lines: int = 0  # lines with a label never seen in training (those labels are ignored)
-    skipped_lines: int = 0        # non-blank lines not scored: no known label or no known word
+    skipped_lines: int = 0        # non-blank lines not scored: no known label or no input row (no known word nor </s>)
 
     @property
     def precision(self) -> float:
@@ -388,15 +482,15 @@ class SupervisedModel:
 
     # -- encoding and scoring ------------------------------------------------------------------
 
-    def encode(self, table: _TokenTable) -> Examples:
-        """Every line of ``table`` (blank ones too) encoded with this model's vocabularies."""
+    def encode(self, stream: TokenStream) -> Examples:
+        """Every line of ``stream`` (blank ones too) encoded with this model's vocabularies."""
         from .supervised_kernel import NOT_A_WORD
-        prefix = self.config.label_prefix
-        types = table.types
-        token_word = np.array([NOT_A_WORD if t.startswith(prefix) else self.word_index.get(t, -1) for t in types],
-                              dtype=np.int32)
+        types = stream.types
+        is_label = stream.label_types(self.config.label_prefix)
+        token_word = np.array([NOT_A_WORD if label else self.word_index.get(t, -1)
+                               for t, label in zip(types, is_label)], dtype=np.int32)
         token_label = np.array([self.label_index.get(t, -1) for t in types], dtype=np.int32)
-        return _encode(table, token_word, token_label, self.config, len(self.words))
+        return _encode(stream, token_word, token_label, self.config, len(self.words))
 
     def probabilities(self, examples: Examples) -> np.ndarray:
         """(examples, labels) float32: softmax for --loss softmax, a sigmoid per label for ns/ova."""
@@ -414,7 +508,9 @@ class SupervisedModel:
     def top_labels(self, examples: Examples, k: int = 1, threshold: float = 0.0) -> list[tuple[np.ndarray, np.ndarray]]:
         """(label ids, probabilities) per example, best first: at most k (-1: all) with p >= threshold.
 
-        An example with no known word gets nothing, as fastText.
+        An example with no input row gets nothing, as fastText: with the end token ``</s>``
+        (a word of the model) every line has one, so a line of unknown words, or a blank
+        line, is predicted from ``</s>`` (and its n-grams) alone, as the fastText CLI does.
         """
         if k == 0 or k < -1:
             raise FastembError(f"-k must be a positive number of labels (or -1 for all), got {k}")
@@ -442,26 +538,26 @@ class SupervisedModel:
         table = _TokenTable()
         table.add_lines([texts] if single else texts)
         found = [(tuple(self.labels[i] for i in ids), probs)
-                 for ids, probs in self.top_labels(self.encode(table), k, threshold)]
+                 for ids, probs in self.top_labels(self.encode(table.stream(self.config.eos)), k, threshold)]
         return found[0] if single else found
 
     def predict_file(self, path: str, k: int = 1, threshold: float = 0.0) -> Iterator[tuple[tuple, np.ndarray]]:
         """(labels, probs) for every line of ``path`` ('-' = stdin), blank lines included."""
         for batch in read_line_batches(path):
             table = _TokenTable()
-            table.add_text("".join(batch))
-            for ids, probs in self.top_labels(self.encode(table), k, threshold):
+            table.add_bytes(b"".join(batch))
+            for ids, probs in self.top_labels(self.encode(table.stream(self.config.eos)), k, threshold):
                 yield tuple(self.labels[i] for i in ids), probs
 
     def evaluate(self, path: str, k: int = 1, threshold: float = 0.0) -> TestResult:
-        """fastText's ``test``: lines with a known label and a known word are scored."""
+        """fastText's ``test``: lines with a known label and an input row (a known word or </s>) are scored."""
         result = score_predictions([], [], self.labels, k)
         for batch in read_line_batches(path):
             table = _TokenTable()
-            table.add_text("".join(batch))
-            examples = self.encode(table)
-            _, line_offsets = table.arrays()
-            non_blank = np.diff(line_offsets) > 0
+            table.add_bytes(b"".join(batch))
+            stream = table.stream(self.config.eos)
+            examples = self.encode(stream)
+            non_blank = stream.non_blank
             result.unknown_label_lines += int((examples.unknown_labels > 0).sum())
             scored = (examples.n_labels > 0) & (examples.n_rows > 0)
             result.skipped_lines += int((non_blank & ~scored).sum())
@@ -525,6 +621,7 @@ def load_model(path: str) -> SupervisedModel:
                 raise FastembError(f"{path}: model format version {version} is not supported by fastemb "
                                    f"{__version__} (it reads version {', '.join(map(str, SUPPORTED_FORMATS))})")
             stored = json.loads(str(archive["config"]))
+            stored.setdefault("eos", False)  # models written before the end token existed were trained without it
             known = {f.name for f in fields(SupervisedConfig)}
             config = SupervisedConfig(**{key: value for key, value in stored.items() if key in known})
             words = _split_joined(archive["words"])
@@ -581,21 +678,29 @@ def _samplers(label_counts: np.ndarray):
 
 
 def warm_up(dim: int = 4) -> float:
-    """Compile (or load from Numba's cache) the supervised kernels on a tiny input; returns seconds."""
-    started = time.perf_counter()
-    config = SupervisedConfig(dim=dim, epochs=1, threads=1, word_ngrams=2, buckets=7)
-    table = _TokenTable()
-    table.add_lines(["a b c", ""])
-    token_word = np.array([0, 1, -1], np.int32)
-    examples = _encode(table, token_word, np.full(3, -1, np.int32), config, 2)
-    examples = Examples(examples.rows[:2].copy(), np.array([0, 2], np.int64), np.array([0], np.int32),
-                        np.array([0, 1], np.int64), np.array([2], np.int32), np.zeros(1, np.int32))
-    model = (np.zeros((2 + 7, dim), np.float32), np.zeros((2, dim), np.float32), np.zeros(2 + 7, np.uint8))
+    """Compile (or load from Numba's cache) every supervised kernel on a tiny input; returns seconds.
+
+    The reader's tokeniser (``corpus.scan``), the encoder, training and scoring, so
+    that read and train times of a run never include compiling.
+    """
+    import tempfile
+
     from .sgns import plan_chunks
     from .supervised_kernel import train_epoch
-    train_epoch(*_kernel_inputs(model, examples, plan_chunks(np.array([0, 2], np.int64)),
-                                _samplers(np.array([1, 1], np.int64)), config, 0, 0.0, 2.0, _new_state(1)))
-    SupervisedModel(["a", "b"], ["x", "y"], model[0], model[1], config).probabilities(examples)
+    started = time.perf_counter()
+    config = SupervisedConfig(dim=dim, epochs=1, threads=1, word_ngrams=2, buckets=7)
+    with tempfile.TemporaryDirectory(prefix="fastemb-warm-up-") as directory:
+        path = os.path.join(directory, "warm-up.txt")
+        with open(path, "wb") as handle:
+            handle.write(b"__label__x a b\n__label__y b c\n")
+        data = read_training_data(path, config)
+    n_rows = len(data.words) + config.n_buckets
+    model = (np.zeros((n_rows, dim), np.float32), np.zeros((len(data.labels), dim), np.float32),
+             np.zeros(n_rows, np.uint8))
+    examples = data.examples
+    train_epoch(*_kernel_inputs(model, examples, plan_chunks(np.arange(len(examples) + 1, dtype=np.int64)),
+                                _samplers(data.labels.counts), config, 0, 0.0, 2.0, _new_state(1)))
+    SupervisedModel(data.words.words, data.labels.words, model[0], model[1], config).probabilities(examples)
     return time.perf_counter() - started
 
 
@@ -689,7 +794,7 @@ def train_supervised(path: str, config: SupervisedConfig | None = None,
     config.validate()
     say = progress.say if progress else (lambda message: None)
     vectors = load_pretrained(config)
-    compile_seconds = warm_up()  # first, so that read_seconds does not include loading the encoder's kernels
+    compile_seconds = warm_up()  # first, so that read_seconds does not include loading the reader's kernels
     started = time.perf_counter()
     data = read_training_data(path, config)
     read_seconds = time.perf_counter() - started
@@ -699,6 +804,10 @@ def train_supervised(path: str, config: SupervisedConfig | None = None,
         + (f"; skipped {data.skipped_no_label:,} lines without a label, "
            f"{data.skipped_no_words:,} without a known word" if data.skipped_no_label or data.skipped_no_words
            else ""))
+    if data.reader == "python" and path != "-":
+        from .corpus import MAX_SENTENCE, MAX_TOKEN_BYTES
+        say(f"Read with the slower Python reader: a line has more than {MAX_SENTENCE:,} tokens "
+            f"or a token more than {MAX_TOKEN_BYTES:,} bytes")
     say(f"Kernels compiled or loaded from cache in {compile_seconds:.2f} s")
     if progress is not None:
         progress.total_words = float(examples.word_counts.sum()) * config.epochs
@@ -707,7 +816,7 @@ def train_supervised(path: str, config: SupervisedConfig | None = None,
         say(f"Initialised {stats['pretrained_rows']:,} of {len(data.words):,} word rows from {config.pretrained}"
             + (" (frozen)" if config.freeze else ""))
     report = {"version": __version__, "objective": "supervised", "input": path,
-              "read_seconds": read_seconds, "compile_seconds": compile_seconds, **stats,
+              "read_seconds": read_seconds, "reader": data.reader, "compile_seconds": compile_seconds, **stats,
               "save_seconds": 0.0, "threads": config.threads, "vocab_size": len(data.words),
               "labels": len(data.labels), "examples": len(examples), "lines": data.lines,
               "skipped_no_label": data.skipped_no_label, "skipped_no_words": data.skipped_no_words,

@@ -60,6 +60,33 @@ def fnv1a_hashes(data, starts):
 
 
 @njit(cache=True, nogil=True)
+def end_lines(tokens, line_offsets, end):
+    """(tokens with the token ``end`` appended to every line, the new line offsets): fastText's </s>."""
+    n_lines = len(line_offsets) - 1
+    out = np.empty(len(tokens) + n_lines, dtype=np.int32)
+    offsets = np.empty(n_lines + 1, dtype=np.int64)
+    offsets[0] = 0
+    o = 0
+    for e in range(n_lines):
+        for i in range(line_offsets[e], line_offsets[e + 1]):
+            out[o] = tokens[i]
+            o += 1
+        out[o] = end
+        o += 1
+        offsets[e + 1] = o
+    return out, offsets
+
+
+@njit(cache=True, nogil=True)
+def count_types(tokens, n_types):
+    """Occurrences of each token type (np.bincount, without its int64 copy of ``tokens``)."""
+    counts = np.zeros(n_types, dtype=np.int64)
+    for i in range(len(tokens)):
+        counts[tokens[i]] += 1
+    return counts
+
+
+@njit(cache=True, nogil=True)
 def encode_examples(tokens, line_offsets, token_maps, ngrams):
     """Per line: its input rows (known words, then n-gram buckets) and its known labels.
 

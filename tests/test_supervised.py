@@ -64,12 +64,13 @@ def test_word_hash_is_fasttexts_fnv1a_over_signed_bytes():
     assert list(hashes) == [reference(w) for w in words]
 
 
-def _encode_line(text, word_ids, n_words, word_ngrams, buckets):
+def _encode_line(text, word_ids, n_words, word_ngrams, buckets, eos=False):
     table = supervised._TokenTable()
     table.add_lines([text])
-    config = SupervisedConfig(word_ngrams=word_ngrams, buckets=buckets)
-    token_word = np.array([-2 if t.startswith("__label__") else word_ids.get(t, -1) for t in table.types], np.int32)
-    return supervised._encode(table, token_word, np.full(len(table.types), -1, np.int32), config, n_words)
+    stream = table.stream(eos)
+    config = SupervisedConfig(word_ngrams=word_ngrams, buckets=buckets, eos=eos)
+    token_word = np.array([-2 if t.startswith("__label__") else word_ids.get(t, -1) for t in stream.types], np.int32)
+    return supervised._encode(stream, token_word, np.full(len(stream.types), -1, np.int32), config, n_words)
 
 
 @pytest.mark.skipif(shutil.which("fasttext") is None, reason="the fastText CLI is not installed")
@@ -83,9 +84,10 @@ def test_ngram_rows_are_the_ones_fasttext_averages(tmp_path):
     inputs = np.random.default_rng(0).standard_normal((len(model.words) + 1000, 5)).astype(np.float32)
     model.set_matrices(inputs, model.get_output_matrix())
     word_ids = {w: model.get_word_id(w) for w in model.words}
-    for text in ["foo héllo unknownword wörld bar", "x y", "héllo __label__a wörld"]:
-        # fastText appends its end-of-line token </s> to every line; fastemb does not, so add it here.
-        examples = _encode_line(text + " </s>", word_ids, len(model.words), 3, 1000)
+    assert "</s>" in word_ids
+    for text in ["foo héllo unknownword wörld bar", "x y", "héllo __label__a wörld", ""]:
+        # Both end the line with </s>: its row is averaged and it forms n-grams with the last words.
+        examples = _encode_line(text, word_ids, len(model.words), 3, 1000, eos=True)
         np.testing.assert_allclose(inputs[examples.rows].mean(axis=0), model.get_sentence_vector(text), atol=1e-6)
 
 
@@ -95,6 +97,20 @@ def test_ngram_rows_follow_the_words_and_unknown_words_still_form_ngrams():
     assert list(rows[:3]) == [0, 1, 2]               # known words, in order; zzz has no row
     assert len(rows) == 3 + 3 and np.all(rows[3:] >= 3)  # a_b, b_zzz, zzz_c: 4 word tokens -> 3 bigrams
     assert examples.word_counts[0] == 3 and examples.unknown_labels[0] == 1
+
+
+def test_the_end_token_closes_every_line_and_forms_ngrams():
+    word_ids = {"</s>": 0, "a": 1, "b": 2}
+    with_eos = _encode_line("__label__x a zzz b", word_ids, 3, 2, 100, eos=True)
+    without = _encode_line("__label__x a zzz b", word_ids, 3, 2, 100)
+    assert list(with_eos.rows[:3]) == [1, 2, 0]        # the words, then </s>
+    assert len(with_eos.rows) == 3 + 3                  # a_zzz, zzz_b, b_</s>
+    assert list(with_eos.rows[3:5]) == list(without.rows[2:4])  # the n-grams of the words are the same
+    assert with_eos.word_counts[0] == 3 and without.word_counts[0] == 2
+    unknown_only = _encode_line("zzz", word_ids, 3, 1, 0, eos=True)
+    assert list(unknown_only.rows) == [0]                # a line of unknown words keeps its </s> row
+    literal = _encode_line("a </s> b", word_ids, 3, 1, 0, eos=True)
+    assert list(literal.rows) == [1, 0, 2, 0]            # a literal </s> is the same word
 
 
 # --------------------------------------------------------------------------------------------
@@ -301,7 +317,8 @@ def test_vectors_output_loads_in_gensim_and_fastemb(separable, tmp_path):
     for key in ("train_seconds", "compile_seconds", "read_seconds", "save_seconds", "words", "words_per_sec",
                 "threads", "vocab_size", "version"):
         assert key in figures
-    assert figures["words"] == 600 * 9 * 5
+    assert figures["words"] == 600 * (9 + 1) * 5  # 9 words and </s> per line
+    assert ours.words[0] == "</s>"  # fastText's .vec lists </s> too (the most frequent word: one per line)
 
 
 def test_frozen_pretrained_rows_stay_bit_identical_while_the_others_train(separable, tmp_path):
@@ -418,11 +435,14 @@ def test_a_file_that_is_not_our_model_is_a_clear_error(tmp_path):
 
 def test_training_summary_counts_skipped_lines(tmp_path):
     data = _write(tmp_path / "in.txt", ["__label__a x y", "no label here", "__label__b", "", "__label__b y z"])
-    result = _cli("supervised", data, "-o", tmp_path / "m", "--dim", 4)
-    assert result.exit_code == 0, result.output
-    assert "skipped 1 lines without a label and 1 without a known word" in result.stdout
-    model = load_model(str(tmp_path / "m"))
-    assert model.report == {} and model.labels == ["__label__b", "__label__a"]
+    # Without the end token, the line "__label__b" has no input row; with it (fastText) it trains on </s>.
+    for options, skipped in ((["--no-eos"], "1 without a known word"), ([], "0 without a known word")):
+        result = _cli("supervised", data, "-o", tmp_path / "m", "--dim", 4, *options)
+        assert result.exit_code == 0, result.output
+        assert f"skipped 1 lines without a label and {skipped}" in result.stdout
+        model = load_model(str(tmp_path / "m"))
+        assert model.report == {} and model.labels == ["__label__b", "__label__a"]
+        assert ("</s>" in model.words) == (not options) and model.config.eos == (not options)
 
 
 def test_compressed_input_trains_the_same_model(separable, tmp_path):
@@ -432,3 +452,106 @@ def test_compressed_input_trains_the_same_model(separable, tmp_path):
     packed.write_bytes(gzip.compress(train.read_bytes()))
     plain, compressed = (train_supervised(str(path), _config(epochs=1)) for path in (train, packed))
     assert np.array_equal(plain.input_rows, compressed.input_rows) and plain.words == compressed.words
+
+
+# --------------------------------------------------------------------------------------------
+# Reading: the Numba tokeniser, the Python reader it falls back to, and the end token
+
+
+def _training_data(path, reader, **options):
+    """read_training_data through the scan reader, or forced through the Python reader."""
+    config = SupervisedConfig(word_ngrams=2, buckets=50, **options)
+    if reader == "python":
+        original = supervised._scan_lines
+        supervised._scan_lines = lambda path, eos: None
+        try:
+            return supervised.read_training_data(str(path), config)
+        finally:
+            supervised._scan_lines = original
+    return supervised.read_training_data(str(path), config)
+
+
+ODD_LINES = (b"__label__a x y\n\n  \t\n__label__b y\xc2\xa0z w\r\n__label__a \xff\xfe x\x00y \xfe\n"
+             b"no label </s> here\n__label__b\n__label__c x\x0b\x0cv __label__a\n__label__b last line no newline")
+
+
+@pytest.mark.parametrize("eos", [True, False])
+def test_both_readers_give_identical_training_data(tmp_path, eos):
+    path = tmp_path / "odd.txt"
+    path.write_bytes(ODD_LINES)
+    fast, slow = _training_data(path, "scan", eos=eos), _training_data(path, "python", eos=eos)
+    assert (fast.reader, slow.reader) == ("scan", "python")
+    for vocab in ("words", "labels"):
+        ours, theirs = getattr(fast, vocab), getattr(slow, vocab)
+        assert ours.words == theirs.words and np.array_equal(ours.counts, theirs.counts)
+    for name in ("rows", "row_offsets", "labels", "label_offsets", "word_counts", "unknown_labels"):
+        assert np.array_equal(getattr(fast.examples, name), getattr(slow.examples, name)), name
+    assert (fast.lines, fast.skipped_no_label, fast.skipped_no_words) == (slow.lines, slow.skipped_no_label,
+                                                                          slow.skipped_no_words)
+    assert fast.lines == 7 and fast.skipped_no_label == 1
+    words = fast.words.words
+    assert "y\u00a0z" in words and "\ufffd" in words and "\ufffd\ufffd" in words  # ASCII whitespace only, as fastText
+    # With eos, the literal </s> of the unlabelled line is the end token too; without, a plain word.
+    assert fast.words.counts[words.index("</s>")] == (7 + 1 if eos else 1)  # one per non-blank line
+    if eos:
+        assert len(fast.examples) == 6 and fast.skipped_no_words == 0  # "__label__b" alone trains on </s>
+    else:
+        assert len(fast.examples) == 5 and fast.skipped_no_words == 1
+
+
+def test_a_line_longer_than_scans_sentences_is_still_one_example(tmp_path):
+    from fastemb.corpus import MAX_SENTENCE
+    words = [f"w{i % 7}" for i in range(MAX_SENTENCE + 5)]
+    path = _write(tmp_path / "long.txt", ["__label__a " + " ".join(words), "__label__b w1 w2"])
+    data = _training_data(path, "scan")
+    assert data.reader == "python" and len(data.examples) == 2
+    assert list(data.examples.word_counts) == [MAX_SENTENCE + 5 + 1, 3]
+    assert list(data.examples.n_labels) == [1, 1]
+
+
+def test_a_token_scan_would_shorten_is_read_whole(tmp_path):
+    from fastemb.corpus import MAX_TOKEN_BYTES
+    long_a, long_b = "a" * (MAX_TOKEN_BYTES + 1), "a" * (MAX_TOKEN_BYTES + 2)
+    path = _write(tmp_path / "t.txt", [f"__label__a {long_a} x", f"__label__b {long_b} y"])
+    data = _training_data(path, "scan")
+    assert data.reader == "python" and long_a in data.words.words and long_b in data.words.words
+
+
+def test_lines_of_unknown_words_and_blank_lines_predict_from_the_end_token(separable, tmp_path):
+    train, _ = separable
+    model = train_supervised(str(train), _config(word_ngrams=2, buckets=100))
+    assert model.words[0] == "</s>" and model.config.eos
+    found = model.predict(["zzz qqq", "", "a1 a2 a3"], k=1)
+    assert all(len(labels) == 1 for labels, _ in found)
+    logits = model.output_rows @ model.input_rows[0]  # a blank line is </s> alone
+    expected = np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()
+    assert found[1][0] == (model.labels[int(np.argmax(expected))],)
+    assert found[1][1][0] == pytest.approx(expected.max(), rel=1e-5)
+    no_eos = train_supervised(str(train), _config(eos=False))
+    assert "</s>" not in no_eos.words
+    assert [len(labels) for labels, _ in no_eos.predict(["zzz qqq", "", "a1 a2 a3"])] == [0, 0, 1]
+    model.save(str(tmp_path / "m"))
+    lines = _write(tmp_path / "p.txt", ["zzz", "", "a1 a2"])
+    predicted = _cli("predict", tmp_path / "m", lines).stdout.splitlines()
+    assert len(predicted) == 3 and all(line.startswith("__label__") for line in predicted)
+    scored = _write(tmp_path / "s.txt", ["__label__a zzz", "__label__a a1 a2", "", "zzz"])
+    assert model.test(str(scored))[0] == 2  # the line of unknown words is scored too, as fastText's test
+
+
+def test_a_model_saved_before_the_end_token_loads_without_it(tmp_path):
+    model = _hand_made_model()
+    model.save(str(tmp_path / "old"))
+    with np.load(tmp_path / "old", allow_pickle=False) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    config = json.loads(str(arrays["config"]))
+    del config["eos"]
+    arrays["config"] = np.array(json.dumps(config))
+    with open(tmp_path / "old", "wb") as handle:
+        np.savez(handle, **arrays)
+    assert load_model(str(tmp_path / "old")).config.eos is False
+
+
+def test_warmup_compiles_the_supervised_kernels_too():
+    result = _cli("warmup")
+    assert result.exit_code == 0 and "supervised" in result.stdout
+    assert supervised.warm_up() < 5.0  # now loaded: no compiling left

@@ -1,0 +1,315 @@
+"""``python -m bench``: fastemb against gensim, fastText and word2vec C, side by side.
+
+    python -m bench sgns        [--corpus F] [--epochs 5 --dim 100 ...] [--threads 2] [--repeat 2] [--tools ...] [--quick]
+    python -m bench supervised  [--datasets trec,20ng,imdb] [--seeds 1,2,3] [--quick]
+    python -m bench threads     [--thread-counts 1,2] (skip-gram words/sec against threads, with a PNG plot)
+    python -m bench size        [--fractions 0.25,0.5,1] (skip-gram cost against corpus prefixes)
+    python -m bench results     [JSON ...] (rewrite bench/RESULTS.md sections from benchmark JSON)
+
+Each run is a separate subprocess; tools are interleaved (A B C A B C ...) and
+repeated. Every run writes ``OUT/MODE-YYYYmmdd-HHMMSS.json`` and ``.md`` (and
+``MODE-latest.*``) and prints the markdown table. See bench/README.md.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from . import report
+from .datasets import DATASETS, dataset_available, default_data_dir, prepare_classification, prepare_corpus
+from .quality import resolved_evaluator
+from .sgns_bench import describe, log, run_sgns, summarise_runs
+from .tools import SGNS_TOOLS, Settings, tool_versions
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_OUT = Path(__file__).resolve().parent / "out"
+
+# Per mode: defaults for options left unset (the full run), and what --quick changes.
+SGNS_DEFAULTS = {
+    "sgns": dict(epochs=5, repeat=2, quality="all"),
+    "threads": dict(epochs=1, repeat=2, quality="none"),
+    "size": dict(epochs=1, repeat=2, quality="none"),
+}
+QUICK = dict(corpus_name="en-mix-small.txt.gz", epochs=1, dim=50, repeat=1, quality="similarity",
+             sweep_tokens=500_000)  # threads/size --quick: the first half of en-mix-small
+
+
+def _csv(text: str) -> list[str]:
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def _add_sgns_options(p: argparse.ArgumentParser, mode: str) -> None:
+    d = SGNS_DEFAULTS[mode]
+    p.add_argument("--corpus", help="training text (.gz ok) [en-mix.txt.gz in the data dir; --quick: en-mix-small]")
+    p.add_argument("--epochs", type=int, help=f"passes over the corpus [{d['epochs']}; --quick: 1]")
+    p.add_argument("--dim", type=int, help="vector dimension [100; --quick: 50]")
+    p.add_argument("--window", type=int, default=5)
+    p.add_argument("--negative", type=int, default=5)
+    p.add_argument("--sample", type=float, default=1e-4)
+    p.add_argument("--min-count", type=int, default=5)
+    p.add_argument("--lr", type=float, default=0.025, help="initial learning rate (min 0.0001 where settable)")
+    p.add_argument("--seed", type=int, default=1)
+    if mode != "threads":
+        p.add_argument("--threads", type=int, default=2, help="worker threads for every tool [2]")
+    p.add_argument("--repeat", type=int, help=f"runs per tool (interleaved) [{d['repeat']}; --quick: 1]")
+    p.add_argument("--tools", default=",".join(SGNS_TOOLS), help="comma-separated, of: " + ", ".join(SGNS_TOOLS))
+    p.add_argument("--tokens", type=int, help="use only the first (about) N tokens of the corpus (whole lines)")
+    p.add_argument("--quality", choices=["all", "similarity", "none"], default=None,
+                   help="evaluate every run's vectors: analogies + WS353 + MEN, only the two similarity sets "
+                        f"(fast), or not at all [{d['quality']}; --quick: all with fastemb's evaluator, "
+                        "similarity with gensim's]")
+    p.add_argument("--keep-vectors", action="store_true", help="keep each run's vectors in OUT/vectors/")
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--quick", action="store_true", help="smoke test in under two minutes (see README)")
+    p.add_argument("--out", default=str(DEFAULT_OUT), help="where JSON, markdown and plots go [bench/out]")
+    p.add_argument("--data", default=None, help="the shared data directory [$FASTEMB_DATA or ../shared/data]")
+    p.add_argument("--workdir", default=None, help="scratch directory for the decompressed corpus and the "
+                                                   "runs' files [a fresh temporary directory, removed at the end]")
+    p.add_argument("--timeout", type=float, default=None, help="kill a run after this many seconds")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="mode", required=True)
+    sg = sub.add_parser("sgns", help="skip-gram: every tool on the same corpus and settings")
+    _add_sgns_options(sg, "sgns")
+    _add_common(sg)
+    th = sub.add_parser("threads", help="skip-gram words/sec against thread count, per tool (+ PNG)")
+    _add_sgns_options(th, "threads")
+    th.add_argument("--thread-counts", default=None, help="comma-separated [1..number of cores]")
+    _add_common(th)
+    sz = sub.add_parser("size", help="skip-gram cost against corpus prefixes (tokens, vocabulary)")
+    _add_sgns_options(sz, "size")
+    sz.add_argument("--fractions", default="0.25,0.5,1", help="prefixes as fractions of the corpus tokens")
+    _add_common(sz)
+    sup = sub.add_parser("supervised", help="fastemb vs fastText classifiers on TREC, 20NG, IMDB")
+    sup.add_argument("--datasets", default="trec,20ng,imdb")
+    sup.add_argument("--tools", default="fastemb,fasttext,fasttext-cli")
+    sup.add_argument("--ngrams", default="1,2", help="wordNgrams settings to run [1,2]")
+    sup.add_argument("--bucket", type=int, default=10_000_000, help="hash buckets with wordNgrams > 1")
+    sup.add_argument("--seeds", default=None, help="[1,2,3; --quick: 1]")
+    sup.add_argument("--epochs", type=int, default=None, help="override every data set's epochs "
+                                                              "[TREC 25, 20NG 50, IMDB 5]")
+    sup.add_argument("--dim", type=int, default=10)
+    sup.add_argument("--lr", type=float, default=0.1)
+    sup.add_argument("--threads", type=int, default=2)
+    sup.add_argument("--cache", default=None, help="converted data sets [OUT/data]")
+    _add_common(sup)
+    res = sub.add_parser("results", help="rewrite bench/RESULTS.md sections from benchmark JSON files")
+    res.add_argument("json", nargs="*", help="benchmark JSON files [the newest of each mode in --out]")
+    res.add_argument("--out", default=str(DEFAULT_OUT))
+    res.add_argument("--results", default=str(report.RESULTS_MD))
+    return parser
+
+
+# ---------------------------------------------------------------------------------------------
+
+def _select_tools(requested: list[str], known: dict, available) -> tuple[list[str], dict]:
+    chosen, skipped = [], {}
+    for name in requested:
+        if name not in known:
+            raise SystemExit(f"unknown tool {name!r}; choose from {', '.join(known)}")
+        why = available(name)
+        if why:
+            skipped[name] = why
+            log(f"skipping {name}: {why}")
+        else:
+            chosen.append(name)
+    if not chosen:
+        raise SystemExit("none of the requested tools is installed")
+    return chosen, skipped
+
+
+def _new_doc(mode: str, argv: list[str]) -> dict:
+    return {"mode": mode, "command": "python -m bench " + shlex.join(argv), "argv": argv,
+            "started": time.strftime("%Y-%m-%d %H:%M:%S %z"), "loadavg_start": round(os.getloadavg()[0], 2),
+            "machine": report.machine_info(), "versions": tool_versions()}
+
+
+def _finish(doc: dict, out_dir: Path, started: float) -> tuple[Path, str]:
+    doc["elapsed_seconds"] = time.perf_counter() - started
+    doc["loadavg_end"] = round(os.getloadavg()[0], 2)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    base = out_dir / f"{doc['mode']}-{stamp}"
+    if doc["mode"] == "threads":
+        plotted = report.plot_threads(doc, base.with_suffix(".png"))
+        if plotted:
+            plotted = str(Path(plotted).resolve())
+            doc["plot"] = os.path.relpath(plotted, ROOT) if plotted.startswith(str(ROOT) + os.sep) else plotted
+    markdown = report.render(doc)
+    base.with_suffix(".json").write_text(json.dumps(doc, indent=1, default=float) + "\n")
+    base.with_suffix(".md").write_text(markdown)
+    for suffix in (".json", ".md", ".png"):
+        if base.with_suffix(suffix).exists():
+            shutil.copyfile(base.with_suffix(suffix), out_dir / f"{doc['mode']}-latest{suffix}")
+    return base.with_suffix(".json"), markdown
+
+
+def _workdir(args) -> tuple[Path, bool]:
+    if args.workdir:
+        path = Path(args.workdir)
+        path.mkdir(parents=True, exist_ok=True)
+        return path, False
+    return Path(tempfile.mkdtemp(prefix="fastemb-bench-")), True
+
+
+def run_sgns_mode(args, argv: list[str]) -> int:
+    started = time.perf_counter()
+    mode = args.mode
+    defaults = SGNS_DEFAULTS[mode]
+    data_dir = Path(args.data) if args.data else default_data_dir()
+    corpus_path = Path(args.corpus) if args.corpus else data_dir / (QUICK["corpus_name"] if args.quick else "en-mix.txt.gz")
+    if not corpus_path.exists():
+        raise SystemExit(f"corpus {corpus_path} not found (use --corpus or --data)")
+    epochs = args.epochs or (QUICK["epochs"] if args.quick else defaults["epochs"])
+    dim = args.dim or (QUICK["dim"] if args.quick else 100)
+    repeat = args.repeat or (QUICK["repeat"] if args.quick else defaults["repeat"])
+    quick_quality = "all" if resolved_evaluator() == "fastemb" else QUICK["quality"]  # gensim's analogies are slow
+    evaluate = args.quality or (quick_quality if args.quick and defaults["quality"] != "none"
+                                else defaults["quality"])
+    thread_counts = [getattr(args, "threads", 2)]
+    if mode == "threads":
+        thread_counts = ([int(x) for x in _csv(args.thread_counts)] if args.thread_counts
+                         else list(range(1, (os.cpu_count() or 1) + 1)))
+    settings = Settings(epochs=epochs, dim=dim, window=args.window, negative=args.negative, sample=args.sample,
+                        min_count=args.min_count, threads=thread_counts[-1], lr=args.lr, seed=args.seed)
+    tools, skipped = _select_tools(_csv(args.tools), SGNS_TOOLS, lambda n: SGNS_TOOLS[n].available())
+    work, temporary = _workdir(args)
+    out_dir = Path(args.out)
+    try:
+        log(f"decompressing {corpus_path} into {work} ..." if corpus_path.suffix in (".gz", ".bz2", ".xz")
+            else f"counting the tokens of {corpus_path} ...")
+        tokens = args.tokens or (QUICK["sweep_tokens"] if args.quick and mode != "sgns" else None)
+        corpora = prepare_corpus(corpus_path, work, [tokens])
+        if mode == "size":
+            fractions = sorted(float(f) for f in _csv(args.fractions))
+            base = corpora[0]
+            limits = [int(round(f * base["tokens"])) for f in fractions if f < 1]
+            corpora = prepare_corpus(Path(base["path"]), work / "prefixes", limits) if limits else []
+            if any(f >= 1 for f in fractions):
+                corpora.append(base)
+        whole = max(corpora, key=lambda c: c["tokens"])
+        log(f"corpus: {whole['tokens']:,} tokens, {whole['lines']:,} lines -> {whole['path']}")
+        doc = _new_doc(mode, argv)
+        doc.update({"settings": settings.asdict(), "repeat": repeat, "tools": tools, "skipped": skipped,
+                    "evaluate": evaluate,
+                    "corpus": {"source": str(corpus_path), "tokens": whole["tokens"], "lines": whole["lines"],
+                               "limit": tokens, "note": "decompressed once; reading times exclude gunzip"}})
+        if mode == "threads":
+            doc["thread_counts"] = thread_counts
+        if mode == "size":
+            doc["prefixes"] = [{"tokens": c["tokens"], "lines": c["lines"]} for c in corpora]
+        plan = []
+        for rep in range(repeat):
+            for corpus in corpora:
+                for threads in thread_counts:
+                    for tool in tools:
+                        plan.append((rep, corpus, threads, tool))
+        runs = []
+        keep = out_dir / "vectors" if args.keep_vectors else None
+        for i, (rep, corpus, threads, tool) in enumerate(plan, 1):
+            run_settings = Settings(**{**settings.asdict(), "threads": threads})
+            record = run_sgns(tool, run_settings, corpus, work, data_dir, evaluate=evaluate, keep_dir=keep,
+                              timeout=args.timeout)
+            record["repeat_index"] = rep
+            runs.append(record)
+            log(f"[{i}/{len(plan)}] " + (f"{corpus['tokens']:,} tokens, " if mode == "size" else "")
+                + (f"{threads} threads, " if mode == "threads" else "") + describe(record))
+        doc["runs"] = runs
+        keys = {"sgns": ("tool",), "threads": ("tool", "threads"), "size": ("tool", "corpus_tokens")}[mode]
+        doc["summary"] = summarise_runs(runs, keys)
+        path, markdown = _finish(doc, out_dir, started)
+    finally:
+        if temporary:
+            shutil.rmtree(work, ignore_errors=True)
+    print(markdown)
+    log(f"wrote {path} and {path.with_suffix('.md')}")
+    return 1 if all(r.get("error") for r in runs) else 0
+
+
+def run_supervised_mode(args, argv: list[str]) -> int:
+    from .supervised_bench import SUPERVISED_TOOLS, describe as describe_sup, run_supervised, summarise_runs as summ
+    from .supervised_bench import supervised_available
+
+    started = time.perf_counter()
+    data_dir = Path(args.data) if args.data else default_data_dir()
+    out_dir = Path(args.out)
+    cache = Path(args.cache) if args.cache else out_dir / "data"
+    names = _csv(args.datasets)
+    if args.quick and args.datasets == "trec,20ng,imdb":
+        names = ["trec"]
+    seeds = [int(s) for s in _csv(args.seeds)] if args.seeds else ([1] if args.quick else [1, 2, 3])
+    ngram_list = [int(n) for n in _csv(args.ngrams)]
+    tools, skipped = _select_tools(_csv(args.tools), dict.fromkeys(SUPERVISED_TOOLS), supervised_available)
+    datasets = {}
+    for name in names:
+        if name not in DATASETS:
+            raise SystemExit(f"unknown data set {name!r}; choose from {', '.join(DATASETS)}")
+        if not dataset_available(name, data_dir):
+            skipped[name] = f"data not found in {data_dir}"
+            log(f"skipping {name}: data not found in {data_dir}")
+            continue
+        log(f"converting {name} (cached in {cache}) ...")
+        datasets[name] = prepare_classification(name, data_dir, cache)
+    if not datasets:
+        raise SystemExit("no data set found")
+    work, temporary = _workdir(args)
+    doc = _new_doc("supervised", argv)
+    doc.update({"dim": args.dim, "lr": args.lr, "threads": args.threads, "seeds": seeds, "ngrams": ngram_list,
+                "bucket": args.bucket, "tools": tools, "skipped": skipped,
+                "datasets": {n: {k: v for k, v in m.items() if k != "sources"} for n, m in datasets.items()}})
+    plan = [(name, n, seed, tool) for name in datasets for n in ngram_list for seed in seeds for tool in tools]
+    runs = []
+    try:
+        for i, (name, n, seed, tool) in enumerate(plan, 1):
+            data = datasets[name]
+            epochs = args.epochs or data["epochs"]
+            data["epochs"] = epochs
+            doc["datasets"][name]["epochs"] = epochs
+            record = run_supervised(tool, data, n, args.bucket, epochs, seed, args.threads, work / "runs",
+                                    dim=args.dim, lr=args.lr, timeout=args.timeout)
+            runs.append(record)
+            log(f"[{i}/{len(plan)}] " + describe_sup(record))
+        doc["runs"] = runs
+        doc["summary"] = summ(runs)
+        path, markdown = _finish(doc, out_dir, started)
+    finally:
+        if temporary:
+            shutil.rmtree(work, ignore_errors=True)
+    print(markdown)
+    log(f"wrote {path} and {path.with_suffix('.md')}")
+    return 1 if all(r.get("error") for r in runs) else 0
+
+
+def run_results(args) -> int:
+    paths = [Path(p) for p in args.json] or report.latest_jsons(Path(args.out))
+    if not paths:
+        raise SystemExit(f"no benchmark JSON given or found in {args.out}")
+    updated = report.update_results(paths, Path(args.results))
+    print(f"updated {args.results}: sections {', '.join(updated)} from {', '.join(map(str, paths))}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv)
+    try:
+        if args.mode == "results":
+            return run_results(args)
+        if args.mode == "supervised":
+            return run_supervised_mode(args, argv)
+        return run_sgns_mode(args, argv)
+    except KeyboardInterrupt:
+        log("interrupted")
+        return 130

@@ -1,0 +1,118 @@
+"""Train with the ``fasttext`` Python package once and report as JSON (run by ``python -m bench``).
+
+    python bench/fasttext_runner.py skipgram CORPUS VECTORS REPORT --dim ... (word2vec-style, no subwords)
+    python bench/fasttext_runner.py supervised TRAIN TEST MODEL REPORT --dim ... --word-ngrams ...
+
+The library prints fastText's usual progress on stderr (``verbose=2``); the
+harness times the phases from it, exactly as for the ``fasttext`` CLI. This
+script marks the moment it calls the library with a ``BENCH call`` line.
+The skip-gram vectors are written with fastemb's word2vec text writer
+(``fastemb.vectors.save_vectors``, %.9g) from the input matrix, whose first
+rows are the words in fastText's dictionary order (most frequent first).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+started = time.perf_counter()
+import fasttext  # noqa: E402
+
+import_seconds = time.perf_counter() - started
+
+
+def _version() -> str:
+    from importlib.metadata import version
+    return version("fasttext")
+
+
+def mark(what: str) -> None:
+    sys.stderr.write(f"\nBENCH {what}\n")
+    sys.stderr.flush()
+
+
+def skipgram(args) -> dict:
+    mark("call")
+    t0 = time.perf_counter()
+    model = fasttext.train_unsupervised(args.corpus, model="skipgram", dim=args.dim, ws=args.window,
+                                        neg=args.negative, t=args.sample, minCount=args.min_count,
+                                        epoch=args.epochs, thread=args.threads, lr=args.lr, minn=0, maxn=0,
+                                        wordNgrams=1, loss="ns", verbose=2)
+    # fasttext 0.9.3's train_unsupervised rejects ``seed`` (only train_supervised takes it): seed 0 here.
+    call_seconds = time.perf_counter() - t0
+    mark("save")
+    t0 = time.perf_counter()
+    words = model.get_words()
+    matrix = model.get_input_matrix()[:len(words)]
+    try:
+        from fastemb.vectors import save_vectors
+        save_vectors(args.vectors, words, matrix)
+    except ImportError:  # fastemb not importable: a plain writer
+        with open(args.vectors, "w", encoding="utf-8") as handle:
+            handle.write(f"{len(words)} {matrix.shape[1]}\n")
+            for word, row in zip(words, matrix):
+                handle.write(word + " " + " ".join(f"{x:.6g}" for x in row) + "\n")
+    save_seconds = time.perf_counter() - t0
+    return {"call_seconds": call_seconds, "save_seconds": save_seconds, "vocab_size": len(words)}
+
+
+def supervised(args) -> dict:
+    mark("call")
+    t0 = time.perf_counter()
+    model = fasttext.train_supervised(args.train, dim=args.dim, lr=args.lr, epoch=args.epochs,
+                                      minCount=args.min_count, wordNgrams=args.word_ngrams, bucket=args.bucket,
+                                      thread=args.threads, seed=args.seed, loss="softmax", verbose=2)
+    call_seconds = time.perf_counter() - t0
+    mark("save")
+    t0 = time.perf_counter()
+    model.save_model(args.model)
+    save_seconds = time.perf_counter() - t0
+    mark("test")
+    t0 = time.perf_counter()
+    examples, precision, recall = model.test(args.test, k=1)
+    test_seconds = time.perf_counter() - t0
+    return {"call_seconds": call_seconds, "save_seconds": save_seconds, "test_seconds": test_seconds,
+            "vocab_size": len(model.get_words()), "labels": len(model.get_labels()),
+            "test_examples": int(examples), "precision_at_1": float(precision), "recall_at_1": float(recall)}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="objective", required=True)
+    sg = sub.add_parser("skipgram")
+    sg.add_argument("corpus")
+    sg.add_argument("vectors")
+    sg.add_argument("report")
+    sg.add_argument("--dim", type=int, default=100)
+    sg.add_argument("--window", type=int, default=5)
+    sg.add_argument("--negative", type=int, default=5)
+    sg.add_argument("--sample", type=float, default=1e-4)
+    sg.add_argument("--min-count", type=int, default=5)
+    sg.add_argument("--epochs", type=int, default=5)
+    sg.add_argument("--lr", type=float, default=0.025)
+    sup = sub.add_parser("supervised")
+    sup.add_argument("train")
+    sup.add_argument("test")
+    sup.add_argument("model")
+    sup.add_argument("report")
+    sup.add_argument("--dim", type=int, default=10)
+    sup.add_argument("--lr", type=float, default=0.1)
+    sup.add_argument("--epochs", type=int, default=5)
+    sup.add_argument("--min-count", type=int, default=1)
+    sup.add_argument("--word-ngrams", type=int, default=1)
+    sup.add_argument("--bucket", type=int, default=2_000_000)
+    for p in (sg, sup):
+        p.add_argument("--threads", type=int, default=2)
+        p.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    report = skipgram(args) if args.objective == "skipgram" else supervised(args)
+    report.update({"tool": "fasttext", "version": _version(), "import_seconds": import_seconds,
+                   "threads": args.threads})
+    with open(args.report, "w") as handle:
+        json.dump(report, handle, indent=2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,401 @@
+"""Markdown tables, the thread-scaling plot, the machine description, and regenerating bench/RESULTS.md.
+
+``update_results(json_paths)`` rewrites the sections of RESULTS.md between
+``<!-- bench:MODE:start -->`` and ``<!-- bench:MODE:end -->`` (MODE = machine,
+sgns, supervised, threads, size) from the benchmark JSON files, so fresh full-run
+figures replace the old ones without touching the prose around them.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+RESULTS_MD = Path(__file__).resolve().parent / "RESULTS.md"
+MODES = ("sgns", "supervised", "threads", "size")
+
+
+# ---------------------------------------------------------------------------------------------
+# The machine
+
+def machine_info() -> dict:
+    info = {"platform": platform.platform(), "cpu_count": os.cpu_count()}
+    try:
+        text = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        text = ""
+    wanted = {"Model name": "model", "CPU(s)": "cpus", "Thread(s) per core": "threads_per_core",
+              "Core(s) per socket": "cores_per_socket", "Socket(s)": "sockets", "CPU max MHz": "max_mhz",
+              "L1d cache": "l1d", "L1i cache": "l1i", "L2 cache": "l2", "L3 cache": "l3",
+              "Hypervisor vendor": "hypervisor", "Flags": "flags"}
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() in wanted:
+            info[wanted[key.strip()]] = value.strip()
+    flags = info.pop("flags", "").split()
+    info["simd"] = " ".join(f for f in ("sse4_2", "avx", "avx2", "fma", "avx512f") if f in flags)
+    try:
+        with open("/proc/meminfo") as handle:
+            kb = int(re.search(r"MemTotal:\s+(\d+)", handle.read()).group(1))
+        info["memory_gb"] = round(kb / 1024 ** 2, 1)
+    except (OSError, AttributeError):
+        pass
+    return info
+
+
+def render_machine(doc: dict) -> str:
+    m, v = doc.get("machine", {}), doc.get("versions", {})
+    cpu = (f"{m.get('model', '?')}, {m.get('cpus', m.get('cpu_count', '?'))} CPUs "
+           f"({m.get('sockets', '?')} socket x {m.get('cores_per_socket', '?')} cores x "
+           f"{m.get('threads_per_core', '?')} threads)")
+    if m.get("hypervisor"):
+        cpu += f", virtualised ({m['hypervisor']})"
+    lines = [f"* CPU: {cpu}; SIMD: {m.get('simd') or '?'}",
+             f"* Caches: L1d {m.get('l1d', '?')}, L1i {m.get('l1i', '?')}, L2 {m.get('l2', '?')}, "
+             f"L3 {m.get('l3', '?')}; memory {m.get('memory_gb', '?')} GB",
+             f"* OS: {m.get('platform', '?')}",
+             "* Versions: " + ", ".join(f"{k} {val}" for k, val in v.items() if val and k not in
+                                        ("word2vec-c", "fasttext-cli")),
+             ]
+    for key in ("word2vec-c", "fasttext-cli"):
+        if v.get(key):
+            lines.append(f"* {key}: {v[key]}")
+    lines.append(f"* Measured {doc.get('started', '?')} (load average {doc.get('loadavg_start', '?')} at the start, "
+                 f"{doc.get('loadavg_end', '?')} at the end; other work on the machine shows up as noise)")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------
+# Number formatting
+
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def _fmt_value(value: float, kind: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if kind == "rate":
+        return f"{value / 1000:,.0f}k"
+    if kind == "sec":
+        return f"{value:.2f}" if value < 10 else f"{value:.1f}" if value < 100 else f"{value:,.0f}"
+    if kind == "mb":
+        return f"{value:,.0f}"
+    if kind == "ratio":
+        return f"{value:.2f}"
+    if kind == "acc":
+        return f"{value:.3f}"
+    if kind == "pct":
+        return f"{100 * value:.1f}%"
+    if kind == "int":
+        return f"{value:,.0f}"
+    return f"{value:g}"
+
+
+def fmt(stat: dict | None, kind: str, spread: bool = True) -> str:
+    """``median (min–max)`` of a summary, or just the median when all runs agree or there is one run."""
+    if not stat:
+        return "–"
+    text = _fmt_value(stat["median"], kind)
+    if spread and stat.get("n", 1) > 1:
+        low, high = _fmt_value(stat["min"], kind), _fmt_value(stat["max"], kind)
+        if low != high:
+            text += f" ({low}–{high})"
+    return text
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" if i == 0 else "---:" for i in range(len(header))) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _failures(summaries: list[dict]) -> list[str]:
+    out = []
+    for s in summaries:
+        if s.get("failed"):
+            label = " ".join(str(s[k]) for k in ("dataset", "ngrams", "tool", "threads", "corpus_tokens") if k in s)
+            out.append(f"* **{label}**: {s['failed']} of {s['runs']} runs failed: " + "; ".join(s.get("errors", [])))
+    return out
+
+
+def _load_note(doc: dict) -> str:
+    """How busy the machine was: the 1-minute load average just before each run (our own last run included)."""
+    loads = sorted(r["loadavg_before"] for r in doc.get("runs", []) if r.get("loadavg_before") is not None)
+    if not loads:
+        return ""
+    cores = doc.get("machine", {}).get("cpu_count") or 1
+    note = (f"Load average before the runs: median {loads[len(loads) // 2]:.1f}, max {loads[-1]:.1f} "
+            f"on {cores} CPUs (a benchmark's own previous run contributes up to its thread count).")
+    if loads[len(loads) // 2] > cores + 0.5:
+        note += (" **The machine was busy with other work: treat these speeds as noise** (CPU/wall well "
+                 "below the thread count is the sign).")
+    return note
+
+
+def _settings_line(settings: dict) -> str:
+    return (f"dim {settings['dim']}, window {settings['window']}, negative {settings['negative']}, "
+            f"sample {settings['sample']:g}, min-count {settings['min_count']}, epochs {settings['epochs']}, "
+            f"lr {settings['lr']:g} → {settings['min_lr']:g}, threads {settings['threads']}")
+
+
+def _header(doc: dict, title: str) -> list[str]:
+    return [f"### {title}", "",
+            f"`{doc['command']}` — {doc.get('started', '?')}, {doc.get('elapsed_seconds', 0) / 60:.1f} min; "
+            f"load average {doc.get('loadavg_start', '?')} → {doc.get('loadavg_end', '?')}", ""]
+
+
+def _corpus_line(doc: dict) -> str:
+    corpus = doc["corpus"]
+    return (f"Corpus: `{corpus['source']}` decompressed once to plain text ({corpus['tokens']:,} tokens, "
+            f"{corpus['lines']:,} lines); every tool reads that same file, so reading times exclude gunzip "
+            f"for everyone.")
+
+
+SGNS_TIMING_NOTE = (
+    "Train words/s = corpus tokens × epochs / train seconds, with the same token count for every tool. "
+    "Train seconds: fastemb from its `--report`; gensim from timing `train()` in `bench/gensim_runner.py`; "
+    "word2vec C from its output (first progress line → output file created); fastText from its stderr "
+    "(`Number of labels` → final progress line, which it polls every 0.1 s). "
+    "Read = vocabulary pass and encoding (word2vec C: process start → first progress line, which includes filling "
+    "its 10⁸-entry negative-sampling table, also the reason for its ~400 MB extra RSS; fastText: → end of "
+    "reading). Start-up/exit = wall − read − compile − train − save (interpreter start, imports, freeing). "
+    "Peak RSS and CPU time come from `wait4()` on each child. Quality is measured on the saved text vectors "
+    "by one evaluator for all tools: Google analogies 3CosAdd over the 30,000 most frequent words "
+    "(questions with a word outside them are skipped; 'answered' is the share kept), WS353 and MEN Spearman ρ.")
+
+
+def render_sgns(doc: dict) -> str:
+    s = doc["settings"]
+    lines = _header(doc, f"Skip-gram: {doc['corpus']['tokens']:,} tokens × {_n(s['epochs'], 'epoch')}, "
+                         f"{s['threads']} threads")
+    lines += [_corpus_line(doc), "", f"Settings: {_settings_line(s)}. {_n(doc['repeat'], 'run')} per tool, interleaved "
+                                     "(A B C … A B C …); medians, (min–max) when they differ.", ""]
+    rows = []
+    for t in doc["summary"]:
+        rows.append([t["tool"], fmt(t.get("words_per_sec"), "rate"), fmt(t.get("words_per_sec_thread"), "rate", False),
+                     fmt(t.get("train"), "sec"), fmt(t.get("read"), "sec", False), fmt(t.get("compile"), "sec", False),
+                     fmt(t.get("startup"), "sec", False), fmt(t.get("save"), "sec", False), fmt(t.get("wall"), "sec"),
+                     fmt(t.get("max_rss_mb"), "mb"), fmt(t.get("cpu_util"), "ratio", False)])
+    lines.append(_table(["tool", "train words/s", "per thread", "train s", "read s", "compile s", "start-up/exit s",
+                         "save s", "wall s", "peak RSS MB", "CPU/wall"], rows))
+    if any("analogy" in t or "ws353" in t for t in doc["summary"]):
+        rows = [[t["tool"], fmt(t.get("analogy"), "acc"), fmt(t.get("analogy_coverage"), "pct", False),
+                 fmt(t.get("ws353"), "acc"), fmt(t.get("men"), "acc"), fmt(t.get("vocab_size"), "int", False)]
+                for t in doc["summary"]]
+        lines += ["", _table(["tool", "Google analogy (3CosAdd, top 30k)", "answered", "WS353 ρ", "MEN ρ", "vocab"],
+                             rows)]
+        evaluators = sorted({t.get("evaluator") for t in doc["summary"] if t.get("evaluator")})
+        lines += ["", f"Evaluator: {', '.join(evaluators) or '?'}."]
+    lines += ["", SGNS_TIMING_NOTE, "", _load_note(doc), ""]
+    lines += _failures(doc["summary"])
+    skipped = doc.get("skipped") or {}
+    if skipped:
+        lines += [f"* not run: " + "; ".join(f"{k} ({v})" for k, v in skipped.items())]
+    lines += ["", "<details><summary>Commands</summary>", ""]
+    lines += [f"* {t['tool']}: `{t.get('command', '?')}`" for t in doc["summary"]]
+    lines += ["", "</details>"]
+    return "\n".join(lines).replace("\n\n\n", "\n\n").strip() + "\n"
+
+
+def render_threads(doc: dict) -> str:
+    s = doc["settings"]
+    counts = doc["thread_counts"]
+    lines = _header(doc, f"Thread scaling: {doc['corpus']['tokens']:,} tokens × {_n(s['epochs'], 'epoch')}")
+    lines += [_corpus_line(doc), "", f"Settings: {_settings_line(s).rsplit(', threads', 1)[0]}. "
+                                     f"{_n(doc['repeat'], 'run')} per point, interleaved; median train words/s, "
+                                     "per thread in brackets; speed-up = last / 1 thread.", ""]
+    by_tool: dict[str, dict[int, dict]] = {}
+    for t in doc["summary"]:
+        by_tool.setdefault(t["tool"], {})[t["threads"]] = t
+    rows = []
+    for tool, points in by_tool.items():
+        row = [tool]
+        for n in counts:
+            p = points.get(n, {})
+            row.append(f"{fmt(p.get('words_per_sec'), 'rate', False)} ({fmt(p.get('words_per_sec_thread'), 'rate', False)})")
+        first, last = points.get(counts[0], {}).get("words_per_sec"), points.get(counts[-1], {}).get("words_per_sec")
+        row.append(f"{last['median'] / first['median']:.2f}×" if first and last else "–")
+        row.append(fmt(points.get(counts[-1], {}).get("max_rss_mb"), "mb", False))
+        rows.append(row)
+    lines.append(_table(["tool"] + [f"{n} thread{'s' if n > 1 else ''}" for n in counts] + ["speed-up", "RSS MB"],
+                        rows))
+    if doc.get("plot_link"):
+        lines += ["", f"![train words/s against threads]({doc['plot_link']})"]
+    elif doc.get("plot"):
+        lines += ["", f"Plot: `{doc['plot']}`"]
+    lines += ["", SGNS_TIMING_NOTE.split(" Quality")[0], "", _load_note(doc), ""] + _failures(doc["summary"])
+    return "\n".join(lines).strip() + "\n"
+
+
+def _exponent(a: float, b: float, na: float, nb: float) -> float | None:
+    if not a or not b or na == nb:
+        return None
+    return math.log(b / a) / math.log(nb / na)
+
+
+def render_size(doc: dict) -> str:
+    s = doc["settings"]
+    lines = _header(doc, f"Corpus size: prefixes of {doc['corpus']['tokens']:,} tokens, {_n(s['epochs'], 'epoch')}, "
+                         f"{s['threads']} threads")
+    lines += [_corpus_line(doc), "", f"Settings: {_settings_line(s)}. Prefixes are whole lines. "
+                                     f"{_n(doc['repeat'], 'run')} per point, interleaved; medians. Growth exponent k: "
+                                     "cost ∝ tokens^k between the smallest and the largest prefix "
+                                     "(1 = linear; train k > 1 means words/s falls as the vocabulary grows).", ""]
+    rows = []
+    by_tool: dict[str, list[dict]] = {}
+    for t in doc["summary"]:
+        by_tool.setdefault(t["tool"], []).append(t)
+    for tool, points in by_tool.items():
+        points.sort(key=lambda p: p["corpus_tokens"])
+        for p in points:
+            rows.append([tool, f"{p['corpus_tokens']:,}", fmt(p.get("vocab_size"), "int", False),
+                         fmt(p.get("read"), "sec", False), fmt(p.get("train"), "sec"),
+                         fmt(p.get("words_per_sec"), "rate"), fmt(p.get("wall"), "sec", False),
+                         fmt(p.get("max_rss_mb"), "mb", False), fmt(p.get("cpu_util"), "ratio", False)])
+    lines.append(_table(["tool", "tokens", "vocab", "read s", "train s", "train words/s", "wall s", "peak RSS MB",
+                         "CPU/wall"], rows))
+    rows = []
+    for tool, points in by_tool.items():
+        a, b = points[0], points[-1]
+
+        def k(field):
+            fa, fb = a.get(field), b.get(field)
+            value = _exponent(fa and fa["median"], fb and fb["median"], a["corpus_tokens"], b["corpus_tokens"])
+            return "–" if value is None else f"{value:.2f}"
+        rows.append([tool, k("read"), k("train"), k("wall"), k("max_rss_mb"), k("vocab_size")])
+    lines += ["", _table(["tool", "k read", "k train", "k wall", "k RSS", "k vocab"], rows), "",
+              _load_note(doc), ""]
+    lines += _failures(doc["summary"])
+    return "\n".join(lines).strip() + "\n"
+
+
+def render_supervised(doc: dict) -> str:
+    lines = [f"### Supervised classification (fastText Bag of Tricks settings)", "",
+             f"`{doc['command']}` — {doc.get('started', '?')}, {doc.get('elapsed_seconds', 0) / 60:.1f} min; "
+             f"load average {doc.get('loadavg_start', '?')} → {doc.get('loadavg_end', '?')}", "",
+             f"dim {doc['dim']}, lr {doc['lr']:g}, minCount 1, softmax loss, {doc['threads']} threads; seeds "
+             f"{', '.join(map(str, doc['seeds']))} (medians, (min–max)); tools interleaved per seed. Data converted "
+             "by `bench/datasets.py` (lower-cased, tokens `[^\\W_]+(?:'[^\\W_]+)*`, train shuffled). "
+             "Tokens/s = training tokens (labels excluded, same count for every tool) × epochs / train seconds; "
+             "train seconds include creating and initialising the matrices for every tool (fastText's stderr "
+             "window cannot separate them; fastemb's `init_seconds` is added to its `train_seconds`). "
+             "P@1 of `fastemb test` / `fasttext test` has 3 decimals.", ""]
+    for name, meta in doc["datasets"].items():
+        lines += [f"**{name}**: {meta['train_docs']:,} train / {meta['test_docs']:,} test documents, "
+                  f"{meta['labels']} labels, {meta['train_tokens']:,} training tokens, {_n(meta['epochs'], 'epoch')}", ""]
+        rows = []
+        for t in doc["summary"]:
+            if t["dataset"] != name:
+                continue
+            config = "unigrams" if t["ngrams"] == 1 else f"{t['ngrams']}-grams, {t['bucket']:,} buckets"
+            rows.append([config, t["tool"], fmt(t.get("accuracy"), "acc"), fmt(t.get("train"), "sec"),
+                         fmt(t.get("tokens_per_sec"), "rate"), fmt(t.get("tokens_per_sec_thread"), "rate", False),
+                         fmt(t.get("read"), "sec", False), fmt(t.get("wall"), "sec", False),
+                         fmt(t.get("max_rss_mb"), "mb"), fmt(t.get("vocab_size"), "int", False)])
+        lines += [_table(["features", "tool", "test P@1", "train s", "train tokens/s", "per thread", "read s",
+                          "wall s", "peak RSS MB", "vocab"], rows), ""]
+    lines += [_load_note(doc), ""] + _failures(doc["summary"])
+    skipped = doc.get("skipped") or {}
+    if skipped:
+        lines += ["* not run: " + "; ".join(f"{k} ({v})" for k, v in skipped.items())]
+    lines += ["", "<details><summary>Commands (first seed)</summary>", ""]
+    lines += [f"* {t['dataset']} {t['tool']}: `{t.get('command', '?')}`" for t in doc["summary"]]
+    lines += ["", "</details>"]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip() + "\n"
+
+
+RENDERERS = {"sgns": render_sgns, "threads": render_threads, "size": render_size, "supervised": render_supervised}
+
+
+def render(doc: dict) -> str:
+    return RENDERERS[doc["mode"]](doc)
+
+
+# ---------------------------------------------------------------------------------------------
+# Plot
+
+def plot_threads(doc: dict, path: Path) -> str | None:
+    """Words/sec and words/sec/thread against threads, one line per tool; None when matplotlib is missing."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    by_tool: dict[str, list[dict]] = {}
+    for t in doc["summary"]:
+        if t.get("words_per_sec"):
+            by_tool.setdefault(t["tool"], []).append(t)
+    for tool, points in by_tool.items():
+        points.sort(key=lambda p: p["threads"])
+        xs = [p["threads"] for p in points]
+        for ax, field in zip(axes, ("words_per_sec", "words_per_sec_thread")):
+            ys = [p[field]["median"] for p in points]
+            low = [p[field]["median"] - p[field]["min"] for p in points]
+            high = [p[field]["max"] - p[field]["median"] for p in points]
+            ax.errorbar(xs, ys, yerr=[low, high], marker="o", capsize=3, label=tool)
+    for ax, title in zip(axes, ("train words/sec", "train words/sec per thread")):
+        ax.set_xlabel("threads")
+        ax.set_title(title)
+        ax.set_xticks(doc["thread_counts"])
+        ax.set_ylim(bottom=0)
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+    fig.suptitle(f"Skip-gram thread scaling, {doc['corpus']['tokens']:,} tokens ({doc.get('machine', {}).get('model', '')})",
+                 fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return str(path)
+
+
+# ---------------------------------------------------------------------------------------------
+# RESULTS.md
+
+def _replace_section(text: str, name: str, body: str) -> str:
+    start, end = f"<!-- bench:{name}:start -->", f"<!-- bench:{name}:end -->"
+    block = f"{start}\n{body.strip()}\n{end}"
+    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)
+    if pattern.search(text):
+        return pattern.sub(lambda _: block, text)
+    return text.rstrip() + "\n\n" + block + "\n"
+
+
+def update_results(json_paths: list[Path], results: Path = RESULTS_MD) -> list[str]:
+    """Rewrite the RESULTS.md sections of the modes found in ``json_paths``; returns the sections updated."""
+    docs = [json.loads(Path(p).read_text()) for p in json_paths]
+    text = results.read_text() if results.exists() else "# Benchmark results\n"
+    updated = []
+    for doc in docs:
+        plot = doc.get("plot")
+        if doc["mode"] == "threads" and plot:
+            plot = Path(plot) if Path(plot).is_absolute() else Path(__file__).resolve().parent.parent / plot
+            if plot.exists():  # bench/out is git-ignored: keep a copy beside RESULTS.md
+                target = results.parent / "RESULTS-threads.png"
+                shutil.copyfile(plot, target)
+                doc["plot_link"] = target.name
+        text = _replace_section(text, doc["mode"], render(doc))
+        updated.append(doc["mode"])
+    if docs:
+        latest = max(docs, key=lambda d: d.get("started", ""))
+        text = _replace_section(text, "machine", render_machine(latest))
+        updated.append("machine")
+    results.write_text(text)
+    return updated
+
+
+def latest_jsons(out_dir: Path) -> list[Path]:
+    """The newest JSON of each mode in ``out_dir`` (files named MODE-YYYYmmdd-HHMMSS.json)."""
+    found = []
+    for mode in MODES:
+        candidates = sorted(Path(out_dir).glob(f"{mode}-2*.json"))
+        if candidates:
+            found.append(candidates[-1])
+    return found

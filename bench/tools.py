@@ -1,0 +1,330 @@
+"""The benchmarked tools: how each is found, how the shared settings map onto its flags, how it is timed.
+
+Every tool trains skip-gram with negative sampling (no hierarchical softmax, no
+subwords) from the same plain-text file with the same hyper-parameters:
+
+=========== ========================= ========================= ================ ======================
+setting      fastemb skipgram          gensim Word2Vec           word2vec C       fastText skipgram
+=========== ========================= ========================= ================ ======================
+dim          --dim                     vector_size               -size            -dim
+window       --window                  window                    -window          -ws
+negative     --negative                negative                  -negative        -neg
+sample       --sample                  sample                    -sample          -t
+min-count    --min-count               min_count                 -min-count       -minCount
+epochs       --epochs                  epochs                    -iter            -epoch
+threads      --threads                 workers                   -threads         -thread
+lr           --lr 0.025 --min-lr 1e-4  alpha 0.025 min_alpha 1e-4 -alpha 0.025    -lr 0.025 (decays to 0)
+other        --kernel batched|pair     sg=1 hs=0 seed=1          -cbow 0 -hs 0    -minn 0 -maxn 0 -seed 1
+=========== ========================= ========================= ================ ======================
+
+How the training time is known (words/sec = corpus tokens x epochs / train time, the
+same numerator for every tool):
+
+* fastemb: its ``--report`` JSON (read, compile, train, save seconds).
+* gensim: ``bench/gensim_runner.py`` times ``build_vocab`` (read), ``train()`` and
+  ``save_word2vec_format``; ``model.total_train_time`` is kept too.
+* word2vec C: from outside. Training starts when the first ``Alpha: ... Progress``
+  line arrives (printed after the first 10,000 words of a thread, so within a few
+  ms of the start) and ends when the output file appears (word2vec.c opens it right
+  after joining the training threads). Reading = start of the process to the start
+  of training (includes allocating and initialising the matrices).
+* fastText (CLI and Python): from outside. Training starts when ``Number of labels:``
+  arrives on stderr (printed at the end of reading) and ends at the newline after
+  the final ``Progress: 100.0%`` line. Its main thread polls every 100 ms, so the
+  end is up to 0.1 s late; that is the tool's own cost.
+"""
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import asdict, dataclass
+from importlib.metadata import PackageNotFoundError, version as package_version
+from importlib.util import find_spec
+from pathlib import Path
+
+from .harness import ChildRun
+
+BENCH_DIR = Path(__file__).resolve().parent
+
+
+@dataclass
+class Settings:
+    epochs: int = 5
+    dim: int = 100
+    window: int = 5
+    negative: int = 5
+    sample: float = 1e-4
+    min_count: int = 5
+    threads: int = 2
+    lr: float = 0.025
+    min_lr: float = 0.0001
+    seed: int = 1
+
+    def asdict(self) -> dict:
+        return asdict(self)
+
+
+def _num(x) -> str:
+    return f"{x:g}"
+
+
+def _is_elf(path: str) -> bool:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(4) == b"\x7fELF"
+    except OSError:
+        return False
+
+
+def find_word2vec_c() -> str | None:
+    """The compiled ``word2vec`` of PyPI's word2vec package (next to this Python, not a pyenv shim), or on PATH."""
+    candidates = [Path(sys.executable).parent / "word2vec", Path(sys.prefix) / "bin" / "word2vec"]
+    found = shutil.which("word2vec")
+    if found:
+        candidates.append(Path(found))
+    for candidate in candidates:
+        if candidate.exists() and _is_elf(str(candidate)):
+            return str(candidate)
+    return None
+
+
+def find_fasttext_cli() -> str | None:
+    for candidate in (shutil.which("fasttext"), "/usr/bin/fasttext"):
+        if candidate and Path(candidate).exists() and _is_elf(candidate):
+            return candidate
+    return None
+
+
+def _pkg(name: str) -> str | None:
+    try:
+        return package_version(name)
+    except PackageNotFoundError:
+        return None
+
+
+def _dpkg(name: str) -> str | None:
+    try:
+        out = subprocess.run(["dpkg-query", "-W", "-f=${Version}", name], capture_output=True, text=True, timeout=10)
+        return out.stdout.strip() or None if out.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def tool_versions() -> dict:
+    """Versions of everything benchmarked, for the results' header."""
+    versions = {"python": sys.version.split()[0]}
+    for name in ("fastemb", "numba", "numpy", "scipy", "gensim", "fasttext", "word2vec", "matplotlib"):
+        versions[name] = _pkg(name)
+    w2v = find_word2vec_c()
+    if w2v:
+        banner = subprocess.run([w2v], capture_output=True, text=True).stdout.splitlines()
+        versions["word2vec-c"] = f"{banner[0].strip() if banner else '?'} ({w2v}, from PyPI word2vec " \
+                                 f"{versions['word2vec']})"
+    cli = find_fasttext_cli()
+    if cli:
+        versions["fasttext-cli"] = f"{_dpkg('fasttext') or '?'} (Debian package; {cli})"
+    return versions
+
+
+# ---------------------------------------------------------------------------------------------
+# Skip-gram tools
+
+class SgnsTool:
+    name = ""
+    description = ""
+    timing = ""
+
+    def available(self) -> str | None:
+        """None when runnable, else why not."""
+        return None
+
+    def command(self, s: Settings, corpus: str, work: Path) -> tuple[list[str], str, tuple[str, ...]]:
+        """(argv, vectors path, paths to watch)."""
+        raise NotImplementedError
+
+    def phases(self, child: ChildRun, work: Path) -> dict:
+        """read/compile/train/save seconds (None if unknown) plus anything the tool reports itself."""
+        raise NotImplementedError
+
+    def display(self, argv: list[str]) -> str:
+        return " ".join(argv)
+
+
+class Fastemb(SgnsTool):
+    name, kernel = "fastemb", "batched"
+    description = "fastemb skipgram --kernel batched (a window's contexts share negatives)"
+    timing = "its --report JSON"
+
+    def available(self):
+        return None if find_spec("fastemb") else "fastemb is not importable"
+
+    def command(self, s, corpus, work):
+        vectors = str(work / f"{self.name}.vec")
+        argv = [sys.executable, "-m", "fastemb.cli", "skipgram", corpus, "-o", vectors,
+                "--report", str(work / f"{self.name}.json"), "--quiet", "--kernel", self.kernel,
+                "--dim", str(s.dim), "--window", str(s.window), "--negative", str(s.negative),
+                "--sample", _num(s.sample), "--min-count", str(s.min_count), "--epochs", str(s.epochs),
+                "--lr", _num(s.lr), "--min-lr", _num(s.min_lr), "--threads", str(s.threads), "--seed", str(s.seed)]
+        return argv, vectors, ()
+
+    def display(self, argv):
+        return "fastemb " + " ".join(argv[3:])
+
+    def phases(self, child, work):
+        import json
+        report = json.loads((work / f"{self.name}.json").read_text())
+        return {"read": report["read_seconds"], "compile": report["compile_seconds"],
+                "train": report["train_seconds"], "save": report["save_seconds"],
+                "vocab_size": report["vocab_size"], "tool_tokens": report.get("corpus_tokens"),
+                "tool_words_per_sec": report.get("words_per_sec")}
+
+
+class FastembPair(Fastemb):
+    name, kernel = "fastemb-pair", "pair"
+    description = "fastemb skipgram --kernel pair (word2vec's per-pair updates)"
+
+
+class Gensim(SgnsTool):
+    name, mode = "gensim", "corpus_file"
+    description = "gensim Word2Vec(sg=1), corpus_file mode (Cython reader per worker)"
+    timing = "bench/gensim_runner.py timing build_vocab / train() / save"
+
+    def available(self):
+        return None if find_spec("gensim") else "gensim is not installed"
+
+    def command(self, s, corpus, work):
+        vectors = str(work / f"{self.name}.vec")
+        argv = [sys.executable, str(BENCH_DIR / "gensim_runner.py"), corpus, vectors, str(work / f"{self.name}.json"),
+                "--mode", self.mode, "--dim", str(s.dim), "--window", str(s.window), "--negative", str(s.negative),
+                "--sample", _num(s.sample), "--min-count", str(s.min_count), "--epochs", str(s.epochs),
+                "--threads", str(s.threads), "--alpha", _num(s.lr), "--min-alpha", _num(s.min_lr),
+                "--seed", str(s.seed)]
+        return argv, vectors, ()
+
+    def display(self, argv):
+        return "python bench/gensim_runner.py " + " ".join(argv[2:])
+
+    def phases(self, child, work):
+        import json
+        report = json.loads((work / f"{self.name}.json").read_text())
+        return {"read": report["read_seconds"], "compile": None, "train": report["train_seconds"],
+                "save": report["save_seconds"], "import": report["import_seconds"],
+                "vocab_size": report["vocab_size"], "tool_tokens": report["corpus_tokens"],
+                "total_train_time": report["total_train_time"], "effective_words": report["effective_words"]}
+
+
+class GensimIter(Gensim):
+    name, mode = "gensim-iter", "iterable"
+    description = "gensim Word2Vec(sg=1), LineSentence iterable (Python producer thread feeds the workers)"
+
+
+def _fasttext_phases(child: ChildRun, call_marker: bool) -> dict:
+    err = child.stderr
+    begin = err.time_of(r"Number of labels:\s*\d+\s*\n")
+    end = err.time_of(r"Progress:[^\r\n]*\n", last=True)
+    call = err.time_of(r"BENCH call\n") if call_marker else 0.0
+    rates = re.findall(r"words/sec/thread:\s*([0-9]+)", err.text)
+    words = re.search(r"Number of words:\s*([0-9]+)", err.text)
+    out = {"read": None if begin is None or call is None else begin - call,
+           "train": None if begin is None or end is None else end - begin,
+           "train_end": end, "compile": None,
+           "tool_words_per_sec_thread": float(rates[-1]) if rates else None,
+           "vocab_size": int(words.group(1)) if words else None}
+    if call_marker:
+        out["startup_to_call"] = call
+    return out
+
+
+class FasttextCli(SgnsTool):
+    name = "fasttext-cli"
+    description = "fastText CLI skipgram, no subwords (-minn 0 -maxn 0)"
+    timing = "its stderr (Number of labels -> final Progress line)"
+
+    def available(self):
+        return None if find_fasttext_cli() else "no fasttext binary (apt-get install fasttext)"
+
+    def command(self, s, corpus, work):
+        prefix = str(work / self.name)
+        argv = [find_fasttext_cli(), "skipgram", "-input", corpus, "-output", prefix, "-dim", str(s.dim),
+                "-ws", str(s.window), "-neg", str(s.negative), "-t", _num(s.sample), "-minCount", str(s.min_count),
+                "-epoch", str(s.epochs), "-thread", str(s.threads), "-lr", _num(s.lr), "-minn", "0", "-maxn", "0",
+                "-seed", str(s.seed), "-verbose", "2"]
+        return argv, prefix + ".vec", ()
+
+    def display(self, argv):
+        return "fasttext " + " ".join(argv[1:])
+
+    def phases(self, child, work):
+        out = _fasttext_phases(child, call_marker=False)
+        out["save"] = None if out["train_end"] is None else child.wall_seconds - out["train_end"]
+        Path(work / f"{self.name}.bin").unlink(missing_ok=True)
+        return out
+
+
+class FasttextPy(SgnsTool):
+    name = "fasttext"
+    description = "fastText Python package, train_unsupervised(model='skipgram', minn=0, maxn=0)"
+    timing = "its stderr (Number of labels -> final Progress line)"
+
+    def available(self):
+        return None if find_spec("fasttext") else "the fasttext Python package is not installed"
+
+    def command(self, s, corpus, work):
+        vectors = str(work / f"{self.name}.vec")
+        argv = [sys.executable, str(BENCH_DIR / "fasttext_runner.py"), "skipgram", corpus, vectors,
+                str(work / f"{self.name}.json"), "--dim", str(s.dim), "--window", str(s.window),
+                "--negative", str(s.negative), "--sample", _num(s.sample), "--min-count", str(s.min_count),
+                "--epochs", str(s.epochs), "--threads", str(s.threads), "--lr", _num(s.lr)]  # no seed: see runner
+        return argv, vectors, ()
+
+    def display(self, argv):
+        return "python bench/fasttext_runner.py " + " ".join(argv[2:])
+
+    def phases(self, child, work):
+        import json
+        report = json.loads((work / f"{self.name}.json").read_text())
+        out = _fasttext_phases(child, call_marker=True)
+        out["save"] = report["save_seconds"]
+        out["import"] = report["import_seconds"]
+        return out
+
+
+class Word2vecC(SgnsTool):
+    name = "word2vec-c"
+    description = "word2vec C (Mikolov's word2vec.c v0.1c, built by PyPI's word2vec package)"
+    timing = "its stdout (first Alpha/Progress line -> output file created)"
+
+    def available(self):
+        return None if find_word2vec_c() else "no compiled word2vec binary (pip install word2vec)"
+
+    def command(self, s, corpus, work):
+        vectors = str(work / f"{self.name}.vec")
+        argv = [find_word2vec_c(), "-train", corpus, "-output", vectors, "-cbow", "0", "-size", str(s.dim),
+                "-window", str(s.window), "-negative", str(s.negative), "-hs", "0", "-sample", _num(s.sample),
+                "-min-count", str(s.min_count), "-iter", str(s.epochs), "-threads", str(s.threads),
+                "-alpha", _num(s.lr), "-binary", "0", "-debug", "2"]
+        return argv, vectors, (vectors,)
+
+    def display(self, argv):
+        return "word2vec " + " ".join(argv[1:])
+
+    def phases(self, child, work):
+        out = child.stdout
+        begin = out.time_of(r"Alpha:")
+        end = child.appeared.get(str(work / f"{self.name}.vec"))
+        rates = re.findall(r"Words/thread/sec:\s*([0-9.]+)k", out.text)
+        vocab = re.search(r"Vocab size:\s*([0-9]+)", out.text)
+        words = re.search(r"Words in train file:\s*([0-9]+)", out.text)
+        return {"read": begin, "compile": None,
+                "train": None if begin is None or end is None else end - begin,
+                "save": None if end is None else child.wall_seconds - end,
+                "vocab_size": int(vocab.group(1)) if vocab else None,
+                "tool_tokens": int(words.group(1)) if words else None,
+                # word2vec.c divides by clock(), the CPU time of all threads: words per CPU-second
+                "tool_words_per_sec_thread": 1000 * float(rates[-1]) if rates else None}
+
+
+SGNS_TOOLS = {tool.name: tool for tool in (Fastemb(), FastembPair(), Gensim(), GensimIter(), FasttextPy(),
+                                            FasttextCli(), Word2vecC())}

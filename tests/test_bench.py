@@ -1,0 +1,114 @@
+"""The benchmark harness (``python -m bench``): it runs, and its JSON and markdown parse. No timing asserts."""
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from conftest import ROOT
+
+sys.path.insert(0, str(ROOT))
+
+from bench import report  # noqa: E402
+from bench.datasets import prepare_corpus, tokens  # noqa: E402
+from bench.harness import run_child, summarise  # noqa: E402
+
+
+def markdown_tables(text):
+    """[(header cells, [row cells, ...]), ...] of the pipe tables in ``text``."""
+    tables, block = [], []
+    for line in text.splitlines() + [""]:
+        if line.startswith("|"):
+            block.append([cell.strip() for cell in line.strip().strip("|").split("|")])
+        elif block:
+            assert set("".join(block[1])) <= set("-: "), "second line of a table must be its rule"
+            tables.append((block[0], block[2:]))
+            block = []
+    return tables
+
+
+def test_run_child_times_output_and_watched_files(tmp_path):
+    target = tmp_path / "appears.txt"
+    script = textwrap.dedent(f"""
+        import sys, time
+        print("first", flush=True)
+        time.sleep(0.3)
+        sys.stderr.write("second\\n"); sys.stderr.flush()
+        time.sleep(0.2)
+        open({str(target)!r}, "w").close()
+        time.sleep(0.2)
+        sys.exit(3)
+    """)
+    child = run_child([sys.executable, "-c", script], watch=(str(target),))
+    assert child.returncode == 3
+    first, second = child.stdout.time_of(r"first\n"), child.stderr.time_of(r"second\n")
+    assert first is not None and second is not None and first < second
+    assert second < child.appeared[str(target)] < child.wall_seconds
+    assert child.max_rss_mb > 1 and child.cpu_seconds >= 0
+    assert child.stderr.time_of("never printed") is None
+
+
+def test_summarise_and_format():
+    stat = summarise([3.0, 1.0, None, 2.0, float("nan")])
+    assert stat == {"median": 2.0, "min": 1.0, "max": 3.0, "n": 3}
+    assert summarise([None]) is None
+    assert report.fmt(stat, "sec") == "2.00 (1.00–3.00)"
+    assert report.fmt({"median": 1.5e6, "min": 1.5e6, "max": 1.5e6, "n": 2}, "rate") == "1,500k"
+
+
+def test_tokens_and_corpus_prefixes(tmp_path):
+    assert tokens("Don't STOP_me: e-mail 3.14 rock'n'roll 'quoted'") == \
+        ["don't", "stop", "me", "e", "mail", "3", "14", "rock'n'roll", "quoted"]
+    source = tmp_path / "c.txt"
+    source.write_text("a b c\nd e\nf g h i\n")
+    whole, prefix = prepare_corpus(source, tmp_path / "work", [None, 4])
+    assert (whole["tokens"], whole["lines"], whole["path"]) == (9, 3, str(source))  # plain text: used in place
+    assert (prefix["tokens"], prefix["lines"]) == (5, 2)
+    assert open(prefix["path"]).read() == "a b c\nd e\n"
+
+
+def test_results_sections_are_replaced(tmp_path):
+    results = tmp_path / "RESULTS.md"
+    results.write_text("# R\n\nprose\n<!-- bench:sgns:start -->\nold\n<!-- bench:sgns:end -->\ntail\n")
+    text = report._replace_section(results.read_text(), "sgns", "new table")
+    assert "old" not in text and "new table" in text and text.startswith("# R\n\nprose") and "tail" in text
+    assert "<!-- bench:size:start -->\nx\n<!-- bench:size:end -->" in report._replace_section(text, "size", "x")
+
+
+@pytest.mark.slow
+def test_quick_sgns_end_to_end(real_data, tmp_path):
+    """The --quick skip-gram mode on a 200k-token slice with fastemb and gensim: JSON, markdown, RESULTS."""
+    out = tmp_path / "out"
+    done = subprocess.run([sys.executable, "-m", "bench", "sgns", "--quick", "--tools", "fastemb,gensim",
+                           "--tokens", "200000", "--out", str(out), "--data", str(real_data)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    doc = json.loads((out / "sgns-latest.json").read_text())
+    assert doc["mode"] == "sgns" and doc["settings"]["epochs"] == 1 and doc["settings"]["dim"] == 50
+    assert 200_000 <= doc["corpus"]["tokens"] < 210_000
+    assert [run["tool"] for run in doc["runs"]] == ["fastemb", "gensim"]
+    for run in doc["runs"]:
+        assert not run.get("error"), run.get("error")
+        assert run["train"] > 0 and run["words_per_sec"] > 0 and run["max_rss_mb"] > 0 and run["vocab_size"] > 100
+        assert run["words_per_sec"] == pytest.approx(doc["corpus"]["tokens"] / run["train"])
+        assert set(run["quality"]) >= {"ws353", "men", "evaluator"}
+        assert -1 <= run["quality"]["men"] <= 1
+    assert {s["tool"] for s in doc["summary"]} == {"fastemb", "gensim"}
+    markdown = (out / "sgns-latest.md").read_text()
+    assert markdown == done.stdout.rstrip("\n") + "\n" or markdown.strip() in done.stdout
+    tables = markdown_tables(markdown)
+    assert len(tables) == 2  # speed, quality
+    for header, rows in tables:
+        assert [row[0] for row in rows] == ["fastemb", "gensim"]
+        assert all(len(row) == len(header) for row in rows)
+    speed = dict(zip(tables[0][0], tables[0][1][0]))
+    assert float(speed["train s"].split()[0]) > 0
+
+    results = tmp_path / "RESULTS.md"
+    results.write_text("# Benchmark results\n<!-- bench:sgns:start -->\nnothing yet\n<!-- bench:sgns:end -->\n")
+    done = subprocess.run([sys.executable, "-m", "bench", "results", str(out / "sgns-latest.json"),
+                           "--results", str(results)], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    text = results.read_text()
+    assert "nothing yet" not in text and "| fastemb |" in text and "<!-- bench:machine:start -->" in text
