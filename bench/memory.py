@@ -40,6 +40,7 @@ def main(argv=None):
     parser.add_argument("--times", type=int, default=4)
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--dim", type=int, default=100)
+    parser.add_argument("--min-count", type=int, default=5)
     parser.add_argument("--out", default=str(ROOT / "bench" / "out" / "memory.json"))
     args = parser.parse_args(argv)
     results = []
@@ -49,10 +50,13 @@ def main(argv=None):
             for _ in range(args.times):
                 with open(args.corpus, "rb") as part:
                     shutil.copyfileobj(part, out)
-        for label, path in (("1x", args.corpus), (f"{args.times}x", repeated)):
+        # The repeated corpus keeps the same vocabulary (and model size) with min-count x times.
+        for label, path, min_count in (("1x", args.corpus, args.min_count),
+                                       (f"{args.times}x", repeated, args.min_count * args.times)):
             report = os.path.join(scratch, f"{label}.json")
             command = ["fastemb", "skipgram", path, "-o", os.path.join(scratch, f"{label}.bin"), "--binary",
                        "--on-disk", "--epochs", str(args.epochs), "--dim", str(args.dim), "--quiet",
+                       "--min-count", str(min_count),
                        "--report", report]
             peak, wall, _ = peak_rss_of(command)
             figures = json.load(open(report))
