@@ -86,8 +86,8 @@ def _write_report(path: str | None, report: dict) -> None:
 @click.option("--binary", is_flag=True, help="Write word2vec binary format instead of text.")
 @click.option("--init", default=None, help="Continue training from these vectors (word2vec file) or a checkpoint.")
 @click.option("--on-disk", is_flag=True, help="Keep the encoded corpus in a file beside the output (bounded memory).")
-@click.option("--max-memory", default=0.0, show_default=True,
-              help="MB the encoded corpus may take in memory before it goes to disk (0: a quarter of RAM).")
+@click.option("--max-memory", default=64.0, show_default=True,
+              help="MB of token ids kept in memory; a larger corpus is trained from a file beside the output.")
 @click.option("--checkpoint", default=None, help="Save the full training state here, periodically and on Ctrl-C.")
 @click.option("--checkpoint-every", default=600.0, show_default=True, help="Seconds between checkpoints.")
 @click.option("--save-on-interrupt", is_flag=True, help="On Ctrl-C/SIGTERM also write the vectors trained so far.")

@@ -37,19 +37,16 @@ class SkipGramConfig:
     kernel: str = "batched"
     on_disk: bool = False     # keep the encoded corpus in a file, trained a segment at a time
     init: str | None = None   # continue from these vectors (word2vec file) or a checkpoint
-    max_memory: float = 0.0   # MB allowed for the encoded corpus before it goes to disk; 0 = a quarter of RAM
+    max_memory: float = 64.0  # MB of token ids kept in memory; a larger corpus is trained from disk
 
     def memory_budget(self) -> float:
         if self.on_disk:
             return 0.0
         if self.max_memory < 0:
             raise FastembError(f"--max-memory must be >= 0 MB, got {self.max_memory}")
-        if self.max_memory > 0:
-            return self.max_memory * 2**20
-        try:
-            return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 4
-        except (ValueError, OSError, AttributeError):
-            return 2.0 * 2**30
+        # Past ~16 M tokens the ids would be the largest thing in memory, and training from disk a
+        # segment at a time costs nothing measurable (with one thread: the very same vectors).
+        return self.max_memory * 2**20
 
     def validate(self) -> None:
         from .sgns_kernel import KERNELS
