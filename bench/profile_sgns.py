@@ -30,7 +30,7 @@ def main(argv=None):
     parser.add_argument("--dim", type=int, default=100)
     args = parser.parse_args(argv)
 
-    config = sgns.SkipGramConfig(sample=args.sample, dim=args.dim, epochs=1)
+    config = sgns.SkipGramConfig(sample=args.sample, dim=args.dim, epochs=1, max_memory=float("inf"))  # in memory
     vocab, corpus = sgns.read_corpus(args.corpus, config)
     corpus = corpus.head(args.tokens)
     print(f"corpus: {corpus.n_tokens:,} tokens, vocabulary {len(vocab):,}; compile {sgns.warm_up():.2f} s")
