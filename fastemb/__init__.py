@@ -1,3 +1,16 @@
 """fastemb: embedding layers trained by skip-gram or by a task, on one sparse row-update core."""
 
 __version__ = "0.1.0"
+
+
+_LAZY = {"load_vectors": "vectors", "save_vectors": "vectors", "Vectors": "vectors",
+         "train_skipgram": "sgns", "SkipGramConfig": "sgns",
+         "train_supervised": "supervised", "SupervisedConfig": "supervised", "load_model": "supervised"}
+
+
+def __getattr__(name):
+    """``fastemb.load_vectors`` etc., imported on first use so that ``fastemb --help`` stays instant."""
+    if name in _LAZY:
+        import importlib
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module 'fastemb' has no attribute {name!r}")

@@ -101,7 +101,7 @@ def skipgram(input_path, output, report_path, quiet, binary, threads, checkpoint
     from .sgns import SkipGramConfig, prepare_skipgram, run_to_file
 
     input_path = _default_input(input_path, DEFAULT_CORPUS)
-    config = SkipGramConfig(threads=threads or os.cpu_count() or 1, **options)
+    config = SkipGramConfig(threads=(os.cpu_count() or 1) if threads is None else threads, **options)
     config.validate()
     if checkpoint_every <= 0:
         raise FastembError(f"--checkpoint-every must be > 0 seconds, got {checkpoint_every}")
@@ -111,11 +111,11 @@ def skipgram(input_path, output, report_path, quiet, binary, threads, checkpoint
             check_writable(path)
     progress = Progress(1, config.threads, quiet=quiet)
     _return_freed_memory()
-    trainer, report = prepare_skipgram(input_path, config, progress, workdir=_workdir(output))
     run_info = {"input": os.path.abspath(input_path), "output": os.path.abspath(output), "binary": binary,
                 "report": os.path.abspath(report_path) if report_path else None,
                 "save_on_interrupt": save_on_interrupt}
-    with _stop_on_sigterm():
+    with _stop_on_sigterm():  # reading a big corpus takes a while too: SIGTERM stops cleanly
+        trainer, report = prepare_skipgram(input_path, config, progress, workdir=_workdir(output))
         model = run_to_file(trainer, report, output, binary, checkpoint, checkpoint_every, save_on_interrupt,
                             progress, run_info)
     _finish_skipgram(model, output, report_path)
@@ -132,6 +132,7 @@ def resume(checkpoint, quiet):
 
     run_info = load_checkpoint(checkpoint)["meta"]["run"]
     progress = Progress(1, 1, quiet=quiet)
+    _return_freed_memory()
     with _stop_on_sigterm():
         model = resume_skipgram(checkpoint, progress)
     _finish_skipgram(model, run_info["output"], run_info.get("report"))
@@ -226,7 +227,7 @@ def bench(input_path, budget, max_threads, kernel, repeat, **options):
     from .sgns import SkipGramConfig, measure_throughput
 
     input_path = _default_input(input_path, DEFAULT_CORPUS)
-    max_threads = max_threads or os.cpu_count() or 1
+    max_threads = (os.cpu_count() or 1) if max_threads is None else max_threads
     if budget <= 0 or max_threads <= 0 or repeat <= 0:
         raise FastembError("--words, --threads and --repeat must be positive")
     config = SkipGramConfig(kernel=kernel, **options)
@@ -282,7 +283,7 @@ def supervised(input_path, output, vectors_path, report_path, quiet, threads, **
     from .supervised import SupervisedConfig, train_supervised
 
     input_path = _default_input(input_path, DEFAULT_LABELLED)
-    config = SupervisedConfig(threads=threads or os.cpu_count() or 1, **options)
+    config = SupervisedConfig(threads=(os.cpu_count() or 1) if threads is None else threads, **options)
     config.validate()
     check_readable(input_path)
     for path in (output, vectors_path, report_path):

@@ -23,9 +23,11 @@ import math
 import numpy as np
 from numba import njit
 
-MAX_LOGIT = 6.0          # beyond +-6 the sigmoid is 0 or 1 to float32 precision, as in word2vec
+MAX_LOGIT = 6.0          # word2vec's MAX_EXP: beyond +-6 the sigmoid is taken as 0 or 1 (sigma(6) = 0.9975)
 TABLE_SIZE = 1024
 TABLE_SCALE = TABLE_SIZE / (2 * MAX_LOGIT)
+
+STRIDE = 16  # int64s per thread slot in the kernels' shared counters: 128 bytes, never a shared cache line
 
 jit = njit(cache=True, nogil=True, fastmath=True)
 
@@ -47,7 +49,8 @@ def sigmoid_and_loss(logit, label, tables):
         return np.float32(1.0), (np.float32(0.0) if label > 0.5 else np.float32(logit))
     if logit <= -MAX_LOGIT:
         return np.float32(0.0), (np.float32(-logit) if label > 0.5 else np.float32(0.0))
-    i = int((logit + MAX_LOGIT) * TABLE_SCALE)
+    # Clamped so that even a NaN logit from a diverging run (fastmath assumes none) stays in the table.
+    i = min(max(int((logit + MAX_LOGIT) * TABLE_SCALE), 0), TABLE_SIZE - 1)
     if label > 0.5:
         return tables[0, i], -tables[1, i]
     return tables[0, i], -tables[1, TABLE_SIZE - 1 - i]

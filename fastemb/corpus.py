@@ -8,7 +8,6 @@ any windowing, as word2vec does.
 """
 from __future__ import annotations
 
-import contextlib
 import os
 import weakref
 from dataclasses import dataclass
@@ -16,11 +15,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import FastembError
-from .fileio import open_binary
+from .fileio import open_binary, remove_quietly
 
-MAX_SENTENCE = 10_000  # word2vec's MAX_SENTENCE_LENGTH: longer lines become several sentences
+MAX_SENTENCE = 10_000  # as gensim (MAX_WORDS_IN_BATCH): longer lines become several sentences
 MAX_TOKEN_BYTES = 1_000  # longer "words" are binary junk; cut to keep the vocabulary and files sane
 BLOCK_BYTES = 1 << 22  # small enough that a block's transient copies stay a few MB
+_SEPARATORS = (b"\n", b" ", b"\t", b"\r", b"\x0b", b"\x0c", b"\x00")  # what the tokeniser splits on
 
 
 @dataclass
@@ -57,13 +57,10 @@ class RawCorpus:
                 start += len(piece)
 
 
-@dataclass
-class Corpus:
-    """A corpus encoded with a vocabulary, in memory: what the trainers consume."""
+class _Sentences:
+    """Counts shared by the in-memory and on-disk corpora, both defined by ``offsets``."""
 
-    tokens: np.ndarray        # int32 vocabulary ids, out-of-vocabulary tokens removed
-    offsets: np.ndarray       # int64 sentence boundaries into tokens (no empty sentences)
-    truncated: int = 0        # over-long tokens that were cut while reading
+    offsets: np.ndarray
 
     @property
     def n_tokens(self) -> int:
@@ -72,6 +69,15 @@ class Corpus:
     @property
     def n_sentences(self) -> int:
         return len(self.offsets) - 1
+
+
+@dataclass
+class Corpus(_Sentences):
+    """A corpus encoded with a vocabulary, in memory: what the trainers consume."""
+
+    tokens: np.ndarray        # int32 vocabulary ids, out-of-vocabulary tokens removed
+    offsets: np.ndarray       # int64 sentence boundaries into tokens (no empty sentences)
+    truncated: int = 0        # over-long tokens that were cut while reading
 
     def head(self, tokens: int) -> "Corpus":
         """The whole sentences that fit in the first ``tokens`` tokens (at least one)."""
@@ -92,7 +98,7 @@ class Corpus:
 
 
 @dataclass
-class DiskCorpus:
+class DiskCorpus(_Sentences):
     """An encoded corpus kept in an int32 file; trained a segment (a run of chunks) at a time.
 
     Memory stays at one segment buffer (``segment_tokens``), whatever the corpus size;
@@ -106,15 +112,7 @@ class DiskCorpus:
 
     def __post_init__(self):
         # The file is scratch: it goes when the corpus object does (or the process exits).
-        weakref.finalize(self, _remove_quietly, self.path)
-
-    @property
-    def n_tokens(self) -> int:
-        return int(self.offsets[-1])
-
-    @property
-    def n_sentences(self) -> int:
-        return len(self.offsets) - 1
+        weakref.finalize(self, remove_quietly, self.path)
 
     def segment_bounds(self, chunk_starts: np.ndarray) -> list[tuple[int, int]]:
         token_at_chunk = self.offsets[chunk_starts]
@@ -149,8 +147,9 @@ class DiskCorpus:
 def _blocks(handle):
     """Yield byte blocks of about BLOCK_BYTES, each cut just after a whitespace byte.
 
-    So no token (and no UTF-8 character) is ever split between two blocks; a block
-    without any whitespace (one gigantic token) is passed on whole.
+    So no token (and no UTF-8 character) is ever split between two blocks; a run of
+    more than 64 MB without any separator is cut there (its token is cut to
+    MAX_TOKEN_BYTES anyway).
     """
     pending = b""
     while True:
@@ -160,7 +159,7 @@ def _blocks(handle):
                 yield pending
             return
         data = pending + data
-        cut = max(data.rfind(b"\n"), data.rfind(b" "), data.rfind(b"\t")) + 1
+        cut = max(data.rfind(separator) for separator in _SEPARATORS) + 1
         if cut == 0 and len(data) < 4 * BLOCK_BYTES:
             pending = data
             continue
@@ -260,6 +259,12 @@ class _IdStore:
         else:
             self.parts.append(ids.copy())
 
+    def discard(self) -> None:
+        if self.handle is not None:
+            self.handle.close()
+            remove_quietly(self.spill)
+            self.handle = self.spill = None
+
     def result(self):
         if self.handle is not None:
             self.handle.close()
@@ -283,13 +288,21 @@ def scan(path: str, memory_budget: float = float("inf"), spill_dir: str | None =
             for block in _blocks(handle):
                 ids, ends = encoder.feed(block)
                 line_ends.append(ends + store.n)
-                store.add(ids)
+                try:
+                    store.add(ids)
+                except OSError as exc:
+                    raise FastembError(f"{spill_dir}: cannot write the scratch file for the corpus "
+                                       f"({exc.strerror or exc})") from None
                 block_counts = np.bincount(ids)
                 if len(block_counts) > len(counts):
                     counts = np.concatenate((counts, np.zeros(len(block_counts) - len(counts), np.int64)))
                 counts[:len(block_counts)] += block_counts
     except (OSError, EOFError, ValueError) as exc:  # corrupt archives raise these mid-read
+        store.discard()
         raise FastembError(f"{path}: cannot read ({exc})") from None
+    except BaseException:  # FastembError, Ctrl-C: no scratch file is left behind
+        store.discard()
+        raise
     words, truncated, open_line = encoder.finish()
     if open_line:  # the file did not end with a newline
         line_ends.append(np.array([store.n], np.int64))
@@ -329,6 +342,7 @@ def encode(raw: RawCorpus, remap: np.ndarray, cache_path: str | None = None):
     kept_parts: list[np.ndarray] = []
     dropped_so_far = 0
     out = open(cache_path, "wb") if cache_path else None
+    finished = False
     try:
         for start, piece in raw.id_pieces():
             mapped = remap[piece]
@@ -343,16 +357,16 @@ def encode(raw: RawCorpus, remap: np.ndarray, cache_path: str | None = None):
                 kept_parts.append(kept.astype(np.int32, copy=False))
         tail = np.searchsorted(offsets, raw.n_tokens)
         new_offsets[tail:] = offsets[tail:] - dropped_so_far
+        finished = True
+    except OSError as exc:
+        raise FastembError(f"{cache_path}: cannot write the encoded corpus ({exc.strerror or exc})") from None
     finally:
         if out is not None:
             out.close()
+            if not finished:
+                remove_quietly(cache_path)
     new_offsets = new_offsets[np.concatenate(([True], np.diff(new_offsets) > 0))]  # empty sentences vanish
     if cache_path:
         return DiskCorpus(cache_path, new_offsets.astype(np.int64), raw.truncated)
     tokens = np.concatenate(kept_parts) if kept_parts else np.zeros(0, np.int32)
     return Corpus(tokens, new_offsets.astype(np.int64), raw.truncated)
-
-
-def _remove_quietly(path: str) -> None:
-    with contextlib.suppress(OSError):
-        os.unlink(path)

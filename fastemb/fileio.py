@@ -63,14 +63,15 @@ def atomic_output(path: str, mode: str = "wb"):
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except OSError as exc:
-        _remove_quietly(tmp)
+        remove_quietly(tmp)
         raise FastembError(f"{path}: write failed ({exc.strerror or exc}); any existing file was left as it was") from None
     except BaseException:
-        _remove_quietly(tmp)
+        remove_quietly(tmp)
         raise
 
 
-def _remove_quietly(path: str) -> None:
+def remove_quietly(path: str) -> None:
+    """Delete ``path`` if it is there; a scratch file that is already gone is fine."""
     with contextlib.suppress(OSError):
         os.unlink(path)
 

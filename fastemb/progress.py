@@ -24,9 +24,12 @@ class Progress:
         self.started = time.perf_counter()
         self.last_shown = 0.0
         self.shown = False
+        self.words_at_start = 0.0
 
-    def rate(self, words_done: float) -> float:
-        return words_done / max(time.perf_counter() - self.started, 1e-9)
+    def begin(self, words_done: float = 0.0) -> None:
+        """Training starts (or resumes with ``words_done`` already done) now: rates count from here."""
+        self.started = time.perf_counter()
+        self.words_at_start = float(words_done)
 
     def update(self, words_done: float, lr: float, loss: float, force: bool = False) -> None:
         now = time.perf_counter()
@@ -34,7 +37,7 @@ class Progress:
             return
         self.last_shown = now
         elapsed = now - self.started
-        rate = words_done / max(elapsed, 1e-9)
+        rate = (words_done - self.words_at_start) / max(elapsed, 1e-9)
         fraction = min(words_done / self.total_words, 1.0)
         eta = (self.total_words - words_done) / rate if rate > 0 else 0.0
         line = (f"\rProgress: {100 * fraction:5.1f}%  words/sec/thread: {rate / self.threads:9.0f}  "

@@ -55,6 +55,14 @@ def draw_alias(bits_a, bits_b, alias_threshold, alias_index):
     return np.int64(alias_index[column])
 
 
+@jit
+def draw_noise(rng, alias_threshold, alias_index):
+    """One noise word from the alias table; returns (word, new rng state)."""
+    rng, bits_a = next_random(rng)
+    rng, bits_b = next_random(rng)
+    return draw_alias(bits_a, bits_b, alias_threshold, alias_index), rng
+
+
 def keep_thresholds(counts: np.ndarray, sample: float) -> np.ndarray:
     """word2vec's subsampling: keep a word with p = (sqrt(f/t) + 1) * t/f, f its share of tokens.
 

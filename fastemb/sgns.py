@@ -4,16 +4,19 @@ Data flows one way: file -> corpus.scan -> Vocab -> corpus.encode -> kernel -> v
 """
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import tempfile
 import threading
 import time
+import zipfile
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
 from . import __version__
-from .corpus import MAX_TOKEN_BYTES, Corpus, DiskCorpus, encode, scan
+from .corpus import MAX_SENTENCE, MAX_TOKEN_BYTES, Corpus, DiskCorpus, encode, scan
 from .errors import FastembError
 from .progress import Progress
 from .vocab import Vocab
@@ -154,6 +157,43 @@ class _KernelRunner:
         if self.error is not None:
             raise self.error
 
+    def stop_and_wait(self, stop) -> None:
+        """Ask the threads to stop at their next chunk boundary and wait for them, deaf to Ctrl-C."""
+        if self.done.is_set():
+            return
+        stop[0] = 1
+        while True:
+            try:
+                self.done.wait()
+                return
+            except KeyboardInterrupt:
+                continue
+
+
+@contextlib.contextmanager
+def _signals_deferred():
+    """Hold SIGINT and SIGTERM until the block is done, then deliver them as they would have been.
+
+    Only the main thread can change signal handlers; elsewhere this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received = []
+    previous = {signum: signal.signal(signum, lambda signum, frame: received.append(signum))
+                for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        if received:
+            handler = previous[received[0]]
+            if callable(handler):
+                handler(received[0], None)
+            elif handler == signal.SIG_DFL:
+                os.kill(os.getpid(), received[0])
+
 
 class Interrupted(Exception):
     """Training stopped at a chunk boundary on request (Ctrl-C, SIGTERM); the trainer can go on.
@@ -224,6 +264,8 @@ class SkipGramTrainer:
         self.output_rows = np.zeros((len(vocab), config.dim), np.float32) if output_rows is None else output_rows
         self.samplers = (keep_thresholds(vocab.counts, config.sample), *alias_table(noise_distribution(vocab.counts)),
                          make_tables())
+        if corpus.n_sentences and np.diff(corpus.offsets).max() > MAX_SENTENCE:  # the kernel's buffer size
+            raise FastembError(f"a sentence is longer than {MAX_SENTENCE:,} tokens; split it (corpus.scan does)")
         self.chunk_starts = plan_chunks(corpus.offsets)
         self.segments = corpus.segment_bounds(self.chunk_starts)  # one, unless the corpus is on disk
         self.segment = 0
@@ -243,6 +285,8 @@ class SkipGramTrainer:
         self.output_rows[...] = saved["output_rows"]
         self.epoch = int(meta["epoch"])
         self.segment = int(meta.get("segment", 0))
+        if self.segment >= len(self.segments):
+            raise FastembError(f"checkpoint position (segment {self.segment}) does not fit this corpus layout")
         self.loss_sum, self.scored = float(meta["loss_sum"]), float(meta["scored"])
         self.train_seconds = float(meta["train_seconds"])
         for mine, theirs in zip(self.state, (saved["progress"], saved["losses"], None, saved["next_chunk"])):
@@ -290,51 +334,58 @@ class SkipGramTrainer:
 
         numba.set_num_threads(max(1, min(self.config.threads, numba.config.NUMBA_NUM_THREADS)))
         progress = progress or Progress(self.total, self.config.threads, quiet=True)
-        stop = self.state[2]
+        progress.begin(self.words_done())
         last_pause = time.perf_counter()
 
         def poll():
             nonlocal last_pause
             progress.update(self.words_done(), self.current_lr(), self.mean_loss())
             if pause_every is not None and time.perf_counter() - last_pause >= pause_every:
-                stop[0] = 1
+                self.state[2][0] = 1
                 last_pause = time.perf_counter()
 
         while not self.finished:
-            started = time.perf_counter()
-            corpus, chunk_starts = self._segment_corpus()
-            args = _kernel_inputs(self.input_rows, self.output_rows, corpus, chunk_starts, self.samplers,
-                                  self.config, self.epoch, self.epoch * self.per_epoch, self.total, self.state,
-                                  self.segments[self.segment][0])
-            runner = _KernelRunner(train_chunks, args).start()
             try:
-                runner.wait(poll)
+                corpus, chunk_starts = self._segment_corpus()
+                args = _kernel_inputs(self.input_rows, self.output_rows, corpus, chunk_starts, self.samplers,
+                                      self.config, self.epoch, self.epoch * self.per_epoch, self.total, self.state,
+                                      self.segments[self.segment][0])
+                started = time.perf_counter()
+                runner = _KernelRunner(train_chunks, args).start()
+                try:
+                    runner.wait(poll)
+                finally:  # on Ctrl-C the threads first reach a chunk boundary: the state stays whole
+                    runner.stop_and_wait(self.state[2])
+                    self.train_seconds += time.perf_counter() - started
+                with _signals_deferred():  # the bookkeeping below is never cut in half by a signal
+                    paused = self.state[2][0] != 0
+                    self.state[2][0] = 0
+                    if paused:
+                        if on_pause is not None:
+                            on_pause()
+                        last_pause = time.perf_counter()
+                    else:
+                        self._advance(progress)
             except KeyboardInterrupt as request:
-                stop[0] = 1
-                runner.wait(lambda: None)
-                self.train_seconds += time.perf_counter() - started
-                stop[0] = 0
+                self.state[2][0] = 0
                 progress.close()
                 raise Interrupted(self.describe_position(), request) from None
-            self.train_seconds += time.perf_counter() - started
-            if stop[0]:
-                stop[0] = 0
-                if on_pause is not None:
-                    on_pause()
-                continue
-            if self.segment + 1 < len(self.segments):  # same epoch, next stretch of the corpus
-                self.segment += 1
-                self.state[3][...] = new_state(self.config.threads)[3]
-                continue
-            self.segment = 0
-            progress.update(self.words_done(), self.current_lr(), self.mean_loss(), force=True)
-            losses = self.state[1]
-            self.loss_sum += losses[::STRIDE].sum()
-            self.scored += losses[1::STRIDE].sum()
-            self.epoch += 1
-            self.state = new_state(self.config.threads)
-            stop = self.state[2]
         progress.close()
+
+    def _advance(self, progress: Progress) -> None:
+        """After a segment's chunks are all done: the next segment, or the next epoch."""
+        from .sgns_kernel import STRIDE
+        if self.segment + 1 < len(self.segments):  # same epoch, next stretch of the corpus
+            self.segment += 1
+            self.state[3][...] = new_state(self.config.threads)[3]
+            return
+        progress.update(self.words_done(), self.current_lr(), self.mean_loss(), force=True)
+        losses = self.state[1]
+        self.loss_sum += losses[::STRIDE].sum()
+        self.scored += losses[1::STRIDE].sum()
+        self.epoch += 1
+        self.segment = 0
+        self.state = new_state(self.config.threads)
 
     def stats(self) -> dict:
         return {"train_seconds": self.train_seconds, "words": int(self.total), "loss": self.mean_loss_final(),
@@ -352,7 +403,8 @@ def train(corpus: Corpus, vocab: Vocab, config: SkipGramConfig, progress: Progre
 
 
 def prepare_skipgram(path: str, config: SkipGramConfig, progress: Progress | None = None,
-                     vocab: Vocab | None = None, workdir: str | None = None) -> tuple[SkipGramTrainer, dict]:
+                     vocab: Vocab | None = None, workdir: str | None = None,
+                     segment_tokens: int | None = None) -> tuple[SkipGramTrainer, dict]:
     """Read ``path``, build (or apply the given) vocabulary, compile; returns the trainer and report.
 
     With ``vocab`` given (resuming a checkpoint), the corpus is encoded with that
@@ -363,6 +415,8 @@ def prepare_skipgram(path: str, config: SkipGramConfig, progress: Progress | Non
     resuming = vocab is not None
     started = time.perf_counter()
     vocab, corpus = read_corpus(path, config, vocab, workdir)
+    if segment_tokens and isinstance(corpus, DiskCorpus):
+        corpus.segment_tokens = int(segment_tokens)
     read_seconds = time.perf_counter() - started
     say(f"Read {corpus.n_tokens:,} tokens in {corpus.n_sentences:,} sentences; "
         f"vocabulary {len(vocab):,} words (min-count {config.min_count}) in {read_seconds:.1f} s")
@@ -401,10 +455,10 @@ def initial_rows(vocab: Vocab, config: SkipGramConfig) -> tuple[Vocab, np.ndarra
     from .checkpoint import load_checkpoint
     from .vectors import load_vectors
 
-    try:
+    if zipfile.is_zipfile(config.init):  # a checkpoint (an .npz); its errors are the ones to show
         saved = load_checkpoint(config.init)
         words, inputs, outputs = saved["words"], saved["input_rows"], saved["output_rows"]
-    except FastembError:
+    else:
         loaded = load_vectors(config.init)
         words, inputs, outputs = loaded.words, loaded.matrix, None
     if inputs.shape[1] != config.dim:
@@ -448,15 +502,25 @@ def run_to_file(trainer: SkipGramTrainer, report: dict, output: str, binary: boo
 
     run_info = dict(run_info or {})
     if checkpoint:
-        run_info.update(checkpoint=os.path.abspath(checkpoint), checkpoint_every=checkpoint_every)
+        # The segment layout is part of the position: a resume must cut the corpus the same way.
+        on_disk = isinstance(trainer.corpus, DiskCorpus)
+        run_info.update(checkpoint=os.path.abspath(checkpoint), checkpoint_every=checkpoint_every,
+                        corpus_on_disk=on_disk, segment_tokens=trainer.corpus.segment_tokens if on_disk else None)
         run_info.setdefault("corpus_checksum", corpus_checksum(trainer.corpus))
 
     def save_state():
         save_checkpoint(checkpoint, trainer, run_info)
 
+    def save_state_or_warn():
+        try:
+            save_state()
+        except FastembError as exc:  # a failed periodic checkpoint must not end a long run
+            if progress is not None:
+                progress.say(f"\nWarning: checkpoint not written ({exc}); training goes on")
+
     try:
         trainer.run(progress, pause_every=checkpoint_every if checkpoint else None,
-                    on_pause=save_state if checkpoint else None)
+                    on_pause=save_state_or_warn if checkpoint else None)
     except Interrupted as stopped:
         notes = [f"Interrupted during {stopped}."]
         if checkpoint:
@@ -468,6 +532,8 @@ def run_to_file(trainer: SkipGramTrainer, report: dict, output: str, binary: boo
         else:
             notes.append(f"{output} was not written (an existing file is unchanged).")
         raise Interrupted(" ".join(notes), stopped.signal) from None
+    if checkpoint:  # finished state first: if saving the vectors fails, `resume` only has to save them
+        save_state()
     model = finish_report(trainer, report)
     model.save(output, binary=binary)
     return model
@@ -480,9 +546,14 @@ def resume_skipgram(checkpoint: str, progress: Progress | None = None) -> SkipGr
     saved = load_checkpoint(checkpoint)
     meta, run_info = saved["meta"], saved["meta"]["run"]
     config = SkipGramConfig(**meta["config"])
+    if run_info.get("corpus_on_disk"):  # the same layout as when the checkpoint was written
+        config.on_disk = True
+    else:
+        config.on_disk, config.max_memory = False, float("inf")
     vocab = Vocab(saved["words"], saved["counts"])
     trainer, report = prepare_skipgram(run_info["input"], config, progress, vocab=vocab,
-                                       workdir=os.path.dirname(run_info["output"]))
+                                       workdir=os.path.dirname(run_info["output"]),
+                                       segment_tokens=run_info.get("segment_tokens"))
     if corpus_checksum(trainer.corpus) != run_info["corpus_checksum"]:
         raise FastembError(f"{checkpoint}: the corpus {run_info['input']} has changed since the checkpoint was "
                            "written (checksum differs); resuming would train on different data")
@@ -506,8 +577,10 @@ def measure_throughput(path: str, config: SkipGramConfig, thread_counts: list[in
     import statistics
 
     vocab, corpus = read_corpus(path, config)
-    if isinstance(corpus, DiskCorpus):
-        corpus = corpus.load(0, len(plan_chunks(corpus.offsets)) - 1, plan_chunks(corpus.offsets))[0]
+    if isinstance(corpus, DiskCorpus):  # read only the chunks the budget needs
+        chunk_starts = plan_chunks(corpus.offsets)
+        needed = int(np.searchsorted(corpus.offsets[chunk_starts], budget, side="left"))
+        corpus = corpus.load(0, max(1, min(needed, len(chunk_starts) - 1)), chunk_starts)[0]
     corpus = corpus.head(budget)
     say(f"{corpus.n_tokens:,} tokens of {path}, vocabulary {len(vocab):,}; kernels ready in {warm_up():.2f} s")
     rates: dict[int, list[float]] = {n: [] for n in thread_counts}

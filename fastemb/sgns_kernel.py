@@ -23,11 +23,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .core import add_rows, gather_rows, logistic_block
-from .sampling import below, draw_alias, next_random, stream_seed
+from .core import STRIDE, add_rows, gather_rows, logistic_block
+from .corpus import MAX_SENTENCE
+from .sampling import below, draw_noise, next_random, stream_seed
 
-STRIDE = 16  # int64s per thread slot: 128 bytes, so counters of different threads never share a cache line
-MAX_SENTENCE = 10_000
 KERNELS = {"pair": 0, "batched": 1}
 
 
@@ -38,9 +37,7 @@ def draw_targets(center, negative, alias, out_rows, rng):
     out_rows[0] = center
     n_out = 1
     for _ in range(negative):
-        rng, bits_a = next_random(rng)
-        rng, bits_b = next_random(rng)
-        word = draw_alias(bits_a, bits_b, alias_threshold, alias_index)
+        word, rng = draw_noise(rng, alias_threshold, alias_index)
         if word != center:
             out_rows[n_out] = word
             n_out += 1

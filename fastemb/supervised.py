@@ -761,8 +761,7 @@ def train(data: TrainingData, config: SupervisedConfig, progress: Progress | Non
         try:
             runner.wait(poll)
         except KeyboardInterrupt:
-            stop[0] = 1  # let the worker threads finish their example and return
-            runner.thread.join()
+            runner.stop_and_wait(stop)  # the worker threads finish their example and return
             raise
         poll(force=True)
         loss_sum += losses[::STRIDE].sum()

@@ -24,12 +24,11 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .core import add_to_rows, logistic_block, mean_rows, softmax_block
-from .sampling import below, draw_alias, next_random, stream_seed
+from .core import STRIDE, add_to_rows, logistic_block, mean_rows, softmax_block
+from .sampling import below, draw_noise, next_random, stream_seed
 
 LOSSES = {"softmax": 0, "ns": 1, "ova": 2}
 SOFTMAX, NEGATIVE_SAMPLING, ONE_VS_ALL = 0, 1, 2
-STRIDE = 16             # int64s per thread slot: counters of different threads never share a cache line
 LR_UPDATE_WORDS = 100   # fastText's lrUpdateRate: re-read the other threads' progress this often
 MAX_NOISE_TRIES = 64    # a noise label equal to the target is redrawn, at most this often
 NGRAM_MULTIPLIER = np.uint64(116049371)
@@ -187,9 +186,7 @@ def set_targets(loss_kind, gold, n_gold, negative, alias, rng, out_rows, out_lab
     if n_labels > 1:
         for _ in range(negative):
             for _try in range(MAX_NOISE_TRIES):
-                rng, bits_a = next_random(rng)
-                rng, bits_b = next_random(rng)
-                noise = draw_alias(bits_a, bits_b, alias_threshold, alias_index)
+                noise, rng = draw_noise(rng, alias_threshold, alias_index)
                 if noise != target:
                     out_rows[n_out] = noise
                     out_labels[n_out] = 0.0

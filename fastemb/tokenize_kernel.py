@@ -62,14 +62,14 @@ def encode_block(data, table, words, ids, limits):
             h = (h ^ np.uint64(data[i])) * FNV_PRIME
             i += 1
         length = min(i - start, max_token_bytes)
+        if word_start[n_words] + length > len(word_bytes):
+            i = start
+            break
         if length < i - start:  # over-long token: keep its first bytes, rehash them
             limits[6] += 1
             h = FNV_OFFSET
             for j in range(start, start + length):
                 h = (h ^ np.uint64(data[j])) * FNV_PRIME
-        if word_start[n_words] + length > len(word_bytes):
-            i = start
-            break
         slot = h & mask
         while True:
             w = slot_word[slot]

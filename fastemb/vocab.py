@@ -16,10 +16,6 @@ class Vocab:
     def __len__(self) -> int:
         return len(self.words)
 
-    @property
-    def total(self) -> int:
-        return int(self.counts.sum())
-
     @classmethod
     def build(cls, words: list[str], counts: np.ndarray, min_count: int = 5,
               max_vocab: int | None = None) -> tuple["Vocab", np.ndarray]:

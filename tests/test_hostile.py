@@ -94,6 +94,7 @@ def test_corrupted_vector_files_load_or_fail_with_a_clear_error(tmp_path, seed):
 ])
 def test_vector_file_errors_name_the_line(tmp_path, content, where):
     path = tmp_path / "v.txt"
-    path.write_text(content, newline="")
+    with open(path, "w", newline="") as handle:  # keep the \r\n as written
+        handle.write(content)
     done = run_cli("neighbors", path, "a")
     assert done.returncode == 1 and done.stderr.startswith("Error: ") and where in done.stderr, done.stderr

@@ -60,7 +60,7 @@ def test_signal_stops_cleanly_and_the_checkpoint_resumes_bit_identically(long_co
     sent = time.monotonic()
     process.send_signal(signum)
     _, stderr = process.communicate(timeout=60)
-    assert time.monotonic() - sent < 5  # stops at the next chunk boundary, not the end of training
+    assert time.monotonic() - sent < 10  # stops at the next chunk boundary, not at the end of training
     assert process.returncode == code, stderr
     assert "Traceback" not in stderr and f"fastemb resume {checkpoint}" in stderr
     assert out.read_text() == "previous vectors\n"

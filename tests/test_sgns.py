@@ -110,3 +110,36 @@ def test_init_continues_from_existing_vectors_and_keeps_their_words(topic_corpus
     assert len(vectors) == len(first.vocab) + 1
     with pytest.raises(Exception, match="dimension 20 but --dim is 8"):
         _train(topic_corpus, dim=8, init=str(tmp_path / "old.txt"))
+
+
+def test_a_checkpoint_between_disk_segments_resumes_exactly(topic_corpus, tmp_path, monkeypatch):
+    from fastemb import corpus
+    from fastemb.checkpoint import load_checkpoint, save_checkpoint
+    monkeypatch.setattr(corpus.DiskCorpus, "segment_tokens", 5_000)
+    config = {"dim": 20, "min_count": 1, "epochs": 3, "threads": 1, "sample": 0.0, "on_disk": True, "seed": 4}
+    reference = _train(topic_corpus, **config)
+
+    advances = {"count": 0}
+    advance = sgns.SkipGramTrainer._advance
+
+    def advance_then_stop(self, progress):  # a Ctrl-C right after the 6th step: epoch 2, segment 2 of 4
+        advance(self, progress)
+        advances["count"] += 1
+        if advances["count"] == 6:
+            raise KeyboardInterrupt
+
+    trainer, _ = sgns.prepare_skipgram(str(topic_corpus), sgns.SkipGramConfig(**config), workdir=str(tmp_path))
+    monkeypatch.setattr(sgns.SkipGramTrainer, "_advance", advance_then_stop)
+    with pytest.raises(sgns.Interrupted, match="epoch 2 of 3"):
+        trainer.run()
+    monkeypatch.setattr(sgns.SkipGramTrainer, "_advance", advance)
+    save_checkpoint(str(tmp_path / "run.ckpt"), trainer, {})
+    saved = load_checkpoint(str(tmp_path / "run.ckpt"))
+    assert saved["meta"]["segment"] == trainer.segment > 0
+
+    resumed, _ = sgns.prepare_skipgram(str(topic_corpus), sgns.SkipGramConfig(**config), vocab=trainer.vocab,
+                                       workdir=str(tmp_path))
+    resumed.restore(saved)
+    resumed.run()
+    assert np.array_equal(resumed.input_rows, reference.input_rows)
+    assert np.array_equal(resumed.output_rows, reference.output_rows)
