@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import weakref
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
@@ -108,7 +109,7 @@ class DiskCorpus(_Sentences):
     path: str
     offsets: np.ndarray
     truncated: int = 0
-    segment_tokens: int = 1 << 22  # 16 MB of token ids in memory at a time
+    segment_tokens: ClassVar[int] = 1 << 22  # 16 MB of token ids in memory at a time
 
     def __post_init__(self):
         # The file is scratch: it goes when the corpus object does (or the process exits).
@@ -228,6 +229,8 @@ def sentence_offsets(line_ends: np.ndarray, max_len: int = MAX_SENTENCE) -> np.n
         return np.zeros(1, dtype=np.int64)
     starts = np.concatenate(([0], line_ends[:-1])).astype(np.int64)
     lengths = line_ends - starts
+    if lengths.max() <= max_len:  # the usual case: no per-sentence temporaries beyond these
+        return np.concatenate((np.zeros(1, np.int64), line_ends.astype(np.int64, copy=False)))
     pieces = np.maximum((lengths + max_len - 1) // max_len, 1)
     first_piece = np.repeat(np.cumsum(pieces) - pieces, pieces)
     piece_index = np.arange(pieces.sum()) - first_piece
@@ -365,8 +368,10 @@ def encode(raw: RawCorpus, remap: np.ndarray, cache_path: str | None = None):
             out.close()
             if not finished:
                 remove_quietly(cache_path)
-    new_offsets = new_offsets[np.concatenate(([True], np.diff(new_offsets) > 0))]  # empty sentences vanish
+    empty = np.flatnonzero(new_offsets[1:] == new_offsets[:-1])  # sentences left empty vanish
+    if len(empty):
+        new_offsets = np.delete(new_offsets, empty + 1)
     if cache_path:
-        return DiskCorpus(cache_path, new_offsets.astype(np.int64), raw.truncated)
+        return DiskCorpus(cache_path, new_offsets, raw.truncated)
     tokens = np.concatenate(kept_parts) if kept_parts else np.zeros(0, np.int32)
-    return Corpus(tokens, new_offsets.astype(np.int64), raw.truncated)
+    return Corpus(tokens, new_offsets, raw.truncated)
