@@ -224,18 +224,20 @@ def _grown(array: np.ndarray) -> np.ndarray:
 
 
 def sentence_offsets(line_ends: np.ndarray, max_len: int = MAX_SENTENCE) -> np.ndarray:
-    """Sentence boundaries from line ends, a line longer than ``max_len`` split into pieces."""
-    if len(line_ends) == 0:
-        return np.zeros(1, dtype=np.int64)
-    starts = np.concatenate(([0], line_ends[:-1])).astype(np.int64)
-    lengths = line_ends - starts
-    if lengths.max() <= max_len:  # the usual case: no per-sentence temporaries beyond these
-        return np.concatenate((np.zeros(1, np.int64), line_ends.astype(np.int64, copy=False)))
-    pieces = np.maximum((lengths + max_len - 1) // max_len, 1)
-    first_piece = np.repeat(np.cumsum(pieces) - pieces, pieces)
-    piece_index = np.arange(pieces.sum()) - first_piece
-    ends = np.minimum(np.repeat(starts, pieces) + (piece_index + 1) * max_len, np.repeat(line_ends, pieces))
-    return np.concatenate(([0], ends)).astype(np.int64)
+    """Sentence boundaries from line ends, a line longer than ``max_len`` split into pieces.
+
+    Only the long lines get extra boundaries, so memory stays at a couple of arrays of
+    one int64 per line however many lines there are.
+    """
+    offsets = np.concatenate((np.zeros(1, np.int64), np.asarray(line_ends, dtype=np.int64)))
+    lengths = np.diff(offsets)
+    long_lines = np.flatnonzero(lengths > max_len)
+    del lengths
+    if len(long_lines) == 0:
+        return offsets
+    cuts = [np.arange(offsets[i] + max_len, offsets[i + 1], max_len, dtype=np.int64) for i in long_lines]
+    before = np.repeat(long_lines + 1, [len(c) for c in cuts])
+    return np.insert(offsets, before, np.concatenate(cuts))
 
 
 class _IdStore:
@@ -286,11 +288,16 @@ def scan(path: str, memory_budget: float = float("inf"), spill_dir: str | None =
     store = _IdStore(memory_budget, spill_dir)
     counts = np.zeros(0, np.int64)
     line_ends: list[np.ndarray] = []
+    previous_end = longest = 0
     try:
         with open_binary(path) as handle:
             for block in _blocks(handle):
                 ids, ends = encoder.feed(block)
-                line_ends.append(ends + store.n)
+                ends += store.n
+                if len(ends):  # the longest line so far decides whether lines need splitting
+                    longest = max(longest, int(np.diff(ends, prepend=previous_end).max()))
+                    previous_end = int(ends[-1])
+                line_ends.append(ends)
                 try:
                     store.add(ids)
                 except OSError as exc:
@@ -308,11 +315,17 @@ def scan(path: str, memory_budget: float = float("inf"), spill_dir: str | None =
         raise
     words, truncated, open_line = encoder.finish()
     if open_line:  # the file did not end with a newline
+        longest = max(longest, store.n - previous_end)
         line_ends.append(np.array([store.n], np.int64))
     ids = store.result()
-    ends = np.concatenate(line_ends) if line_ends else np.zeros(0, np.int64)
+    n_lines = sum(len(ends) for ends in line_ends)
+    if longest <= MAX_SENTENCE:  # every line is a sentence: one array, no per-line temporaries
+        offsets = np.concatenate([np.zeros(1, np.int64)] + line_ends)
+    else:
+        offsets = sentence_offsets(np.concatenate(line_ends) if line_ends else np.zeros(0, np.int64))
+    del line_ends
     counts = np.concatenate((counts, np.zeros(len(words) - len(counts), np.int64)))
-    raw = RawCorpus(words, counts, ids, sentence_offsets(ends), len(ends), truncated, store.spill)
+    raw = RawCorpus(words, counts, ids, offsets, n_lines, truncated, store.spill)
     if len(set(words)) < len(words):  # distinct byte strings that decode to the same text
         raw = _merge_equal_words(raw)
     return raw
