@@ -695,8 +695,8 @@ def warm_up(dim: int = 4) -> float:
             handle.write(b"__label__x a b\n__label__y b c\n")
         data = read_training_data(path, config)
     n_rows = len(data.words) + config.n_buckets
-    model = (np.zeros((n_rows, dim), np.float32), np.zeros((len(data.labels), dim), np.float32),
-             np.zeros(n_rows, np.uint8))
+    model = (_initial_rows(len(data.words), config, None, data.words.words)[0],
+             np.zeros((len(data.labels), dim), np.float32), np.zeros(n_rows, np.uint8))
     examples = data.examples
     train_epoch(*_kernel_inputs(model, examples, plan_chunks(np.arange(len(examples) + 1, dtype=np.int64)),
                                 _samplers(data.labels.counts), config, 0, 0.0, 2.0, _new_state(1)))
@@ -706,10 +706,9 @@ def warm_up(dim: int = 4) -> float:
 
 def _initial_rows(n_words: int, config: SupervisedConfig, vectors, words: list[str]):
     """Input rows uniform(-1/dim, 1/dim), output rows zero (fastText); pretrained rows copied in."""
-    rng = np.random.default_rng(config.seed)
-    input_rows = rng.random((n_words + config.n_buckets, config.dim), dtype=np.float32)
-    input_rows *= np.float32(2.0 / config.dim)
-    input_rows -= np.float32(1.0 / config.dim)
+    from .supervised_kernel import fill_uniform
+    input_rows = np.empty((n_words + config.n_buckets, config.dim), dtype=np.float32)
+    fill_uniform(input_rows, -1.0 / config.dim, 1.0 / config.dim, config.seed)
     frozen = np.zeros(len(input_rows), dtype=np.uint8)
     initialised = 0
     if vectors is not None:
