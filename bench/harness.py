@@ -146,3 +146,17 @@ def summarise(values) -> dict | None:
     if not numbers:
         return None
     return {"median": statistics.median(numbers), "min": min(numbers), "max": max(numbers), "n": len(numbers)}
+
+
+def record_child(record: dict, child) -> bool:
+    """Copy a finished child's wall time, peak RSS, CPU use and exit status into ``record``.
+
+    Returns False (with ``record["error"]`` set) when the child failed or timed out.
+    """
+    record.update({"wall": child.wall_seconds, "max_rss_mb": child.max_rss_mb, "cpu_seconds": child.cpu_seconds,
+                   "cpu_util": child.cpu_seconds / child.wall_seconds if child.wall_seconds else None,
+                   "returncode": child.returncode})
+    if child.returncode != 0 or child.timed_out:
+        record["error"] = ("timed out; " if child.timed_out else f"exit status {child.returncode}; ") + child.tail(8)
+        return False
+    return True

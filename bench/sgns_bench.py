@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from .harness import run_child, summarise
+from .harness import record_child, run_child, summarise
 from .quality import evaluate_vectors
 from .tools import SGNS_TOOLS, Settings
 
@@ -35,11 +35,7 @@ def run_sgns(tool_name: str, settings: Settings, corpus: dict, work: Path, data_
               "corpus_tokens": corpus["tokens"], "corpus_limit": corpus.get("limit"),
               "command": tool.display(argv).replace(str(work) + os.sep, "WORK/"), "loadavg_before": os.getloadavg()[0]}
     child = run_child(argv, watch=watch, timeout=timeout)
-    record.update({"wall": child.wall_seconds, "max_rss_mb": child.max_rss_mb, "cpu_seconds": child.cpu_seconds,
-                   "cpu_util": child.cpu_seconds / child.wall_seconds if child.wall_seconds else None,
-                   "returncode": child.returncode})
-    if child.returncode != 0 or child.timed_out:
-        record["error"] = ("timed out; " if child.timed_out else f"exit status {child.returncode}; ") + child.tail(8)
+    if not record_child(record, child):
         return record
     try:
         phases = tool.phases(child, run_dir)

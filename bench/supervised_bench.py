@@ -18,7 +18,7 @@ import re
 import sys
 from pathlib import Path
 
-from .harness import run_child, summarise
+from .harness import record_child, run_child, summarise
 from .tools import BENCH_DIR, find_fasttext_cli, _fasttext_phases
 
 SUPERVISED_TOOLS = ("fastemb", "fasttext", "fasttext-cli")
@@ -79,11 +79,7 @@ def run_supervised(tool: str, data: dict, ngrams: int, bucket: int, epochs: int,
     root = str(BENCH_DIR.parent) + os.sep
     record["command"] = record["command"].replace(str(work) + os.sep, "WORK/").replace(root, "")
     child = run_child(argv, timeout=timeout)
-    record.update({"wall": child.wall_seconds, "max_rss_mb": child.max_rss_mb,
-                   "cpu_util": child.cpu_seconds / child.wall_seconds if child.wall_seconds else None,
-                   "returncode": child.returncode})
-    if child.returncode != 0 or child.timed_out:
-        record["error"] = ("timed out; " if child.timed_out else f"exit status {child.returncode}; ") + child.tail(8)
+    if not record_child(record, child):
         return record
     try:
         if tool == "fastemb":
