@@ -126,15 +126,13 @@ def skipgram(input_path, output, report_path, quiet, binary, threads, checkpoint
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
 def resume(checkpoint, quiet):
     """Continue an interrupted `fastemb skipgram` run from its CHECKPOINT and write its output."""
-    from .checkpoint import load_checkpoint
     from .progress import Progress
     from .sgns import resume_skipgram
 
-    run_info = load_checkpoint(checkpoint)["meta"]["run"]
     progress = Progress(1, 1, quiet=quiet)
     _return_freed_memory()
     with _stop_on_sigterm():
-        model = resume_skipgram(checkpoint, progress)
+        model, run_info = resume_skipgram(checkpoint, progress)
     _finish_skipgram(model, run_info["output"], run_info.get("report"))
 
 
@@ -155,16 +153,21 @@ def _workdir(output: str) -> str:
     return os.path.dirname(os.path.abspath(output))
 
 
+def _echo_timings(report: dict, threads: int) -> None:
+    """The summary line every training command prints: phases apart, then speed and loss."""
+    click.echo(f"read {report['read_seconds']:.2f} s, compile {report['compile_seconds']:.2f} s, "
+               f"train {report['train_seconds']:.2f} s, save {report['save_seconds']:.2f} s; "
+               f"{report['words_per_sec']:,.0f} words/sec ({report['words_per_sec'] / threads:,.0f} per thread); "
+               f"final loss {report['loss']:.4f}")
+
+
 def _finish_skipgram(model, output, report_path):
     report, config = model.report, model.config
     report["output"] = output
     _write_report(report_path, report)
     click.echo(f"Trained {report['words']:,} words ({report['corpus_tokens']:,} tokens x {config.epochs} epochs), "
                f"vocabulary {report['vocab_size']:,}, dim {config.dim}, {config.threads} threads")
-    click.echo(f"read {report['read_seconds']:.2f} s, compile {report['compile_seconds']:.2f} s, "
-               f"train {report['train_seconds']:.2f} s, save {report['save_seconds']:.2f} s; "
-               f"{report['words_per_sec']:,.0f} words/sec ({report['words_per_sec'] / config.threads:,.0f} per thread); "
-               f"final loss {report['loss']:.4f}")
+    _echo_timings(report, config.threads)
     click.echo(f"Saved {output}")
 
 
@@ -306,10 +309,7 @@ def supervised(input_path, output, vectors_path, report_path, quiet, threads, **
                f"loss {config.loss}, {config.threads} threads"
                + (f"; skipped {report['skipped_no_label']:,} lines without a label and "
                   f"{report['skipped_no_words']:,} without a known word" if skipped else ""))
-    click.echo(f"read {report['read_seconds']:.2f} s, compile {report['compile_seconds']:.2f} s, "
-               f"train {report['train_seconds']:.2f} s, save {report['save_seconds']:.2f} s; "
-               f"{report['words_per_sec']:,.0f} words/sec ({report['words_per_sec'] / config.threads:,.0f} per thread); "
-               f"final loss {report['loss']:.4f}")
+    _echo_timings(report, config.threads)
     click.echo(f"Saved {output}" + (f" and {vectors_path}" if vectors_path else ""))
 
 

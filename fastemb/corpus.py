@@ -331,10 +331,20 @@ def scan(path: str, memory_budget: float = float("inf"), spill_dir: str | None =
     return raw
 
 
-def _merge_equal_words(raw: RawCorpus) -> RawCorpus:
+def first_spellings(words: list[str]) -> tuple[np.ndarray, list[str]]:
+    """Ids that send every word to its first equal one, and the distinct words in order.
+
+    Distinct byte strings can decode to the same text (invalid UTF-8 becomes U+FFFD);
+    they are one word.
+    """
     first: dict[str, int] = {}
-    remap = np.array([first.setdefault(w, len(first)) for w in raw.words], dtype=np.int32)
-    counts = np.bincount(remap, weights=raw.counts, minlength=len(first)).astype(np.int64)
+    remap = np.array([first.setdefault(w, len(first)) for w in words], dtype=np.int32)
+    return remap, list(first)
+
+
+def _merge_equal_words(raw: RawCorpus) -> RawCorpus:
+    remap, distinct = first_spellings(raw.words)
+    counts = np.bincount(remap, weights=raw.counts, minlength=len(distinct)).astype(np.int64)
     if raw.spill is None:
         raw.ids = remap[raw.ids]
     else:
@@ -343,7 +353,7 @@ def _merge_equal_words(raw: RawCorpus) -> RawCorpus:
             for _, piece in raw.id_pieces():
                 remap[piece].tofile(handle)
         os.replace(merged, raw.spill)
-    raw.words, raw.counts = list(first), counts
+    raw.words, raw.counts = distinct, counts
     return raw
 
 

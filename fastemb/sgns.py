@@ -539,8 +539,11 @@ def run_to_file(trainer: SkipGramTrainer, report: dict, output: str, binary: boo
     return model
 
 
-def resume_skipgram(checkpoint: str, progress: Progress | None = None) -> SkipGramModel:
-    """Continue the run saved in ``checkpoint``; writes the original command's output file."""
+def resume_skipgram(checkpoint: str, progress: Progress | None = None) -> tuple[SkipGramModel, dict]:
+    """Continue the run saved in ``checkpoint``; writes the original command's output file.
+
+    Returns the model and the original command's run description (output, report, ...).
+    """
     from .checkpoint import corpus_checksum, load_checkpoint
 
     saved = load_checkpoint(checkpoint)
@@ -561,10 +564,11 @@ def resume_skipgram(checkpoint: str, progress: Progress | None = None) -> SkipGr
     if progress is not None:
         progress.say(f"Resuming at {trainer.describe_position()}")
     report["resumed_from"] = os.path.abspath(checkpoint)
-    return run_to_file(trainer, report, run_info["output"], binary=run_info.get("binary", False),
-                       checkpoint=checkpoint, checkpoint_every=run_info.get("checkpoint_every", 600.0),
-                       save_on_interrupt=run_info.get("save_on_interrupt", False), progress=progress,
-                       run_info=run_info)
+    model = run_to_file(trainer, report, run_info["output"], binary=run_info.get("binary", False),
+                        checkpoint=checkpoint, checkpoint_every=run_info.get("checkpoint_every", 600.0),
+                        save_on_interrupt=run_info.get("save_on_interrupt", False), progress=progress,
+                        run_info=run_info)
+    return model, run_info
 
 
 def measure_throughput(path: str, config: SkipGramConfig, thread_counts: list[int], budget: int = 2_000_000,

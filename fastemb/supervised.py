@@ -35,6 +35,7 @@ from typing import Iterable, Iterator, Sequence
 import numpy as np
 
 from . import __version__
+from .corpus import first_spellings
 from .errors import FastembError
 from .fileio import atomic_output, check_readable, open_binary
 from .progress import Progress
@@ -184,9 +185,8 @@ def _merge_equal_types(types: list[str], tokens: np.ndarray, line_offsets: np.nd
     """Distinct byte strings that decode to the same text (invalid UTF-8) become one type, as in scan."""
     if len(set(types)) == len(types):
         return TokenStream(types, tokens, line_offsets, eos_type)
-    first: dict[str, int] = {}
-    remap = np.array([first.setdefault(t, len(first)) for t in types], dtype=np.int32)
-    return TokenStream(list(first), remap[tokens], line_offsets, int(remap[eos_type]) if eos_type >= 0 else -1)
+    remap, distinct = first_spellings(types)
+    return TokenStream(distinct, remap[tokens], line_offsets, int(remap[eos_type]) if eos_type >= 0 else -1)
 
 
 def read_line_batches(path: str) -> Iterator[list[bytes]]:
