@@ -233,9 +233,7 @@ def run_sgns_mode(args, argv: list[str]) -> int:
     finally:
         if temporary:
             shutil.rmtree(work, ignore_errors=True)
-    print(markdown)
-    log(f"wrote {path} and {path.with_suffix('.md')}")
-    return 1 if all(r.get("error") for r in runs) else 0
+    return _announce(path, markdown, runs)
 
 
 def run_supervised_mode(args, argv: list[str]) -> int:
@@ -287,6 +285,11 @@ def run_supervised_mode(args, argv: list[str]) -> int:
     finally:
         if temporary:
             shutil.rmtree(work, ignore_errors=True)
+    return _announce(path, markdown, runs)
+
+
+def _announce(path, markdown: str, runs: list[dict]) -> int:
+    """Print the tables, say where they went; exit status 1 only when every run failed."""
     print(markdown)
     log(f"wrote {path} and {path.with_suffix('.md')}")
     return 1 if all(r.get("error") for r in runs) else 0
