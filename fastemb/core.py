@@ -5,15 +5,16 @@ the input rows it uses (one row per skip-gram context word, or the mean of a
 document's rows), scores it against a few *output rows* (the target and its
 negatives, or the labels), and backpropagation then touches only those rows:
 
-    output_update   g[c] for one output row  -> that row moves, grad_hidden grows
-    logistic_block  labels in {0, 1}         -> g = lr * (label - sigmoid(h . o))
+    logistic_rows   labels in {0, 1}         -> coeff = lr * (label - sigmoid(h . o)),
+                                                output rows move, grad = coeff . O
     softmax_block   one target among n rows  -> g = lr * (onehot - softmax(h . O))
-    gather_rows / add_rows / mean_rows / add_to_rows: move rows into and out of
-    the hidden block.
+    output_update   g[c] for one output row  -> that row moves, grad_hidden grows
+    add_rows / mean_rows / add_to_rows: build the hidden block and apply its gradient.
 
-Skip-gram calls ``logistic_block`` with one hidden row per pair (``--kernel pair``)
-or with a window's context rows against shared negatives (batched); the
-supervised classifier calls it (or ``softmax_block``) with the averaged row.
+Skip-gram calls ``logistic_rows`` on the input rows themselves: one context row per
+call (``--kernel pair``) or a window's context rows against shared negatives
+(batched), then ``add_rows``; the supervised classifier calls it (or
+``softmax_block``) on the averaged row, then ``add_to_rows``.
 Every function here is a small Numba kernel over float32 rows and int32 ids.
 """
 from __future__ import annotations
@@ -77,28 +78,78 @@ def output_update(hidden, n_in, out_row, g, grad_hidden):
 
 
 @jit
-def logistic_block(hidden, n_in, out_matrix, out_rows, labels, n_out, lr, tables, g, grad_hidden):
-    """Logistic loss of ``n_in`` hidden rows against ``n_out`` output rows with 0/1 labels.
+def logistic_rows(in_matrix, in_ids, n_in, out_matrix, out_ids, n_out, labels, lr, tables, coeff, grad):
+    """Logistic loss of ``n_in`` input rows against ``n_out`` output rows with 0/1 labels; returns the loss.
 
-    Every hidden row is scored against every output row (a block of n_in x n_out
-    dot products); each output row is read and written once per block. Adds the
-    hidden gradient into ``grad_hidden[:n_in]`` and returns the summed loss.
+    The input rows are read in place (no copy): in_matrix[in_ids[c]] for c < n_in.
+    One block of n_in x n_out dot products gives coeff[c, o] = lr * (label_o - sigmoid(h_c . o_o));
+    then grad[c] = sum_o coeff[c, o] * o_o is taken with the output rows *before* they
+    move (as word2vec), and every output row moves once: o_o += sum_c coeff[c, o] * h_c.
+    The caller applies ``grad`` to the input side (skip-gram: to each row; supervised:
+    to every row of the mean). Rows are combined two at a time so that each inner loop
+    loads two rows per store: the block is bound by loads and stores, not arithmetic.
     """
-    dim = hidden.shape[1]
+    dim = out_matrix.shape[1]
     loss = np.float32(0.0)
     for o in range(n_out):
-        out_row = out_matrix[out_rows[o]]
+        out_row = out_matrix[out_ids[o]]
         label = labels[o]
-        for c in range(n_in):
-            hidden_row = hidden[c]
-            logit = np.float32(0.0)
+        for c in range(0, n_in - 1, 2):
+            h0, h1 = in_matrix[in_ids[c]], in_matrix[in_ids[c + 1]]
+            logit0 = np.float32(0.0)
+            logit1 = np.float32(0.0)
             for d in range(dim):
-                logit += hidden_row[d] * out_row[d]
-            p, l = sigmoid_and_loss(logit, label, tables)
-            g[c] = (label - p) * lr
-            loss += l
-        output_update(hidden, n_in, out_row, g, grad_hidden)
+                logit0 += h0[d] * out_row[d]
+                logit1 += h1[d] * out_row[d]
+            p, l0 = sigmoid_and_loss(logit0, label, tables)
+            coeff[c, o] = (label - p) * lr
+            p, l1 = sigmoid_and_loss(logit1, label, tables)
+            coeff[c + 1, o] = (label - p) * lr
+            loss += l0 + l1
+        if n_in % 2 == 1:
+            c = n_in - 1
+            h0 = in_matrix[in_ids[c]]
+            logit0 = np.float32(0.0)
+            for d in range(dim):
+                logit0 += h0[d] * out_row[d]
+            p, l0 = sigmoid_and_loss(logit0, label, tables)
+            coeff[c, o] = (label - p) * lr
+            loss += l0
+    backprop_rows(coeff, n_in, out_matrix, out_ids, n_out, grad)
+    for o in range(n_out):
+        out_row = out_matrix[out_ids[o]]
+        for c in range(0, n_in - 1, 2):
+            h0, h1 = in_matrix[in_ids[c]], in_matrix[in_ids[c + 1]]
+            g0, g1 = coeff[c, o], coeff[c + 1, o]
+            for d in range(dim):
+                out_row[d] += g0 * h0[d] + g1 * h1[d]
+        if n_in % 2 == 1:
+            h0 = in_matrix[in_ids[n_in - 1]]
+            g0 = coeff[n_in - 1, o]
+            for d in range(dim):
+                out_row[d] += g0 * h0[d]
     return loss
+
+
+@jit
+def backprop_rows(coeff, n_in, out_matrix, out_ids, n_out, grad):
+    """grad[c] = sum_o coeff[c, o] * out_matrix[out_ids[o]] for c < n_in (overwrites grad[:n_in])."""
+    dim = out_matrix.shape[1]
+    for c in range(n_in):
+        grad_row = grad[c]
+        first = n_out % 2
+        if first == 1:
+            o0 = out_matrix[out_ids[0]]
+            g0 = coeff[c, 0]
+            for d in range(dim):
+                grad_row[d] = g0 * o0[d]
+        else:
+            grad_row[:] = 0.0
+        for o in range(first, n_out - 1, 2):
+            o0, o1 = out_matrix[out_ids[o]], out_matrix[out_ids[o + 1]]
+            g0, g1 = coeff[c, o], coeff[c, o + 1]
+            for d in range(dim):
+                grad_row[d] += g0 * o0[d] + g1 * o1[d]
 
 
 @jit
@@ -126,13 +177,6 @@ def softmax_block(hidden, out_matrix, target, lr, scores, g, grad_hidden):
         output_update(hidden, 1, out_matrix[o], g, grad_hidden)
     p_target = max(scores[target] * inv_total, np.float32(1e-30))
     return np.float32(-math.log(p_target))
-
-
-@jit
-def gather_rows(matrix, rows, n, block):
-    """block[c] = matrix[rows[c]] for c < n; grad rows are zeroed by the caller."""
-    for c in range(n):
-        block[c, :] = matrix[rows[c]]
 
 
 @jit

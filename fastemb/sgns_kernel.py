@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .core import STRIDE, add_rows, gather_rows, logistic_block
+from .core import STRIDE, add_rows, logistic_rows
 from .corpus import MAX_SENTENCE
 from .sampling import below, draw_noise, next_random, stream_seed
 
@@ -73,9 +73,8 @@ def train_chunks(weights, corpus, samplers, config, schedule, state):
         slot = t * STRIDE
         sentence = np.empty(MAX_SENTENCE, dtype=np.int32)
         max_ctx = 2 * window
-        hidden = np.empty((max_ctx, dim), dtype=np.float32)
-        grad_hidden = np.empty((max_ctx, dim), dtype=np.float32)
-        g = np.empty(max_ctx, dtype=np.float32)
+        grad = np.empty((max_ctx, dim), dtype=np.float32)
+        coeff = np.empty((max_ctx, negative + 1), dtype=np.float32)
         ctx_rows = np.empty(max_ctx, dtype=np.int32)
         out_rows = np.empty(negative + 1, dtype=np.int32)
         labels = np.zeros(negative + 1, dtype=np.float32)
@@ -112,11 +111,9 @@ def train_chunks(weights, corpus, samplers, config, schedule, state):
                         if n_ctx == 0:
                             continue
                         n_out, rng = draw_targets(center, negative, alias, out_rows, rng)
-                        gather_rows(input_rows, ctx_rows, n_ctx, hidden)
-                        grad_hidden[:n_ctx] = 0.0
-                        loss += logistic_block(hidden, n_ctx, output_rows, out_rows, labels, n_out,
-                                               lr, tables, g, grad_hidden)
-                        add_rows(input_rows, ctx_rows, n_ctx, grad_hidden)
+                        loss += logistic_rows(input_rows, ctx_rows, n_ctx, output_rows, out_rows, n_out,
+                                              labels, lr, tables, coeff, grad)
+                        add_rows(input_rows, ctx_rows, n_ctx, grad)
                         scored += n_ctx * n_out
                     else:
                         for j in range(lo, hi):
@@ -124,11 +121,9 @@ def train_chunks(weights, corpus, samplers, config, schedule, state):
                                 continue
                             ctx_rows[0] = sentence[j]
                             n_out, rng = draw_targets(center, negative, alias, out_rows, rng)
-                            gather_rows(input_rows, ctx_rows, 1, hidden)
-                            grad_hidden[0] = 0.0
-                            loss += logistic_block(hidden, 1, output_rows, out_rows, labels, n_out,
-                                                   lr, tables, g, grad_hidden)
-                            add_rows(input_rows, ctx_rows, 1, grad_hidden)
+                            loss += logistic_rows(input_rows, ctx_rows, 1, output_rows, out_rows, n_out,
+                                                  labels, lr, tables, coeff, grad)
+                            add_rows(input_rows, ctx_rows, 1, grad)
                             scored += n_out
                 progress[slot] += end - start
                 losses[slot] = loss

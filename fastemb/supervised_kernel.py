@@ -6,7 +6,7 @@ word n-grams) and its gold labels. One step, exactly as fastText's
 
     hidden       = mean_rows(input rows of the example)
     loss         = softmax_block  (softmax: one gold label, every label row moves)
-                 | logistic_block (ns: the label + negative labels; ova: every label, 0/1)
+                 | logistic_rows (ns: the label + negative labels; ova: every label, 0/1)
     input rows  += grad_hidden / n_rows        (add_to_rows; frozen rows skipped)
 
 ``train_epoch`` runs one epoch Hogwild like the skip-gram kernel: ``prange`` over
@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .core import STRIDE, add_to_rows, logistic_block, mean_rows, softmax_block
+from .core import STRIDE, add_to_rows, logistic_rows, mean_rows, softmax_block
 from .sampling import below, draw_noise, next_random, stream_seed
 
 LOSSES = {"softmax": 0, "ns": 1, "ova": 2}
@@ -201,17 +201,19 @@ def update_example(model, rows, n_rows, targets, lr, scratch, tables):
 
     model   = (input_rows float32 (R, dim), output_rows float32 (L, dim), frozen uint8 (R,))
     targets = (loss_kind, target, out_rows int32, out_labels float32, n_out)  from set_targets
-    scratch = (hidden (1, dim), grad_hidden (1, dim), g (1,), scores (L,), update_rows int32)
+    scratch = (hidden (1, dim), grad_hidden (1, dim), coeff (1, n_out_max), scores (L,), update_rows int32,
+               hidden_id int32[0])
     """
     input_rows, output_rows, frozen = model
     loss_kind, target, out_rows, out_labels, n_out = targets
-    hidden, grad_hidden, g, scores, update_rows = scratch
+    hidden, grad_hidden, coeff, scores, update_rows, hidden_id = scratch
     mean_rows(input_rows, rows, n_rows, hidden)
-    grad_hidden[0, :] = 0.0
     if loss_kind == SOFTMAX:
-        loss = softmax_block(hidden, output_rows, target, lr, scores, g, grad_hidden)
+        grad_hidden[0, :] = 0.0
+        loss = softmax_block(hidden, output_rows, target, lr, scores, coeff[0], grad_hidden)
     else:
-        loss = logistic_block(hidden, 1, output_rows, out_rows, out_labels, n_out, lr, tables, g, grad_hidden)
+        loss = logistic_rows(hidden, hidden_id, 1, output_rows, out_rows, n_out, out_labels, lr, tables, coeff,
+                             grad_hidden)
     n_update = 0
     for c in range(n_rows):  # --freeze: pretrained rows take no gradient but still count in the mean
         if frozen[rows[c]] == 0:
@@ -255,7 +257,8 @@ def train_epoch(model, examples, samplers, config, schedule, state):
         out_rows = np.empty(n_out_max, dtype=np.int32)
         out_labels = np.zeros(n_out_max, dtype=np.float32)
         scratch = (np.empty((1, dim), dtype=np.float32), np.empty((1, dim), dtype=np.float32),
-                   np.empty(1, dtype=np.float32), np.empty(n_labels, dtype=np.float32), update_rows)
+                   np.empty((1, n_out_max), dtype=np.float32), np.empty(n_labels, dtype=np.float32), update_rows,
+                   np.zeros(1, dtype=np.int32))
         loss = 0.0
         done_examples = 0
         since_refresh = LR_UPDATE_WORDS  # read the counters before the first example

@@ -15,36 +15,36 @@ def _random_model(rows=50, dim=16, seed=0):
             rng.standard_normal((rows, dim)).astype(np.float32) * 0.3)
 
 
-def test_logistic_block_matches_the_analytic_gradient_and_touches_only_its_rows():
+@pytest.mark.parametrize("n_in, n_out", [(3, 3), (4, 6), (1, 5), (2, 1)])  # odd and even counts on both sides
+def test_logistic_rows_matches_the_analytic_gradient_and_touches_only_its_rows(n_in, n_out):
     inputs, outputs = _random_model()
     tables = core.make_tables()
-    in_rows = np.array([3, 7, 11], dtype=np.int32)
-    out_rows = np.array([5, 9, 20], dtype=np.int32)
-    labels = np.array([1, 0, 0], dtype=np.float32)
+    in_rows = np.array([3, 7, 11, 14][:n_in], dtype=np.int32)
+    out_rows = np.array([5, 9, 20, 21, 30, 41][:n_out], dtype=np.int32)
+    labels = np.array([1, 0, 0, 0, 0, 0][:n_out], dtype=np.float32)
     lr = np.float32(0.1)
-    hidden = np.empty((3, inputs.shape[1]), np.float32)
-    core.gather_rows(inputs, in_rows, 3, hidden)
-    grad_hidden = np.zeros_like(hidden)
-    g = np.empty(3, np.float32)
-    before_out = outputs.copy()
+    hidden = inputs[in_rows].copy()
+    grad_hidden = np.full_like(hidden, np.nan)  # overwritten, not accumulated
+    coeff = np.empty((n_in, n_out), np.float32)
+    before_in, before_out = inputs.copy(), outputs.copy()
 
     # Reference: every hidden row against every output row, all with the old values.
     logits = hidden @ before_out[out_rows].T
-    coeff = lr * (labels[None, :] - _sigmoid(logits))
-    expected_grad_hidden = coeff @ before_out[out_rows]
+    expected_coeff = lr * (labels[None, :] - _sigmoid(logits))
+    expected_grad_hidden = expected_coeff @ before_out[out_rows]
     expected_out = before_out.copy()
-    expected_out[out_rows] += coeff.T @ hidden
+    expected_out[out_rows] += expected_coeff.T @ hidden
     expected_loss = -(labels * np.log(_sigmoid(logits)) + (1 - labels) * np.log(1 - _sigmoid(logits))).sum()
 
-    loss = core.logistic_block(hidden, 3, outputs, out_rows, labels, 3, lr, tables, g, grad_hidden)
+    loss = core.logistic_rows(inputs, in_rows, n_in, outputs, out_rows, n_out, labels, lr, tables, coeff, grad_hidden)
+    assert np.array_equal(inputs, before_in)  # the caller applies grad to the input side
     np.testing.assert_allclose(grad_hidden, expected_grad_hidden, atol=2e-3)
     np.testing.assert_allclose(outputs, expected_out, atol=2e-3)
     assert loss == pytest.approx(expected_loss, rel=0.02)
     untouched = np.setdiff1d(np.arange(len(outputs)), out_rows)
     assert np.array_equal(outputs[untouched], before_out[untouched])
 
-    before_in = inputs.copy()
-    core.add_rows(inputs, in_rows, 3, grad_hidden)
+    core.add_rows(inputs, in_rows, n_in, grad_hidden)
     changed = np.flatnonzero(np.any(inputs != before_in, axis=1))
     assert set(changed) == set(in_rows)
 
