@@ -24,6 +24,45 @@ BLOCK_BYTES = 1 << 22  # small enough that a block's transient copies stay a few
 _SEPARATORS = (b"\n", b" ", b"\t", b"\r", b"\x0b", b"\x0c", b"\x00")  # what the tokeniser splits on
 
 
+class WordTable:
+    """Distinct words as one UTF-8 byte blob and their start offsets; a word is decoded on access.
+
+    A corpus has many more distinct words than the vocabulary keeps (most occur once or
+    twice), so only the kept ones become Python strings: a million str objects would
+    cost about 60 MB, the blob about 10.
+    """
+
+    def __init__(self, blob: bytes, starts: np.ndarray):
+        self.blob, self.starts = blob, starts
+
+    def __len__(self) -> int:
+        return len(self.starts) - 1
+
+    def __getitem__(self, index: int) -> str:
+        return self.blob[self.starts[index]:self.starts[index + 1]].decode("utf-8", errors="replace")
+
+    def __iter__(self):
+        blob, starts = self.blob, self.starts.tolist()
+        for begin, end in zip(starts, starts[1:]):
+            yield blob[begin:end].decode("utf-8", errors="replace")
+
+    def to_list(self) -> list[str]:
+        return list(self)
+
+    def texts_distinct(self) -> bool:
+        """True when no two words decode to the same text: every word is valid UTF-8 by itself.
+
+        Then distinct byte strings are distinct texts. Checked on the whole blob at once:
+        it must decode strictly and no word may start inside a character (a continuation byte).
+        """
+        try:
+            self.blob.decode("utf-8")
+        except UnicodeDecodeError:
+            return False
+        first_bytes = np.frombuffer(self.blob, dtype=np.uint8)[self.starts[:-1]]
+        return not np.any((first_bytes & 0xC0) == 0x80)
+
+
 @dataclass
 class RawCorpus:
     """Every token of a file, encoded by first occurrence, before any vocabulary cut.
@@ -32,7 +71,7 @@ class RawCorpus:
     budget, in a spill file of int32 (``spill``) read back piece by piece.
     """
 
-    words: list[str]          # provisional id -> word, in order of first occurrence
+    words: WordTable | list[str]  # provisional id -> word, in order of first occurrence
     counts: np.ndarray        # int64, provisional id -> occurrences
     ids: np.ndarray | None    # int32 provisional ids of every token, in file order
     offsets: np.ndarray       # int64 sentence boundaries into ids, len = sentences + 1
@@ -109,7 +148,7 @@ class DiskCorpus(_Sentences):
     path: str
     offsets: np.ndarray
     truncated: int = 0
-    segment_tokens: ClassVar[int] = 1 << 22  # 16 MB of token ids in memory at a time
+    segment_tokens: ClassVar[int] = 1 << 20  # 4 MB of token ids in memory at a time
 
     def __post_init__(self):
         # The file is scratch: it goes when the corpus object does (or the process exits).
@@ -174,7 +213,7 @@ class _Encoder:
 
     def __init__(self):
         from .tokenize_kernel import EMPTY
-        self.slot_word = np.full(1 << 16, EMPTY, dtype=np.int64)
+        self.slot_word = np.full(1 << 16, EMPTY, dtype=np.int32)
         self.slot_hash = np.zeros(1 << 16, dtype=np.uint64)
         self.word_bytes = np.zeros(1 << 20, dtype=np.uint8)
         self.word_start = np.zeros(1 << 15, dtype=np.int64)
@@ -211,10 +250,8 @@ class _Encoder:
     def finish(self):
         """(words by provisional id, tokens truncated, whether the last line had no newline)."""
         n_words, line_tokens, truncated = int(self.limits[1]), int(self.limits[5]), int(self.limits[6])
-        starts = self.word_start[:n_words + 1]
-        blob = self.word_bytes[:starts[-1]].tobytes()
-        words = [blob[starts[w]:starts[w + 1]].decode("utf-8", errors="replace") for w in range(n_words)]
-        return words, truncated, line_tokens > 0
+        starts = self.word_start[:n_words + 1].copy()
+        return WordTable(self.word_bytes[:starts[-1]].tobytes(), starts), truncated, line_tokens > 0
 
 
 def _grown(array: np.ndarray) -> np.ndarray:
@@ -326,7 +363,7 @@ def scan(path: str, memory_budget: float = float("inf"), spill_dir: str | None =
     del line_ends
     counts = np.concatenate((counts, np.zeros(len(words) - len(counts), np.int64)))
     raw = RawCorpus(words, counts, ids, offsets, n_lines, truncated, store.spill)
-    if len(set(words)) < len(words):  # distinct byte strings that decode to the same text
+    if not words.texts_distinct():  # distinct byte strings (invalid UTF-8) that decode to the same text
         raw = _merge_equal_words(raw)
     return raw
 
@@ -343,7 +380,7 @@ def first_spellings(words: list[str]) -> tuple[np.ndarray, list[str]]:
 
 
 def _merge_equal_words(raw: RawCorpus) -> RawCorpus:
-    remap, distinct = first_spellings(raw.words)
+    remap, distinct = first_spellings(list(raw.words))
     counts = np.bincount(remap, weights=raw.counts, minlength=len(distinct)).astype(np.int64)
     if raw.spill is None:
         raw.ids = remap[raw.ids]

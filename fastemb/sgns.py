@@ -346,17 +346,7 @@ class SkipGramTrainer:
 
         while not self.finished:
             try:
-                corpus, chunk_starts = self._segment_corpus()
-                args = _kernel_inputs(self.input_rows, self.output_rows, corpus, chunk_starts, self.samplers,
-                                      self.config, self.epoch, self.epoch * self.per_epoch, self.total, self.state,
-                                      self.segments[self.segment][0])
-                started = time.perf_counter()
-                runner = _KernelRunner(train_chunks, args).start()
-                try:
-                    runner.wait(poll)
-                finally:  # on Ctrl-C the threads first reach a chunk boundary: the state stays whole
-                    runner.stop_and_wait(self.state[2])
-                    self.train_seconds += time.perf_counter() - started
+                self._train_segment(train_chunks, poll)
                 with _signals_deferred():  # the bookkeeping below is never cut in half by a signal
                     paused = self.state[2][0] != 0
                     self.state[2][0] = 0
@@ -371,6 +361,20 @@ class SkipGramTrainer:
                 progress.close()
                 raise Interrupted(self.describe_position(), request) from None
         progress.close()
+
+    def _train_segment(self, train_chunks, poll) -> None:
+        """One kernel call over the current segment; its arrays are freed on return, before the next is read."""
+        corpus, chunk_starts = self._segment_corpus()
+        args = _kernel_inputs(self.input_rows, self.output_rows, corpus, chunk_starts, self.samplers,
+                              self.config, self.epoch, self.epoch * self.per_epoch, self.total, self.state,
+                              self.segments[self.segment][0])
+        started = time.perf_counter()
+        runner = _KernelRunner(train_chunks, args).start()
+        try:
+            runner.wait(poll)
+        finally:  # on Ctrl-C the threads first reach a chunk boundary: the state stays whole
+            runner.stop_and_wait(self.state[2])
+            self.train_seconds += time.perf_counter() - started
 
     def _advance(self, progress: Progress) -> None:
         """After a segment's chunks are all done: the next segment, or the next epoch."""

@@ -225,7 +225,7 @@ def _scan_lines(path: str, eos: bool) -> TokenStream | None:
     raw = scan(path)
     if raw.truncated or len(raw.offsets) - 1 != raw.lines:
         return None
-    types, tokens, offsets = raw.words, raw.ids, raw.offsets
+    types, tokens, offsets = list(raw.words), raw.ids, raw.offsets
     eos_type = -1
     if eos:
         try:

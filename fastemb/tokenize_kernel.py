@@ -26,7 +26,7 @@ def _is_space(b):
 def encode_block(data, table, words, ids, limits):
     """Encode ``data`` (uint8) from position limits[0]; stop early if a buffer is nearly full.
 
-    table  = (slot_word int64[S], slot_hash uint64[S])   S a power of two, EMPTY = free
+    table  = (slot_word int32[S], slot_hash uint64[S])   S a power of two, EMPTY = free
     words  = (word_bytes uint8[B], word_start int64[W+1]) bytes of word w: word_bytes[word_start[w]:word_start[w+1]]
     ids    = (token_ids int32[T], line_ends int64[L])      outputs, filled from their counters
     limits = int64[position, n_words, n_tokens, n_line_ends, max_token_bytes, tokens_in_line, truncated]
@@ -103,7 +103,7 @@ def encode_block(data, table, words, ids, limits):
 @njit(cache=True, nogil=True)
 def rehash(slot_hash_old, slot_word_old, new_size):
     """A table twice as large with every word in it, probing as encode_block does."""
-    slot_word = np.full(new_size, EMPTY, dtype=np.int64)
+    slot_word = np.full(new_size, EMPTY, dtype=np.int32)
     slot_hash = np.zeros(new_size, dtype=np.uint64)
     mask = np.uint64(new_size - 1)
     for s in range(len(slot_word_old)):

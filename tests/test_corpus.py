@@ -19,7 +19,7 @@ def test_plain_and_compressed_files_read_the_same(tmp_path, suffix, opener):
     with opener(path, "wb") as handle:
         handle.write(TEXT.encode())
     raw = corpus.scan(str(path))
-    assert raw.words == ["the", "cat", "sat", "dog", "ran"]
+    assert list(raw.words) == ["the", "cat", "sat", "dog", "ran"]
     assert raw.counts.tolist() == [3, 2, 2, 1, 1]
     assert raw.offsets.tolist() == [0, 3, 6, 9]
     assert raw.lines == 3
@@ -52,7 +52,7 @@ def test_long_lines_become_10000_token_sentences(tmp_path, monkeypatch):
     raw = corpus.scan(str(path))
     assert raw.n_tokens == 25_003 + 2 + 3
     assert np.diff(raw.offsets).tolist() == [10_000, 10_000, 5_003, 2, 3]
-    assert raw.counts[raw.words.index("w7")] == len(range(7, 25_003, 50))
+    assert raw.counts[list(raw.words).index("w7")] == len(range(7, 25_003, 50))
 
 
 def test_invalid_utf8_is_replaced_not_fatal(tmp_path):
@@ -72,3 +72,16 @@ def test_unreadable_inputs_are_clear_errors(tmp_path):
     broken.write_bytes(b"\x1f\x8b\x08\x00garbage")
     with pytest.raises(FastembError, match="broken.gz"):
         corpus.scan(str(broken))
+
+
+def test_byte_strings_that_decode_alike_are_one_word(tmp_path):
+    # \xff and \xfe are each invalid UTF-8 (both read as U+FFFD); a token cut inside a
+    # character must not count as valid either.
+    path = tmp_path / "c.txt"
+    path.write_bytes(b"ab\xff ab\xfe ab\xff caf\xc3\xa9 caf\xc3\xa9\n")
+    raw = corpus.scan(str(path))
+    assert list(raw.words) == ["ab\ufffd", "caf\u00e9"]
+    assert raw.counts.tolist() == [3, 2]
+    assert raw.ids.tolist() == [0, 0, 0, 1, 1]
+    assert corpus.WordTable(b"ab\xc3\xa9", np.array([0, 3, 4])).texts_distinct() is False  # split character
+    assert corpus.WordTable("abé".encode(), np.array([0, 2, 4])).texts_distinct() is True
