@@ -76,6 +76,9 @@ def _write_report(path: str | None, report: dict) -> None:
 @click.option("--sample", default=1e-3, show_default=True, help="Subsampling threshold for frequent words (0: off).")
 @click.option("--min-count", default=5, show_default=True, help="Ignore words rarer than this.")
 @click.option("--max-vocab", type=int, default=None, help="Keep at most this many most frequent words.")
+@click.option("--max-words", type=int, default=10_000_000, show_default=True,
+              help="Distinct words counted while reading; past this, the rarest so far are pruned "
+                   "(word2vec's ReduceVocab; about 70 bytes a word).")
 @click.option("--epochs", default=5, show_default=True, help="Passes over the corpus.")
 @click.option("--lr", default=0.025, show_default=True, help="Initial learning rate.")
 @click.option("--min-lr", default=0.0001, show_default=True, help="Final learning rate (linear decay).")

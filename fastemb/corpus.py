@@ -78,6 +78,8 @@ class RawCorpus:
     lines: int                # non-empty lines read
     truncated: int = 0        # tokens cut to MAX_TOKEN_BYTES
     spill: str | None = None  # the ids on disk instead of ``ids``
+    pruned: int = 0           # times the count table was pruned (scan's max_words)
+    prune_threshold: int = 0  # words seen at most this often were forgotten at the last prune
 
     @property
     def n_tokens(self) -> int:
@@ -118,6 +120,7 @@ class Corpus(_Sentences):
     tokens: np.ndarray        # int32 vocabulary ids, out-of-vocabulary tokens removed
     offsets: np.ndarray       # int64 sentence boundaries into tokens (no empty sentences)
     truncated: int = 0        # over-long tokens that were cut while reading
+    pruned: tuple[int, int] = (0, 0)  # (prunes of the count table, last threshold): see scan
 
     def head(self, tokens: int) -> "Corpus":
         """The whole sentences that fit in the first ``tokens`` tokens (at least one)."""
@@ -148,6 +151,7 @@ class DiskCorpus(_Sentences):
     path: str
     offsets: np.ndarray
     truncated: int = 0
+    pruned: tuple[int, int] = (0, 0)
     segment_tokens: ClassVar[int] = 1 << 20  # 4 MB of token ids in memory at a time
 
     def __post_init__(self):
@@ -230,7 +234,8 @@ class _Encoder:
             _, n_words, n_tokens, n_lines = self.limits[:4]
             grew = False
             if 2 * (n_words + 1) > len(self.slot_word):
-                self.slot_word, self.slot_hash = rehash(self.slot_hash, self.slot_word, 2 * len(self.slot_word))
+                self.slot_word, self.slot_hash = rehash(self.slot_hash, self.slot_word, 2 * len(self.slot_word),
+                                                        np.arange(n_words, dtype=np.int32))
                 grew = True
             if n_words + 2 > len(self.word_start):
                 self.word_start = _grown(self.word_start)
@@ -246,6 +251,29 @@ class _Encoder:
         n_tokens, n_lines = int(self.limits[2]), int(self.limits[3])
         self.limits[2] = self.limits[3] = 0  # drained: the buffers are reused for the next block
         return self.token_ids[:n_tokens].copy(), self.line_ends[:n_lines].copy()
+
+    @property
+    def n_words(self) -> int:
+        return int(self.limits[1])
+
+    def prune(self, keep: np.ndarray) -> np.ndarray:
+        """Forget the words where ``keep`` is False; returns old id -> new id (-1 = forgotten).
+
+        The kept words are renumbered in their order, their bytes compacted and the hash
+        table rebuilt, so a forgotten word seen again starts over with a new id and count.
+        """
+        from .tokenize_kernel import rehash
+        n_words = self.n_words
+        new_ids = np.full(n_words, -1, dtype=np.int32)
+        new_ids[keep] = np.arange(int(keep.sum()), dtype=np.int32)
+        starts = self.word_start[:n_words + 1]
+        lengths = np.diff(starts)
+        kept_bytes = self.word_bytes[:starts[-1]][np.repeat(keep, lengths)]
+        self.word_bytes[:len(kept_bytes)] = kept_bytes
+        self.word_start[1:int(keep.sum()) + 1] = np.cumsum(lengths[keep])
+        self.slot_word, self.slot_hash = rehash(self.slot_hash, self.slot_word, len(self.slot_word), new_ids)
+        self.limits[1] = int(keep.sum())
+        return new_ids
 
     def finish(self):
         """(words by provisional id, tokens truncated, whether the last line had no newline)."""
@@ -301,6 +329,20 @@ class _IdStore:
         else:
             self.parts.append(ids.copy())
 
+    def renumber(self, new_ids: np.ndarray) -> None:
+        """Send every stored id through ``new_ids``; -1 (a forgotten word) stays -1."""
+        table = np.append(new_ids, np.int32(-1))  # index -1 reads the appended -1
+        if self.handle is None:
+            self.parts = [table[part] for part in self.parts]
+            return
+        self.handle.close()
+        renumbered = self.spill + ".renumbered"
+        with open(self.spill, "rb") as source, open(renumbered, "wb") as target:
+            while len(piece := np.fromfile(source, dtype=np.int32, count=1 << 20)):
+                table[piece].tofile(target)
+        os.replace(renumbered, self.spill)
+        self.handle = open(self.spill, "ab")
+
     def discard(self) -> None:
         if self.handle is not None:
             self.handle.close()
@@ -314,18 +356,24 @@ class _IdStore:
         return np.concatenate(self.parts) if self.parts else np.zeros(0, np.int32)
 
 
-def scan(path: str, memory_budget: float = float("inf"), spill_dir: str | None = None) -> RawCorpus:
+def scan(path: str, memory_budget: float = float("inf"), spill_dir: str | None = None,
+         max_words: int | None = None) -> RawCorpus:
     """Read ``path`` (plain, .gz, .bz2 or .xz): ASCII-whitespace tokens, one sentence per line.
 
     Invalid UTF-8 is replaced (U+FFFD), never fatal; tokens longer than
     MAX_TOKEN_BYTES are cut to that length and counted in ``truncated``. Once the
     ids pass ``memory_budget`` bytes they go to a spill file in ``spill_dir``.
+    With ``max_words``, the count table never holds many more distinct words than
+    that: past it, the words seen so far at most 1 time are forgotten (then at most
+    2, 3, ... times at the next prunes), as word2vec's ReduceVocab; their tokens
+    become out-of-vocabulary and the prunes are counted in ``pruned``.
     """
     encoder = _Encoder()
     store = _IdStore(memory_budget, spill_dir)
     counts = np.zeros(0, np.int64)
     line_ends: list[np.ndarray] = []
     previous_end = longest = 0
+    prune_threshold = pruned = 0
     try:
         with open_binary(path) as handle:
             for block in _blocks(handle):
@@ -344,6 +392,12 @@ def scan(path: str, memory_budget: float = float("inf"), spill_dir: str | None =
                 if len(block_counts) > len(counts):
                     counts = np.concatenate((counts, np.zeros(len(block_counts) - len(counts), np.int64)))
                 counts[:len(block_counts)] += block_counts
+                while max_words is not None and encoder.n_words > max_words:
+                    prune_threshold += 1
+                    pruned += 1
+                    keep = counts > prune_threshold
+                    store.renumber(encoder.prune(keep))
+                    counts = counts[keep]
     except (OSError, EOFError, ValueError) as exc:  # corrupt archives raise these mid-read
         store.discard()
         raise FastembError(f"{path}: cannot read ({exc})") from None
@@ -362,7 +416,7 @@ def scan(path: str, memory_budget: float = float("inf"), spill_dir: str | None =
         offsets = sentence_offsets(np.concatenate(line_ends) if line_ends else np.zeros(0, np.int64))
     del line_ends
     counts = np.concatenate((counts, np.zeros(len(words) - len(counts), np.int64)))
-    raw = RawCorpus(words, counts, ids, offsets, n_lines, truncated, store.spill)
+    raw = RawCorpus(words, counts, ids, offsets, n_lines, truncated, store.spill, pruned, prune_threshold)
     if not words.texts_distinct():  # distinct byte strings (invalid UTF-8) that decode to the same text
         raw = _merge_equal_words(raw)
     return raw
@@ -382,6 +436,7 @@ def first_spellings(words: list[str]) -> tuple[np.ndarray, list[str]]:
 def _merge_equal_words(raw: RawCorpus) -> RawCorpus:
     remap, distinct = first_spellings(list(raw.words))
     counts = np.bincount(remap, weights=raw.counts, minlength=len(distinct)).astype(np.int64)
+    remap = np.append(remap, np.int32(-1))  # forgotten words (id -1) stay -1
     if raw.spill is None:
         raw.ids = remap[raw.ids]
     else:
@@ -400,6 +455,7 @@ def encode(raw: RawCorpus, remap: np.ndarray, cache_path: str | None = None):
     Returns an in-memory :class:`Corpus`, or with ``cache_path`` a :class:`DiskCorpus`
     written there piece by piece (then memory stays bounded whatever the corpus size).
     """
+    remap = np.append(remap, np.int32(-1))  # id -1 (a word scan's max_words forgot) reads this -1
     offsets = raw.offsets
     new_offsets = np.empty_like(offsets)
     kept_parts: list[np.ndarray] = []
@@ -431,7 +487,8 @@ def encode(raw: RawCorpus, remap: np.ndarray, cache_path: str | None = None):
     empty = np.flatnonzero(new_offsets[1:] == new_offsets[:-1])  # sentences left empty vanish
     if len(empty):
         new_offsets = np.delete(new_offsets, empty + 1)
+    pruned = (raw.pruned, raw.prune_threshold)
     if cache_path:
-        return DiskCorpus(cache_path, new_offsets, raw.truncated)
+        return DiskCorpus(cache_path, new_offsets, raw.truncated, pruned)
     tokens = np.concatenate(kept_parts) if kept_parts else np.zeros(0, np.int32)
-    return Corpus(tokens, new_offsets, raw.truncated)
+    return Corpus(tokens, new_offsets, raw.truncated, pruned)

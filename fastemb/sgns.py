@@ -41,6 +41,7 @@ class SkipGramConfig:
     on_disk: bool = False     # keep the encoded corpus in a file, trained a segment at a time
     init: str | None = None   # continue from these vectors (word2vec file) or a checkpoint
     max_memory: float = 64.0  # MB of token ids kept in memory; a larger corpus is trained from disk
+    max_words: int | None = 10_000_000  # distinct words counted before rare ones are pruned (ReduceVocab)
 
     def memory_budget(self) -> float:
         if self.on_disk:
@@ -58,6 +59,8 @@ class SkipGramConfig:
                 raise FastembError(f"--{name.replace('_', '-')} must be a positive integer, got {getattr(self, name)}")
         if self.max_vocab is not None and self.max_vocab <= 0:
             raise FastembError(f"--max-vocab must be a positive integer, got {self.max_vocab}")
+        if self.max_words is not None and self.max_words <= 0:
+            raise FastembError(f"--max-words must be a positive integer, got {self.max_words}")
         if not self.lr > 0:
             raise FastembError(f"--lr must be > 0, got {self.lr}")
         if not 0 <= self.min_lr <= self.lr:
@@ -110,7 +113,7 @@ def read_corpus(path: str, config: SkipGramConfig, vocab: Vocab | None = None,
     """
     budget = config.memory_budget()
     workdir = workdir or tempfile.gettempdir()
-    raw = scan(path, memory_budget=budget, spill_dir=workdir)
+    raw = scan(path, memory_budget=budget, spill_dir=workdir, max_words=config.max_words)
     try:
         if raw.n_tokens == 0:
             raise FastembError(f"{path}: the corpus is empty (no tokens)")
@@ -430,6 +433,10 @@ def prepare_skipgram(path: str, config: SkipGramConfig, progress: Progress | Non
         f"vocabulary {len(vocab):,} words (min-count {config.min_count}) in {read_seconds:.1f} s")
     if corpus.truncated:
         say(f"Warning: {corpus.truncated:,} tokens longer than {MAX_TOKEN_BYTES:,} bytes were cut to that length")
+    if corpus.pruned[0]:
+        say(f"Warning: the word counts passed --max-words {config.max_words:,} distinct words and were pruned "
+            f"{corpus.pruned[0]} time(s), the last time of words seen at most {corpus.pruned[1]} time(s) so far; "
+            f"a pruned word's earlier occurrences are not counted (as word2vec's ReduceVocab)")
     if isinstance(corpus, DiskCorpus):
         say(f"Encoded corpus kept on disk ({corpus.path}), trained {corpus.segment_tokens:,} tokens at a time")
     input_rows = output_rows = None
@@ -449,6 +456,7 @@ def prepare_skipgram(path: str, config: SkipGramConfig, progress: Progress | Non
               "save_seconds": 0.0, "threads": config.threads, "vocab_size": len(vocab),
               "corpus_tokens": corpus.n_tokens, "sentences": corpus.n_sentences,
               "corpus_on_disk": isinstance(corpus, DiskCorpus), "truncated_tokens": corpus.truncated,
+              "count_prunes": corpus.pruned[0], "count_prune_threshold": corpus.pruned[1],
               "config": asdict(config)}
     return trainer, report
 

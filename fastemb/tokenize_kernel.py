@@ -101,17 +101,21 @@ def encode_block(data, table, words, ids, limits):
 
 
 @njit(cache=True, nogil=True)
-def rehash(slot_hash_old, slot_word_old, new_size):
-    """A table twice as large with every word in it, probing as encode_block does."""
+def rehash(slot_hash_old, slot_word_old, new_size, new_ids):
+    """A table of ``new_size`` slots holding word new_ids[w] for every word w with new_ids[w] >= 0.
+
+    Growing passes new_ids = arange(n_words); pruning rare words passes -1 for the dropped ones.
+    Probing is encode_block's.
+    """
     slot_word = np.full(new_size, EMPTY, dtype=np.int32)
     slot_hash = np.zeros(new_size, dtype=np.uint64)
     mask = np.uint64(new_size - 1)
     for s in range(len(slot_word_old)):
         w = slot_word_old[s]
-        if w != EMPTY:
+        if w != EMPTY and new_ids[w] >= 0:
             slot = slot_hash_old[s] & mask
             while slot_word[slot] != EMPTY:
                 slot = (slot + np.uint64(1)) & mask
-            slot_word[slot] = w
+            slot_word[slot] = new_ids[w]
             slot_hash[slot] = slot_hash_old[s]
     return slot_word, slot_hash

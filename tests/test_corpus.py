@@ -85,3 +85,45 @@ def test_byte_strings_that_decode_alike_are_one_word(tmp_path):
     assert raw.ids.tolist() == [0, 0, 0, 1, 1]
     assert corpus.WordTable(b"ab\xc3\xa9", np.array([0, 3, 4])).texts_distinct() is False  # split character
     assert corpus.WordTable("abé".encode(), np.array([0, 2, 4])).texts_distinct() is True
+
+
+def _rare_and_common(path, lines=300):
+    # "the" and "cat" on every line; every other word is seen once or twice.
+    text = "".join(f"the w{i} cat w{i // 2}x\n" for i in range(lines))
+    path.write_text(text)
+    return text
+
+
+@pytest.mark.parametrize("spill", [False, True])
+def test_max_words_prunes_rare_words_as_reducevocab_and_keeps_the_frequent_ones(tmp_path, monkeypatch, spill):
+    monkeypatch.setattr(corpus, "BLOCK_BYTES", 256)  # many blocks: words are forgotten, then seen again
+    text = _rare_and_common(tmp_path / "c.txt")
+    full = corpus.scan(str(tmp_path / "c.txt"))
+    budget = 0 if spill else float("inf")
+    raw = corpus.scan(str(tmp_path / "c.txt"), memory_budget=budget, spill_dir=str(tmp_path), max_words=40)
+    assert raw.pruned >= 2 and raw.prune_threshold >= 1
+    assert len(raw.words) < len(full.words)
+    words = list(raw.words)
+    for common in ("the", "cat"):  # never pruned: their counts are exact
+        assert raw.counts[words.index(common)] == text.split().count(common)
+    vocab, remap = Vocab.build(words, raw.counts, min_count=100)
+    encoded = corpus.encode(raw, remap, str(tmp_path / "cache.int32") if spill else None)
+    tokens = encoded.tokens if not spill else np.fromfile(encoded.path, dtype=np.int32)
+    assert [vocab.words[i] for i in tokens] == ["the", "cat"] * 300  # pruned tokens are out of vocabulary
+    assert encoded.pruned == (raw.pruned, raw.prune_threshold)
+    assert not list(tmp_path.glob("*.renumbered")) and (not spill or raw.spill is not None)
+
+
+def test_max_words_is_reported_by_the_cli(tmp_path):
+    import json
+    import subprocess
+    import sys
+    _rare_and_common(tmp_path / "c.txt", lines=3000)
+    done = subprocess.run([sys.executable, "-m", "fastemb.cli", "skipgram", str(tmp_path / "c.txt"), "-o",
+                           str(tmp_path / "v.txt"), "--max-words", "100", "--min-count", "1", "--epochs", "1",
+                           "--threads", "1", "--dim", "8", "--report", str(tmp_path / "r.json")],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "Warning: the word counts passed --max-words 100 distinct words and were pruned" in done.stderr
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["count_prunes"] >= 1 and report["vocab_size"] <= 100
