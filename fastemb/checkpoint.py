@@ -17,7 +17,7 @@ from .errors import FastembError
 from .fileio import atomic_output, check_readable
 
 MAGIC = "fastemb-checkpoint"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: one shared next-chunk counter instead of one per thread
 
 
 def corpus_checksum(corpus) -> str:

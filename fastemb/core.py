@@ -91,6 +91,24 @@ def logistic_rows(in_matrix, in_ids, n_in, out_matrix, out_ids, n_out, labels, l
     """
     dim = out_matrix.shape[1]
     loss = np.float32(0.0)
+    if n_in == 1:  # one row (per-pair skip-gram, the classifier): one pass over each output row
+        h0 = in_matrix[in_ids[0]]
+        grad_row = grad[0]
+        grad_row[:] = 0.0
+        for o in range(n_out):
+            out_row = out_matrix[out_ids[o]]
+            label = labels[o]
+            logit0 = np.float32(0.0)
+            for d in range(dim):
+                logit0 += h0[d] * out_row[d]
+            p, l0 = sigmoid_and_loss(logit0, label, tables)
+            g0 = (label - p) * lr
+            coeff[0, o] = g0
+            loss += l0
+            for d in range(dim):
+                grad_row[d] += g0 * out_row[d]
+                out_row[d] += g0 * h0[d]
+        return loss
     for o in range(n_out):
         out_row = out_matrix[out_ids[o]]
         label = labels[o]

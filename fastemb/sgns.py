@@ -210,12 +210,10 @@ class Interrupted(Exception):
 
 
 def new_state(threads: int):
-    """Per-thread slots: words done this epoch, loss sum and pairs scored, the stop flag, next chunk."""
+    """Per-thread slots (words done this epoch, loss sum and pairs scored), the stop flag, the next chunk."""
     from .sgns_kernel import STRIDE
-    next_chunk = np.zeros(threads * STRIDE, np.int64)
-    next_chunk[::STRIDE] = np.arange(threads)
     return (np.zeros(threads * STRIDE, np.int64), np.zeros(threads * STRIDE, np.float64),
-            np.zeros(1, np.int64), next_chunk)
+            np.zeros(1, np.int64), np.zeros(STRIDE, np.int64))
 
 
 def _kernel_inputs(input_rows, output_rows, corpus, chunk_starts, samplers, config, epoch, words_before, total,
@@ -382,6 +380,8 @@ class SkipGramTrainer:
         finally:  # on Ctrl-C the threads first reach a chunk boundary: the state stays whole
             runner.stop_and_wait(self.state[2])
             self.train_seconds += time.perf_counter() - started
+            next_chunk = self.state[3]
+            next_chunk[0] = min(next_chunk[0], len(chunk_starts) - 1)  # the threads' last claims overshoot
 
     def _advance(self, progress: Progress) -> None:
         """After a segment's chunks are all done: the next segment, or the next epoch."""

@@ -1,11 +1,12 @@
 """Skip-gram with negative sampling as a Numba kernel over the sparse row-update core.
 
 One call trains the chunks of one corpus segment (the whole corpus when it is in
-memory) for one epoch. Threads (``prange`` over thread ids) take the chunks in
-turn (thread t: chunks t, t + T, t + 2T, ...) and update the shared matrices
-without locks (Hogwild). A thread checks the ``stop`` flag between chunks and
-records the next chunk it would take, so a run can pause at chunk boundaries
-(for a checkpoint or Ctrl-C) and continue exactly there. Each thread publishes the words it has done
+memory) for one epoch. Threads (``prange`` over thread ids) claim the next chunk
+from one shared counter (an atomic add) and update the shared matrices without
+locks (Hogwild). A thread checks the ``stop`` flag before it claims a chunk and
+finishes every chunk it claimed, so a run can pause at chunk boundaries (for a
+checkpoint or Ctrl-C) and continue exactly there: the chunks below the counter
+are done. Each thread publishes the words it has done
 in its own cache line of ``progress``; the learning rate is read off the sum of
 those counters, so it decays linearly with the work of all threads together and
 a one-thread run is bit-for-bit reproducible.
@@ -21,13 +22,34 @@ each centre word draw a reduced window b in [0, window) and train
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit, prange, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 from .core import STRIDE, add_rows, logistic_rows
 from .corpus import MAX_SENTENCE
 from .sampling import below, draw_noise, next_random, stream_seed
 
 KERNELS = {"pair": 0, "batched": 1}
+
+
+@intrinsic
+def claim_next(typingctx, counter):
+    """Atomically counter[0] += 1 and return the value before (int64 array): a thread's next chunk.
+
+    Chunks handed out one at a time keep both threads busy to the end of a segment even when
+    one of them is slowed down (the other process on a 2-core machine, a page fault).
+    """
+    if not (isinstance(counter, types.Array) and counter.dtype == types.int64):
+        return None
+
+    def codegen(context, builder, signature, args):
+        array_type = signature.args[0]
+        array = context.make_array(array_type)(context, builder, args[0])
+        first = cgutils.get_item_pointer(context, builder, array_type, array, [context.get_constant(types.intp, 0)])
+        return builder.atomic_rmw("add", first, context.get_constant(types.int64, 1), "seq_cst")
+
+    return types.int64(counter), codegen
 
 
 @njit(cache=True, nogil=True, fastmath=True)
@@ -46,16 +68,16 @@ def draw_targets(center, negative, alias, out_rows, rng):
 
 @njit(cache=True, nogil=True, fastmath=True, parallel=True)
 def train_chunks(weights, corpus, samplers, config, schedule, state):
-    """Train the segment's chunks from each thread's ``next_chunk``; results land in the arguments.
+    """Train the segment's chunks from ``next_chunk[0]`` on; results land in the arguments.
 
     weights  = (input_rows, output_rows)              float32 (V, dim) each
     corpus   = (tokens, offsets, chunk_starts)        int32 ids; int64 sentence and chunk bounds
     samplers = (keep_threshold, alias_threshold, alias_index, tables)
     config   = int64[window, negative, kernel, threads, seed, epoch, first_chunk_id]
     schedule = float64[lr, min_lr, words_before_epoch, total_words]
-    state    = (progress, losses, stop, next_chunk): per-thread int64 words done this epoch,
-               float64 loss sum and scored pairs, int64 stop flag, int64 next chunk; each
-               thread's slot is ``t * STRIDE``
+    state    = (progress, losses, stop, next_chunk): per-thread int64 words done this epoch and
+               float64 loss sum and scored pairs (thread t's slot is ``t * STRIDE``), int64 stop
+               flag, int64 next unclaimed chunk in next_chunk[0] (may pass n_chunks)
     """
     input_rows, output_rows = weights
     tokens, offsets, chunk_starts = corpus
@@ -81,8 +103,10 @@ def train_chunks(weights, corpus, samplers, config, schedule, state):
         labels[0] = 1.0
         loss = losses[slot]
         scored = losses[slot + 1]
-        k = next_chunk[slot]
-        while k < n_chunks and stop[0] == 0:
+        while stop[0] == 0:
+            k = claim_next(next_chunk)  # every claimed chunk is finished, so chunks < next_chunk[0] are done
+            if k >= n_chunks:
+                break
             rng = stream_seed(seed, epoch, first_chunk_id + k)
             for s in range(chunk_starts[k], chunk_starts[k + 1]):
                 done = words_before
@@ -128,5 +152,3 @@ def train_chunks(weights, corpus, samplers, config, schedule, state):
                 progress[slot] += end - start
                 losses[slot] = loss
                 losses[slot + 1] = scored
-            k += n_threads
-            next_chunk[slot] = k
