@@ -46,9 +46,6 @@ class WordTable:
         for begin, end in zip(starts, starts[1:]):
             yield blob[begin:end].decode("utf-8", errors="replace")
 
-    def to_list(self) -> list[str]:
-        return list(self)
-
     def texts_distinct(self) -> bool:
         """True when no two words decode to the same text: every word is valid UTF-8 by itself.
 
@@ -305,6 +302,12 @@ def sentence_offsets(line_ends: np.ndarray, max_len: int = MAX_SENTENCE) -> np.n
     return np.insert(offsets, before, np.concatenate(cuts))
 
 
+def _forgotten_stays_forgotten(remap: np.ndarray) -> np.ndarray:
+    """``remap`` with a -1 appended, so that ``result[ids]`` sends id -1 (a word scan's max_words
+    forgot) to -1 as well: numpy reads index -1 as the last entry."""
+    return np.append(remap, np.int32(-1))
+
+
 class _IdStore:
     """Collects provisional ids: in memory until ``budget`` bytes, then in a spill file."""
 
@@ -331,7 +334,7 @@ class _IdStore:
 
     def renumber(self, new_ids: np.ndarray) -> None:
         """Send every stored id through ``new_ids``; -1 (a forgotten word) stays -1."""
-        table = np.append(new_ids, np.int32(-1))  # index -1 reads the appended -1
+        table = _forgotten_stays_forgotten(new_ids)
         if self.handle is None:
             self.parts = [table[part] for part in self.parts]
             return
@@ -436,7 +439,7 @@ def first_spellings(words: list[str]) -> tuple[np.ndarray, list[str]]:
 def _merge_equal_words(raw: RawCorpus) -> RawCorpus:
     remap, distinct = first_spellings(list(raw.words))
     counts = np.bincount(remap, weights=raw.counts, minlength=len(distinct)).astype(np.int64)
-    remap = np.append(remap, np.int32(-1))  # forgotten words (id -1) stay -1
+    remap = _forgotten_stays_forgotten(remap)
     if raw.spill is None:
         raw.ids = remap[raw.ids]
     else:
@@ -455,7 +458,7 @@ def encode(raw: RawCorpus, remap: np.ndarray, cache_path: str | None = None):
     Returns an in-memory :class:`Corpus`, or with ``cache_path`` a :class:`DiskCorpus`
     written there piece by piece (then memory stays bounded whatever the corpus size).
     """
-    remap = np.append(remap, np.int32(-1))  # id -1 (a word scan's max_words forgot) reads this -1
+    remap = _forgotten_stays_forgotten(remap)
     offsets = raw.offsets
     new_offsets = np.empty_like(offsets)
     kept_parts: list[np.ndarray] = []
