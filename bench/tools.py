@@ -70,6 +70,13 @@ def _num(x) -> str:
     return f"{x:g}"
 
 
+def _model_flags(s: Settings) -> list[str]:
+    """The settings every --flag style runner (fastemb, gensim_runner, fasttext_runner) takes alike."""
+    return ["--dim", str(s.dim), "--window", str(s.window), "--negative", str(s.negative),
+            "--sample", _num(s.sample), "--min-count", str(s.min_count), "--epochs", str(s.epochs),
+            "--threads", str(s.threads)]
+
+
 def _is_elf(path: str) -> bool:
     try:
         with open(path, "rb") as handle:
@@ -163,10 +170,8 @@ class Fastemb(SgnsTool):
     def command(self, s, corpus, work):
         vectors = str(work / f"{self.name}.vec")
         argv = [sys.executable, "-m", "fastemb.cli", "skipgram", corpus, "-o", vectors,
-                "--report", str(work / f"{self.name}.json"), "--quiet", "--kernel", self.kernel,
-                "--dim", str(s.dim), "--window", str(s.window), "--negative", str(s.negative),
-                "--sample", _num(s.sample), "--min-count", str(s.min_count), "--epochs", str(s.epochs),
-                "--lr", _num(s.lr), "--min-lr", _num(s.min_lr), "--threads", str(s.threads), "--seed", str(s.seed)]
+                "--report", str(work / f"{self.name}.json"), "--quiet", "--kernel", self.kernel, *_model_flags(s),
+                "--lr", _num(s.lr), "--min-lr", _num(s.min_lr), "--seed", str(s.seed)]
         return argv, vectors, ()
 
     def display(self, argv):
@@ -197,9 +202,7 @@ class Gensim(SgnsTool):
     def command(self, s, corpus, work):
         vectors = str(work / f"{self.name}.vec")
         argv = [sys.executable, str(BENCH_DIR / "gensim_runner.py"), corpus, vectors, str(work / f"{self.name}.json"),
-                "--mode", self.mode, "--dim", str(s.dim), "--window", str(s.window), "--negative", str(s.negative),
-                "--sample", _num(s.sample), "--min-count", str(s.min_count), "--epochs", str(s.epochs),
-                "--threads", str(s.threads), "--alpha", _num(s.lr), "--min-alpha", _num(s.min_lr),
+                "--mode", self.mode, *_model_flags(s), "--alpha", _num(s.lr), "--min-alpha", _num(s.min_lr),
                 "--seed", str(s.seed)]
         return argv, vectors, ()
 
@@ -274,9 +277,7 @@ class FasttextPy(SgnsTool):
     def command(self, s, corpus, work):
         vectors = str(work / f"{self.name}.vec")
         argv = [sys.executable, str(BENCH_DIR / "fasttext_runner.py"), "skipgram", corpus, vectors,
-                str(work / f"{self.name}.json"), "--dim", str(s.dim), "--window", str(s.window),
-                "--negative", str(s.negative), "--sample", _num(s.sample), "--min-count", str(s.min_count),
-                "--epochs", str(s.epochs), "--threads", str(s.threads), "--lr", _num(s.lr)]  # no seed: see runner
+                str(work / f"{self.name}.json"), *_model_flags(s), "--lr", _num(s.lr)]  # no seed: see runner
         return argv, vectors, ()
 
     def display(self, argv):
