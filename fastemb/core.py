@@ -58,6 +58,13 @@ def sigmoid_and_loss(logit, label, tables):
 
 
 @jit
+def logistic_step(logit, label, lr, tables):
+    """(lr * (label - sigmoid(logit)), the loss): the coefficient of one (input row, output row) pair."""
+    p, loss = sigmoid_and_loss(logit, label, tables)
+    return (label - p) * lr, loss
+
+
+@jit
 def output_update(hidden, n_in, out_row, g, grad_hidden):
     """Apply per-hidden-row gradients ``g[c]`` (already times lr) at one output row.
 
@@ -101,8 +108,7 @@ def logistic_rows(in_matrix, in_ids, n_in, out_matrix, out_ids, n_out, labels, l
             logit0 = np.float32(0.0)
             for d in range(dim):
                 logit0 += h0[d] * out_row[d]
-            p, l0 = sigmoid_and_loss(logit0, label, tables)
-            g0 = (label - p) * lr
+            g0, l0 = logistic_step(logit0, label, lr, tables)
             coeff[0, o] = g0
             loss += l0
             for d in range(dim):
@@ -119,10 +125,8 @@ def logistic_rows(in_matrix, in_ids, n_in, out_matrix, out_ids, n_out, labels, l
             for d in range(dim):
                 logit0 += h0[d] * out_row[d]
                 logit1 += h1[d] * out_row[d]
-            p, l0 = sigmoid_and_loss(logit0, label, tables)
-            coeff[c, o] = (label - p) * lr
-            p, l1 = sigmoid_and_loss(logit1, label, tables)
-            coeff[c + 1, o] = (label - p) * lr
+            coeff[c, o], l0 = logistic_step(logit0, label, lr, tables)
+            coeff[c + 1, o], l1 = logistic_step(logit1, label, lr, tables)
             loss += l0 + l1
         if n_in % 2 == 1:
             c = n_in - 1
@@ -130,8 +134,7 @@ def logistic_rows(in_matrix, in_ids, n_in, out_matrix, out_ids, n_out, labels, l
             logit0 = np.float32(0.0)
             for d in range(dim):
                 logit0 += h0[d] * out_row[d]
-            p, l0 = sigmoid_and_loss(logit0, label, tables)
-            coeff[c, o] = (label - p) * lr
+            coeff[c, o], l0 = logistic_step(logit0, label, lr, tables)
             loss += l0
     backprop_rows(coeff, n_in, out_matrix, out_ids, n_out, grad)
     for o in range(n_out):
