@@ -1,9 +1,11 @@
 """Kernel-only skip-gram throughput: words/sec on an in-memory encoded corpus, no I/O.
 
     python bench/profile_sgns.py [CORPUS] [--tokens N] [--threads 1,2] [--kernel pair,batched] [--repeat 3]
+                                 [--hot-rows auto,0]
 
-Reads (at most --tokens of) the corpus once, then times one epoch of each kernel
-and thread count, interleaved and repeated; prints the median words/sec.
+Reads (at most --tokens of) the corpus once, then times one epoch of each kernel,
+thread count and number of per-thread private hot rows (threads > 1 only; ``auto`` is
+the default), interleaved and repeated; prints the median words/sec.
 """
 from __future__ import annotations
 
@@ -28,22 +30,26 @@ def main(argv=None):
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--sample", type=float, default=1e-4)
     parser.add_argument("--dim", type=int, default=100)
+    parser.add_argument("--hot-rows", default="auto")
     args = parser.parse_args(argv)
 
     config = sgns.SkipGramConfig(sample=args.sample, dim=args.dim, epochs=1, max_memory=float("inf"))  # in memory
     vocab, corpus = sgns.read_corpus(args.corpus, config)
     corpus = corpus.head(args.tokens)
     print(f"corpus: {corpus.n_tokens:,} tokens, vocabulary {len(vocab):,}; compile {sgns.warm_up():.2f} s")
+    hot_rows = [None if value == "auto" else int(value) for value in args.hot_rows.split(",")]
+    variants = [(kernel, threads, hot) for kernel in args.kernel.split(",") for threads in map(int, args.threads.split(","))
+                for hot in (hot_rows if threads > 1 else [None])]
     runs = {}
     for _ in range(args.repeat):
-        for kernel in args.kernel.split(","):
-            for threads in map(int, args.threads.split(",")):
-                config.kernel, config.threads = kernel, threads
-                started = time.perf_counter()
-                sgns.train(corpus, vocab, config)
-                runs.setdefault((kernel, threads), []).append(corpus.n_tokens / (time.perf_counter() - started))
-    for (kernel, threads), rates in runs.items():
-        print(f"{kernel:8s} threads {threads}: median {statistics.median(rates):12,.0f} words/sec "
+        for kernel, threads, hot in variants:
+            config.kernel, config.threads, config.hot_rows = kernel, threads, hot
+            started = time.perf_counter()
+            sgns.train(corpus, vocab, config)
+            runs.setdefault((kernel, threads, hot), []).append(corpus.n_tokens / (time.perf_counter() - started))
+    for (kernel, threads, hot), rates in runs.items():
+        hot = f"hot rows {'auto' if hot is None else hot}" if threads > 1 else ""
+        print(f"{kernel:8s} threads {threads} {hot:14s}: median {statistics.median(rates):12,.0f} words/sec "
               f"({statistics.median(rates) / threads:10,.0f} per thread; min {min(rates):,.0f}, max {max(rates):,.0f})")
 
 

@@ -42,6 +42,7 @@ class SkipGramConfig:
     init: str | None = None   # continue from these vectors (word2vec file) or a checkpoint
     max_memory: float = 64.0  # MB of token ids kept in memory; a larger corpus is trained from disk
     max_words: int | None = 10_000_000  # distinct words counted before rare ones are pruned (ReduceVocab)
+    hot_rows: int | None = None  # threads > 1: words whose rows each thread keeps a private copy of (None: auto)
 
     def memory_budget(self) -> float:
         if self.on_disk:
@@ -71,6 +72,18 @@ class SkipGramConfig:
             raise FastembError(f"--kernel must be one of {', '.join(KERNELS)}, got {self.kernel!r}")
         if self.seed < 0:
             raise FastembError(f"--seed must be >= 0, got {self.seed}")
+        if self.hot_rows is not None and self.hot_rows < 0:
+            raise FastembError(f"hot_rows must be >= 0, got {self.hot_rows}")
+
+    def hot_words(self, n_words: int) -> int:
+        """How many of the most frequent words get per-thread private rows (see sgns_kernel): none with
+        one thread; by default 1,024, fewer if the copies (and their merge bases) would cost more than
+        a quarter of the model."""
+        if self.threads == 1:
+            return 0
+        if self.hot_rows is not None:
+            return min(self.hot_rows, n_words)
+        return min(1024, n_words // (8 * self.threads))
 
 
 class SkipGramModel:
@@ -216,12 +229,12 @@ def new_state(threads: int):
             np.zeros(1, np.int64), np.zeros(STRIDE, np.int64))
 
 
-def _kernel_inputs(input_rows, output_rows, corpus, chunk_starts, samplers, config, epoch, words_before, total,
-                   state, first_chunk_id=0):
+def _kernel_inputs(input_store, output_store, corpus, chunk_starts, samplers, config, epoch, words_before, total,
+                   state, first_chunk_id=0, hot=0):
     from .sgns_kernel import KERNELS
-    return ((input_rows, output_rows), (corpus.tokens, corpus.offsets, chunk_starts), samplers,
+    return ((input_store, output_store), (corpus.tokens, corpus.offsets, chunk_starts), samplers,
             np.array([config.window, config.negative, KERNELS[config.kernel], config.threads, config.seed, epoch,
-                      first_chunk_id], dtype=np.int64),
+                      first_chunk_id, hot], dtype=np.int64),
             np.array([config.lr, config.min_lr, words_before, total], dtype=np.float64), state)
 
 
@@ -243,13 +256,13 @@ def warm_up(dim: int = 8) -> float:
     return time.perf_counter() - started
 
 
-def initial_input_rows(n_words: int, config: SkipGramConfig) -> np.ndarray:
+def initial_input_rows(n_words: int, config: SkipGramConfig, out: np.ndarray | None = None) -> np.ndarray:
     """uniform(-1/dim, 1/dim), as gensim and fastText; computed in place (no temporary copies of the table).
 
     word2vec C draws from half that range; the wider start learned more in one epoch of
     en-mix (analogies +0.6 / +0.7 points, MEN +0.008 / +0.006 for the batched / pair kernel).
     """
-    rows = np.random.default_rng(config.seed).random((n_words, config.dim), dtype=np.float32)
+    rows = np.random.default_rng(config.seed).random((n_words, config.dim), dtype=np.float32, out=out)
     rows -= np.float32(0.5)
     rows *= np.float32(2.0 / config.dim)
     return rows
@@ -265,8 +278,18 @@ class SkipGramTrainer:
 
         config.validate()
         self.corpus, self.vocab, self.config = corpus, vocab, config
-        self.input_rows = initial_input_rows(len(vocab), config) if input_rows is None else input_rows
-        self.output_rows = np.zeros((len(vocab), config.dim), np.float32) if output_rows is None else output_rows
+        # Each matrix is one array: the threads' private copies of the hot rows, then the model's rows.
+        self.hot = config.hot_words(len(vocab))
+        private = self.hot * config.threads
+        self.input_store = np.empty((private + len(vocab), config.dim), np.float32)
+        self.output_store = np.zeros((private + len(vocab), config.dim), np.float32)
+        self.input_rows, self.output_rows = self.input_store[private:], self.output_store[private:]
+        if input_rows is None:
+            initial_input_rows(len(vocab), config, out=self.input_rows)
+        else:
+            self.input_rows[...] = input_rows
+        if output_rows is not None:
+            self.output_rows[...] = output_rows
         self.samplers = (keep_thresholds(vocab.counts, config.sample), *alias_table(noise_distribution(vocab.counts)),
                          make_tables())
         if corpus.n_sentences and np.diff(corpus.offsets).max() > MAX_SENTENCE:  # the kernel's buffer size
@@ -370,9 +393,9 @@ class SkipGramTrainer:
     def _train_segment(self, train_chunks, poll) -> None:
         """One kernel call over the current segment; its arrays are freed on return, before the next is read."""
         corpus, chunk_starts = self._segment_corpus()
-        args = _kernel_inputs(self.input_rows, self.output_rows, corpus, chunk_starts, self.samplers,
+        args = _kernel_inputs(self.input_store, self.output_store, corpus, chunk_starts, self.samplers,
                               self.config, self.epoch, self.epoch * self.per_epoch, self.total, self.state,
-                              self.segments[self.segment][0])
+                              self.segments[self.segment][0], self.hot)
         started = time.perf_counter()
         runner = _KernelRunner(train_chunks, args).start()
         try:

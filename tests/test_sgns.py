@@ -9,32 +9,53 @@ from fastemb.sampling import alias_table, keep_thresholds
 from fastemb.sgns_kernel import train_chunks
 
 
-def _one_window_step(kernel):
-    """One epoch over the single sentence [10, 20] with noise only on words 50 and 60."""
+def _one_window_step(kernel, threads=1, hot=0):
+    """One epoch over the single sentence [10, 20] with noise only on words 50 and 60.
+
+    With ``hot`` > 0 each thread keeps private copies of rows 0 .. hot-1 (in front of the
+    model's rows, as SkipGramTrainer lays them out). Returns the model's rows before and after.
+    """
     vocab_size, dim = 100, 8
     rng = np.random.default_rng(3)
-    inputs = rng.standard_normal((vocab_size, dim)).astype(np.float32)
-    outputs = rng.standard_normal((vocab_size, dim)).astype(np.float32)
+    private = threads * hot
+    inputs = np.zeros((private + vocab_size, dim), np.float32)
+    outputs = np.zeros((private + vocab_size, dim), np.float32)
+    inputs[private:] = rng.standard_normal((vocab_size, dim))
+    outputs[private:] = rng.standard_normal((vocab_size, dim))
     noise = np.zeros(vocab_size)
     noise[[50, 60]] = 0.5
     counts = np.ones(vocab_size, np.int64)
     samplers = (keep_thresholds(counts, 0.0), *alias_table(noise), make_tables())
     corpus = Corpus(np.array([10, 20], np.int32), np.array([0, 2], np.int64))
-    config = sgns.SkipGramConfig(dim=dim, window=1, negative=3, epochs=1, threads=1, kernel=kernel)
-    before_in, before_out = inputs.copy(), outputs.copy()
+    config = sgns.SkipGramConfig(dim=dim, window=1, negative=3, epochs=1, threads=threads, kernel=kernel)
+    before = inputs[private:].copy(), outputs[private:].copy()
     train_chunks(*sgns._kernel_inputs(inputs, outputs, corpus, np.array([0, 1], np.int64), samplers, config,
-                                     0, 0.0, 2.0, sgns.new_state(1)))
-    changed_in = set(np.flatnonzero(np.any(inputs != before_in, axis=1)))
-    changed_out = set(np.flatnonzero(np.any(outputs != before_out, axis=1)))
-    return changed_in, changed_out
+                                     0, 0.0, 2.0, sgns.new_state(threads), hot=hot))
+    return before, (inputs[private:], outputs[private:])
+
+
+def _changed(before, after):
+    return set(np.flatnonzero(np.any(after != before, axis=1)))
 
 
 @pytest.mark.parametrize("kernel", ["pair", "batched"])
-def test_a_step_updates_only_the_rows_of_the_window_and_its_negatives(kernel):
-    changed_in, changed_out = _one_window_step(kernel)
+@pytest.mark.parametrize("threads, hot", [(1, 0), (2, 55), (2, 100)])
+def test_a_step_updates_only_the_rows_of_the_window_and_its_negatives(kernel, threads, hot):
+    (in_before, out_before), (in_after, out_after) = _one_window_step(kernel, threads, hot)
+    changed_in, changed_out = _changed(in_before, in_after), _changed(out_before, out_after)
     assert changed_in == {10, 20}                      # each word is the other's context
     assert {10, 20} <= changed_out <= {10, 20, 50, 60}  # targets, plus negatives drawn from {50, 60}
     assert changed_out & {50, 60}
+
+
+@pytest.mark.parametrize("kernel", ["pair", "batched"])
+def test_private_hot_rows_reach_the_model_when_a_chunk_ends(kernel):
+    # One chunk: one of the two threads trains it on private copies of rows 0..54 (10, 20 and 50
+    # among them), the other trains nothing; the merge must give the one-thread result.
+    _, (in_alone, out_alone) = _one_window_step(kernel)
+    _, (in_private, out_private) = _one_window_step(kernel, threads=2, hot=55)
+    np.testing.assert_allclose(in_private, in_alone, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(out_private, out_alone, rtol=1e-5, atol=1e-6)
 
 
 def test_plan_chunks_covers_every_sentence_once():
@@ -59,18 +80,29 @@ def test_one_thread_is_bit_reproducible_and_the_seed_matters(topic_corpus, kerne
     assert not np.array_equal(a.input_rows, c.input_rows)
 
 
+def _topic_cosines(model):
+    """Mean cosine of two words of the same topic, and of two words of different topics."""
+    unit = model.input_rows / np.linalg.norm(model.input_rows, axis=1, keepdims=True)
+    topic = np.array([w[0] == "a" for w in model.vocab.words])
+    cosine = unit @ unit.T
+    return cosine[np.ix_(topic, topic)][~np.eye(topic.sum(), dtype=bool)].mean(), cosine[np.ix_(topic, ~topic)].mean()
+
+
 @pytest.mark.parametrize("kernel", ["pair", "batched"])
 @pytest.mark.parametrize("threads", [1, 2])
 def test_vectors_learn_which_words_share_contexts(topic_corpus, kernel, threads):
     model = _train(topic_corpus, kernel=kernel, threads=threads)
-    words = model.vocab.words
-    unit = model.input_rows / np.linalg.norm(model.input_rows, axis=1, keepdims=True)
-    topic = np.array([w[0] == "a" for w in words])
-    cosine = unit @ unit.T
-    same = cosine[np.ix_(topic, topic)][~np.eye(topic.sum(), dtype=bool)].mean()
-    across = cosine[np.ix_(topic, ~topic)].mean()
+    same, across = _topic_cosines(model)
     assert same > across + 0.3
     assert model.report["words"] == model.report["corpus_tokens"] * 3
+
+
+@pytest.mark.parametrize("kernel", ["pair", "batched"])
+def test_two_threads_on_private_copies_of_every_row_still_learn(topic_corpus, kernel):
+    # Every row private (hot_rows >= vocabulary): what the threads learn meets only in the merges.
+    model = _train(topic_corpus, kernel=kernel, threads=2, hot_rows=1000)
+    same, across = _topic_cosines(model)
+    assert same > across + 0.3
 
 
 def test_a_corpus_on_disk_trains_exactly_as_in_memory(topic_corpus, monkeypatch):
