@@ -47,10 +47,15 @@ def main(argv=None):
             started = time.perf_counter()
             sgns.train(corpus, vocab, config)
             runs.setdefault((kernel, threads, hot), []).append(corpus.n_tokens / (time.perf_counter() - started))
+    # The machine's speed drifts (a VM sharing its host's cache): the ratio to the first variant of
+    # the same kernel within each round is steadier than a ratio of medians.
     for (kernel, threads, hot), rates in runs.items():
+        first = runs[next(v for v in variants if v[0] == kernel)]
+        ratio = statistics.median(r / f for r, f in zip(rates, first))
         hot = f"hot rows {'auto' if hot is None else hot}" if threads > 1 else ""
         print(f"{kernel:8s} threads {threads} {hot:14s}: median {statistics.median(rates):12,.0f} words/sec "
-              f"({statistics.median(rates) / threads:10,.0f} per thread; min {min(rates):,.0f}, max {max(rates):,.0f})")
+              f"({statistics.median(rates) / threads:10,.0f} per thread; min {min(rates):,.0f}, max {max(rates):,.0f}); "
+              f"x{ratio:.2f} the first row of its kernel, median of the rounds")
 
 
 if __name__ == "__main__":
