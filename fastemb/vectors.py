@@ -134,21 +134,22 @@ def save_vectors(path: str, words: Sequence[str], matrix: np.ndarray, binary: bo
     matrix = np.ascontiguousarray(matrix, dtype=np.float32)
     if matrix.ndim != 2 or matrix.shape[0] != len(words) or matrix.size == 0:
         raise FastembError(f"{path}: cannot save a matrix of shape {matrix.shape} for {len(words)} words")
-    encoded = []
     for row, word in enumerate(words):
         if not word or _FIELD_BREAK.search(word):
             raise FastembError(f"{path}: cannot save word {row + 1} ({word!r}): words must be non-empty "
                                "and free of spaces, tabs and newlines in word2vec files")
-        encoded.append(word.encode("utf-8"))
-    finite = np.isfinite(matrix).all(axis=1)
-    if not finite.all():
-        row = int(np.argmin(finite))
-        raise FastembError(f"{path}: the vector of {words[row]!r} contains NaN or infinite values; not saving")
+    # Checked a block at a time: a whole-matrix mask would be the largest thing in memory while saving.
     block_rows = max(1, _SAVE_BLOCK_VALUES // matrix.shape[1])
+    for start in range(0, len(words), block_rows):
+        finite = np.isfinite(matrix[start:start + block_rows]).all(axis=1)
+        if not finite.all():
+            row = start + int(np.argmin(finite))
+            raise FastembError(f"{path}: the vector of {words[row]!r} contains NaN or infinite values; not saving")
     with atomic_output(path, "wb") as handle:
         handle.write(f"{len(words)} {matrix.shape[1]}\n".encode("ascii"))
         for start in range(0, len(words), block_rows):
-            names, block = encoded[start:start + block_rows], matrix[start:start + block_rows]
+            names = [word.encode("utf-8") for word in words[start:start + block_rows]]
+            block = matrix[start:start + block_rows]
             records = zip(names, _binary_rows(block) if binary else _format_rows(block))
             handle.write(b"".join(piece for name, values in records for piece in (name, b" ", values)))
 
