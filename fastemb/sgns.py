@@ -278,9 +278,10 @@ class SkipGramTrainer:
 
         config.validate()
         self.corpus, self.vocab, self.config = corpus, vocab, config
-        # Each matrix is one array: the threads' private copies of the hot rows, then the model's rows.
+        # Each matrix is one array: the threads' private copies of the hot rows and their values at
+        # the last merge (see sgns_kernel), then the model's rows.
         self.hot = config.hot_words(len(vocab))
-        private = self.hot * config.threads
+        private = 2 * self.hot * config.threads
         self.input_store = np.empty((private + len(vocab), config.dim), np.float32)
         self.output_store = np.zeros((private + len(vocab), config.dim), np.float32)
         self.input_rows, self.output_rows = self.input_store[private:], self.output_store[private:]

@@ -13,11 +13,11 @@ a one-thread run is bit-for-bit reproducible.
 
 With two or more threads the rows of the ``hot`` most frequent words (ids below
 ``hot``: the vocabulary is sorted by count) are the ones both threads write all the
-time: noise draws follow unigram^0.75, so in en-mix the top 1,024 words take 49 % of
-the draws and 1 in 3 of the context and centre rows after subsampling. Left shared,
+time: noise draws follow unigram^0.75, so in en-mix the top 1,024 words take 38 % of
+the draws and 46 % of the centre and context words after subsampling. Left shared,
 each such write moves the row's cache lines from one core to the other. So every
 thread works on private copies of those rows, kept in front of the shared rows in the
-same array, and after every chunk (about 10,000 words) adds what it changed to the
+same array (with their values at the last merge), and after every chunk (about 10,000 words) adds what it changed to the
 shared rows and takes their sum back (``merge_hot_rows``). No update is lost and
 none is more than a chunk old for the other threads; a row nobody touched stays
 bit-identical. With one thread ``hot`` is 0 and nothing of this runs.
@@ -67,29 +67,30 @@ def claim_next(typingctx, counter):
 def row_of(word, rows):
     """The row of ``word`` for one thread: its private copy of a hot word's row, else the shared row.
 
-    rows = (hot, first private row of this thread, first shared row): ids below ``hot`` are hot.
+    rows = (hot, this thread's first private row, its first base row, the first shared row);
+    ids below ``hot`` are hot.
     """
-    hot, private, shared = rows
+    hot, private, _, shared = rows
     return word + (private if word < hot else shared)
 
 
 @njit(cache=True, nogil=True, fastmath=True)
-def open_hot_rows(store, rows, base):
-    """This thread's private hot rows and ``base`` (their value at the last merge) = the shared rows."""
-    hot, private, shared = rows
+def open_hot_rows(store, rows):
+    """This thread's private hot rows and their base rows (their value at the last merge) = the shared rows."""
+    hot, private, base, shared = rows
     for h in range(hot):
         store[private + h] = store[shared + h]
-        base[h] = store[shared + h]
+        store[base + h] = store[shared + h]
 
 
 @njit(cache=True, nogil=True, fastmath=True)
-def merge_hot_rows(store, rows, base):
+def merge_hot_rows(store, rows):
     """Add what this thread changed in its private hot rows since the last merge to the shared rows,
     and continue from the sum (which holds the other threads' merged changes too)."""
-    hot, private, shared = rows
+    hot, private, base, shared = rows
     dim = store.shape[1]
     for h in range(hot):
-        mine, theirs, before = store[private + h], store[shared + h], base[h]
+        mine, theirs, before = store[private + h], store[shared + h], store[base + h]
         for d in range(dim):
             value = theirs[d] + (mine[d] - before[d])
             theirs[d] = value
@@ -117,8 +118,9 @@ def draw_targets(center, negative, alias, out_rows, rng, rows):
 def train_chunks(weights, corpus, samplers, config, schedule, state):
     """Train the segment's chunks from ``next_chunk[0]`` on; results land in the arguments.
 
-    weights  = (input_rows, output_rows)              float32 (threads * hot + V, dim) each: the
-               private hot rows of thread t at [t * hot, (t + 1) * hot), word w's shared row at threads * hot + w
+    weights  = (input_rows, output_rows)              float32 (2 * threads * hot + V, dim) each: the
+               private hot rows of thread t at [t * hot, (t + 1) * hot), their base rows at
+               [(threads + t) * hot, ...), word w's shared row at 2 * threads * hot + w
     corpus   = (tokens, offsets, chunk_starts)        int32 ids; int64 sentence and chunk bounds
     samplers = (keep_threshold, alias_threshold, alias_index, tables)
     config   = int64[window, negative, kernel, threads, seed, epoch, first_chunk_id, hot]
@@ -141,11 +143,9 @@ def train_chunks(weights, corpus, samplers, config, schedule, state):
 
     for t in prange(n_threads):
         slot = t * STRIDE
-        rows = (hot, t * hot, n_threads * hot)
-        base_in = np.empty((hot, dim), dtype=np.float32)
-        base_out = np.empty((hot, dim), dtype=np.float32)
-        open_hot_rows(input_rows, rows, base_in)
-        open_hot_rows(output_rows, rows, base_out)
+        rows = (hot, t * hot, (n_threads + t) * hot, 2 * n_threads * hot)
+        open_hot_rows(input_rows, rows)
+        open_hot_rows(output_rows, rows)
         sentence = np.empty(MAX_SENTENCE, dtype=np.int32)
         max_ctx = 2 * window
         grad = np.empty((max_ctx, dim), dtype=np.float32)
@@ -205,5 +205,5 @@ def train_chunks(weights, corpus, samplers, config, schedule, state):
                 progress[slot] += end - start
                 losses[slot] = loss
                 losses[slot + 1] = scored
-            merge_hot_rows(input_rows, rows, base_in)
-            merge_hot_rows(output_rows, rows, base_out)
+            merge_hot_rows(input_rows, rows)
+            merge_hot_rows(output_rows, rows)

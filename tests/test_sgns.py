@@ -12,12 +12,12 @@ from fastemb.sgns_kernel import train_chunks
 def _one_window_step(kernel, threads=1, hot=0):
     """One epoch over the single sentence [10, 20] with noise only on words 50 and 60.
 
-    With ``hot`` > 0 each thread keeps private copies of rows 0 .. hot-1 (in front of the
-    model's rows, as SkipGramTrainer lays them out). Returns the model's rows before and after.
+    With ``hot`` > 0 each thread keeps private copies of rows 0 .. hot-1 and their bases (in front
+    of the model's rows, as SkipGramTrainer lays them out). Returns the model's rows before and after.
     """
     vocab_size, dim = 100, 8
     rng = np.random.default_rng(3)
-    private = threads * hot
+    private = 2 * threads * hot
     inputs = np.zeros((private + vocab_size, dim), np.float32)
     outputs = np.zeros((private + vocab_size, dim), np.float32)
     inputs[private:] = rng.standard_normal((vocab_size, dim))
