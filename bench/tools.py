@@ -191,6 +191,15 @@ class FastembPair(Fastemb):
     description = "fastemb skipgram --kernel pair (word2vec's per-pair updates)"
 
 
+class FastembShared(Fastemb):
+    name = "fastemb-shared"
+    description = "fastemb skipgram --hot-rows 0 (no private copies of the frequent words' rows: an A/B for them)"
+
+    def command(self, s, corpus, work):
+        argv, vectors, extra = super().command(s, corpus, work)
+        return argv + ["--hot-rows", "0"], vectors, extra
+
+
 class Gensim(SgnsTool):
     name, mode = "gensim", "corpus_file"
     description = "gensim Word2Vec(sg=1), corpus_file mode (Cython reader per worker)"
@@ -327,5 +336,5 @@ class Word2vecC(SgnsTool):
                 "tool_words_per_sec_thread": 1000 * float(rates[-1]) if rates else None}
 
 
-SGNS_TOOLS = {tool.name: tool for tool in (Fastemb(), FastembPair(), Gensim(), GensimIter(), FasttextPy(),
+SGNS_TOOLS = {tool.name: tool for tool in (Fastemb(), FastembPair(), FastembShared(), Gensim(), GensimIter(), FasttextPy(),
                                             FasttextCli(), Word2vecC())}

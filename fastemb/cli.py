@@ -86,6 +86,9 @@ def _write_report(path: str | None, report: dict) -> None:
 @click.option("--seed", default=1, show_default=True, help="Random seed (--threads 1 is bit-reproducible).")
 @click.option("--kernel", type=click.Choice(["batched", "pair"]), default="batched", show_default=True,
               help="batched: a window's contexts share negatives (fast); pair: word2vec's per-pair updates.")
+@click.option("--hot-rows", type=click.IntRange(min=0), default=None,
+              help="With 2+ threads: the most frequent words whose rows each thread trains a private copy of, "
+                   "merged every chunk [default: 1024; 0: off].")
 @click.option("--binary", is_flag=True, help="Write word2vec binary format instead of text.")
 @click.option("--init", default=None, help="Continue training from these vectors (word2vec file) or a checkpoint.")
 @click.option("--on-disk", is_flag=True, help="Keep the encoded corpus in a file beside the output (bounded memory).")
