@@ -88,7 +88,7 @@ def _write_report(path: str | None, report: dict) -> None:
               help="batched: a window's contexts share negatives (fast); pair: word2vec's per-pair updates.")
 @click.option("--hot-rows", type=click.IntRange(min=0), default=None,
               help="With 2+ threads: the most frequent words whose rows each thread trains a private copy of, "
-                   "merged every chunk [default: 1024; 0: off].")
+                   "merged every chunk [default: 1024, at most a quarter of the model; 0: off].")
 @click.option("--binary", is_flag=True, help="Write word2vec binary format instead of text.")
 @click.option("--init", default=None, help="Continue training from these vectors (word2vec file) or a checkpoint.")
 @click.option("--on-disk", is_flag=True, help="Keep the encoded corpus in a file beside the output (bounded memory).")

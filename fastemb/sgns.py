@@ -73,7 +73,7 @@ class SkipGramConfig:
         if self.seed < 0:
             raise FastembError(f"--seed must be >= 0, got {self.seed}")
         if self.hot_rows is not None and self.hot_rows < 0:
-            raise FastembError(f"hot_rows must be >= 0, got {self.hot_rows}")
+            raise FastembError(f"--hot-rows must be >= 0, got {self.hot_rows}")
 
     def hot_words(self, n_words: int) -> int:
         """How many of the most frequent words get per-thread private rows (see sgns_kernel): none with
@@ -268,6 +268,18 @@ def initial_input_rows(n_words: int, config: SkipGramConfig, out: np.ndarray | N
     return rows
 
 
+def _store(rows: np.ndarray | None, private: int, n_words: int, dim: int) -> np.ndarray:
+    """The array the kernel trains: ``private`` rows for the threads' hot-row copies, then the model's
+    rows (``rows`` if given, else zeros). Given rows are used in place when no copy is needed."""
+    if rows is not None and private == 0 and rows.dtype == np.float32 and rows.flags.c_contiguous \
+            and rows.shape == (n_words, dim):
+        return rows
+    store = np.zeros((private + n_words, dim), np.float32)
+    if rows is not None:
+        store[private:] = rows
+    return store
+
+
 class SkipGramTrainer:
     """Owns the matrices and the position in the schedule; trains, pauses and resumes at chunk bounds."""
 
@@ -282,15 +294,11 @@ class SkipGramTrainer:
         # the last merge (see sgns_kernel), then the model's rows.
         self.hot = config.hot_words(len(vocab))
         private = 2 * self.hot * config.threads
-        self.input_store = np.empty((private + len(vocab), config.dim), np.float32)
-        self.output_store = np.zeros((private + len(vocab), config.dim), np.float32)
+        self.input_store = _store(input_rows, private, len(vocab), config.dim)
+        self.output_store = _store(output_rows, private, len(vocab), config.dim)
         self.input_rows, self.output_rows = self.input_store[private:], self.output_store[private:]
         if input_rows is None:
             initial_input_rows(len(vocab), config, out=self.input_rows)
-        else:
-            self.input_rows[...] = input_rows
-        if output_rows is not None:
-            self.output_rows[...] = output_rows
         self.samplers = (keep_thresholds(vocab.counts, config.sample), *alias_table(noise_distribution(vocab.counts)),
                          make_tables())
         if corpus.n_sentences and np.diff(corpus.offsets).max() > MAX_SENTENCE:  # the kernel's buffer size

@@ -18,9 +18,11 @@ the draws and 46 % of the centre and context words after subsampling. Left share
 each such write moves the row's cache lines from one core to the other. So every
 thread works on private copies of those rows, kept in front of the shared rows in the
 same array (with their values at the last merge), and after every chunk (about 10,000 words) adds what it changed to the
-shared rows and takes their sum back (``merge_hot_rows``). No update is lost and
-none is more than a chunk old for the other threads; a row nobody touched stays
-bit-identical. With one thread ``hot`` is 0 and nothing of this runs.
+shared rows and takes their sum back (``merge_hot_rows``). No thread's change is
+more than a chunk old for the others, and a row nobody touched stays bit-identical.
+The merge itself is an unlocked read-add-write, like every Hogwild update: two
+threads merging the same row at the same instant can lose part of one chunk's change
+to it (the sweeps take microseconds every ~10 ms, so this is rare). With one thread ``hot`` is 0 and nothing of this runs.
 
 Per sentence: subsample frequent words (word2vec's keep probability), then for
 each centre word draw a reduced window b in [0, window) and train
@@ -78,9 +80,13 @@ def row_of(word, rows):
 def open_hot_rows(store, rows):
     """This thread's private hot rows and their base rows (their value at the last merge) = the shared rows."""
     hot, private, base, shared = rows
+    dim = store.shape[1]
     for h in range(hot):
-        store[private + h] = store[shared + h]
-        store[base + h] = store[shared + h]
+        mine, before, theirs = store[private + h], store[base + h], store[shared + h]
+        for d in range(dim):  # one read: another thread may be merging this row right now
+            value = theirs[d]
+            mine[d] = value
+            before[d] = value
 
 
 @njit(cache=True, nogil=True, fastmath=True)

@@ -97,6 +97,62 @@ def test_vectors_learn_which_words_share_contexts(topic_corpus, kernel, threads)
     assert model.report["words"] == model.report["corpus_tokens"] * 3
 
 
+def test_merging_hot_rows_adds_every_threads_change_once():
+    from fastemb.sgns_kernel import merge_hot_rows, open_hot_rows
+    hot, threads, dim = 3, 2, 4
+    rng = np.random.default_rng(0)
+    store = np.zeros((2 * threads * hot + 5, dim), np.float32)
+    store[2 * threads * hot:] = rng.standard_normal((5, dim))
+    shared0 = store[2 * threads * hot:].copy()
+    layouts = [(hot, t * hot, (threads + t) * hot, 2 * threads * hot) for t in range(threads)]
+    for rows in layouts:
+        open_hot_rows(store, rows)
+    changes = [np.zeros((hot, dim), np.float32) for _ in range(threads)]
+    for _round in range(3):  # the changes of every round count once, whoever merges first
+        for t, rows in enumerate(layouts):
+            step = rng.standard_normal((hot, dim)).astype(np.float32) * np.float32(0.01)
+            step[1] = 0.0  # a row this thread did not touch
+            store[rows[1]:rows[1] + hot] += step
+            changes[t] += step
+            merge_hot_rows(store, rows)
+    expected = shared0[:hot] + changes[0] + changes[1]
+    np.testing.assert_allclose(store[2 * threads * hot:][:hot], expected, rtol=1e-5, atol=1e-6)
+    assert np.array_equal(store[2 * threads * hot:][1], shared0[1])  # untouched by everyone: bit-identical
+    last = layouts[-1]
+    assert np.array_equal(store[last[1]:last[1] + hot], store[last[3]:last[3] + hot])  # continues from the sum
+    assert np.array_equal(store[last[2]:last[2] + hot], store[last[3]:last[3] + hot])
+    assert np.array_equal(store[2 * threads * hot + hot:], shared0[hot:])  # cold rows untouched
+
+
+@pytest.mark.parametrize("kernel", ["pair", "batched"])
+def test_many_merges_by_one_thread_match_the_shared_rows(topic_corpus, kernel):
+    # threads=2 on one OS thread: iteration 0 trains every chunk on private rows, merging after each;
+    # the result must be the one-thread run's, up to the rounding of shared + (private - base).
+    import numba
+    vocab, corpus = sgns.read_corpus(str(topic_corpus), sgns.SkipGramConfig(min_count=1, sample=0.0, epochs=1))
+    results = []
+    for threads, hot in ((1, 0), (2, 30)):
+        config = sgns.SkipGramConfig(dim=20, min_count=1, sample=0.0, epochs=1, threads=threads, kernel=kernel,
+                                     hot_rows=hot)
+        trainer = sgns.SkipGramTrainer(corpus, vocab, config)
+        chunk_starts = sgns.plan_chunks(corpus.offsets, chunk_words=2_000)
+        assert len(chunk_starts) > 10
+        previous = numba.get_num_threads()
+        numba.set_num_threads(1)
+        try:
+            train_chunks(*sgns._kernel_inputs(trainer.input_store, trainer.output_store, corpus, chunk_starts,
+                                             trainer.samplers, config, 0, 0.0, float(corpus.n_tokens),
+                                             sgns.new_state(threads), hot=trainer.hot))
+        finally:
+            numba.set_num_threads(previous)
+        results.append((trainer.input_rows.copy(), trainer.output_rows.copy()))
+    (in_alone, out_alone), (in_private, out_private) = results
+    # Rounding differences grow a little along the run (~1e-4); a change merged twice or never is ~0.1-1.
+    np.testing.assert_allclose(in_private, in_alone, atol=1e-3)
+    np.testing.assert_allclose(out_private, out_alone, atol=1e-3)
+    assert np.abs(out_alone).max() > 0.1
+
+
 @pytest.mark.parametrize("kernel", ["pair", "batched"])
 def test_two_threads_on_private_copies_of_every_row_still_learn(topic_corpus, kernel):
     # Every row private (hot_rows >= vocabulary): what the threads learn meets only in the merges.
@@ -175,3 +231,12 @@ def test_a_checkpoint_between_disk_segments_resumes_exactly(topic_corpus, tmp_pa
     resumed.run()
     assert np.array_equal(resumed.input_rows, reference.input_rows)
     assert np.array_equal(resumed.output_rows, reference.output_rows)
+
+
+def test_hot_words_are_off_with_one_thread_and_capped_at_a_quarter_of_the_model():
+    one, two = sgns.SkipGramConfig(threads=1), sgns.SkipGramConfig(threads=2)
+    assert one.hot_words(100_000) == 0
+    assert two.hot_words(100_000) == 1024
+    assert two.hot_words(8_000) == 500           # 2 threads x 500 rows x (copy + base) = a quarter of 8,000
+    assert sgns.SkipGramConfig(threads=2, hot_rows=0).hot_words(100_000) == 0
+    assert sgns.SkipGramConfig(threads=2, hot_rows=5_000).hot_words(300) == 300
