@@ -260,16 +260,16 @@ class _Encoder:
         table rebuilt, so a forgotten word seen again starts over with a new id and count.
         """
         from .tokenize_kernel import rehash
-        n_words = self.n_words
+        n_words, n_kept = self.n_words, int(keep.sum())
         new_ids = np.full(n_words, -1, dtype=np.int32)
-        new_ids[keep] = np.arange(int(keep.sum()), dtype=np.int32)
+        new_ids[keep] = np.arange(n_kept, dtype=np.int32)
         starts = self.word_start[:n_words + 1]
         lengths = np.diff(starts)
         kept_bytes = self.word_bytes[:starts[-1]][np.repeat(keep, lengths)]
         self.word_bytes[:len(kept_bytes)] = kept_bytes
-        self.word_start[1:int(keep.sum()) + 1] = np.cumsum(lengths[keep])
+        self.word_start[1:n_kept + 1] = np.cumsum(lengths[keep])
         self.slot_word, self.slot_hash = rehash(self.slot_hash, self.slot_word, len(self.slot_word), new_ids)
-        self.limits[1] = int(keep.sum())
+        self.limits[1] = n_kept
         return new_ids
 
     def finish(self):

@@ -17,12 +17,14 @@ time: noise draws follow unigram^0.75, so in en-mix the top 1,024 words take 38 
 the draws and 46 % of the centre and context words after subsampling. Left shared,
 each such write moves the row's cache lines from one core to the other. So every
 thread works on private copies of those rows, kept in front of the shared rows in the
-same array (with their values at the last merge), and after every chunk (about 10,000 words) adds what it changed to the
-shared rows and takes their sum back (``merge_hot_rows``). No thread's change is
-more than a chunk old for the others, and a row nobody touched stays bit-identical.
-The merge itself is an unlocked read-add-write, like every Hogwild update: two
-threads merging the same row at the same instant can lose part of one chunk's change
-to it (the sweeps take microseconds every ~10 ms, so this is rare). With one thread ``hot`` is 0 and nothing of this runs.
+same array together with their values at the last merge, and after every chunk
+(about 10,000 words) adds what it changed to the shared rows and takes their sum
+back (``merge_hot_rows``). No thread's change is more than a chunk old for the
+others, and a row nobody touched stays bit-identical. The merge itself is an
+unlocked read-add-write, like every Hogwild update: two threads merging the same
+row at the same instant can lose part of one chunk's change to it (the sweeps take
+microseconds every ~10 ms, so this is rare). With one thread ``hot`` is 0 and
+nothing of this runs.
 
 Per sentence: subsample frequent words (word2vec's keep probability), then for
 each centre word draw a reduced window b in [0, window) and train
