@@ -17,7 +17,8 @@ from .errors import FastembError
 from .fileio import atomic_output, check_readable
 
 MAGIC = "fastemb-checkpoint"
-FORMAT_VERSION = 2  # 2: one shared next-chunk counter instead of one per thread
+FORMAT_VERSION = 3  # 3: any objective (its name and, for the classifier, labels and frozen rows)
+READABLE_VERSIONS = (2, 3)  # 2: skip-gram with negative sampling only
 
 
 def corpus_checksum(corpus) -> str:
@@ -36,14 +37,19 @@ def _blob(text: str) -> np.ndarray:
 def save_checkpoint(path: str, trainer, run: dict) -> None:
     """Write ``trainer``'s state plus ``run`` (input, output and options of the command) atomically."""
     from dataclasses import asdict
+    job = trainer.job
     meta = {"format": MAGIC, "format_version": FORMAT_VERSION, "fastemb_version": __version__,
-            "config": asdict(trainer.config), "epoch": trainer.epoch, "segment": trainer.segment, "loss_sum": float(trainer.loss_sum),
-            "scored": float(trainer.scored), "train_seconds": trainer.train_seconds, "run": run}
+            "objective": job.objective, "config": asdict(trainer.config), "epoch": trainer.epoch,
+            "segment": trainer.segment, "loss_sum": float(trainer.loss_sum), "scored": float(trainer.scored),
+            "train_seconds": trainer.train_seconds, "run": run}
     progress, losses, _, next_chunk = trainer.state
+    dictionary = {"words": _blob("\n".join(job.vocab.words)), "counts": job.vocab.counts}
+    if job.labels is not None:
+        dictionary.update(labels=_blob("\n".join(job.labels.words)), label_counts=job.labels.counts,
+                          frozen=trainer.frozen)
     with atomic_output(path, "wb") as handle:
-        np.savez(handle, meta=_blob(json.dumps(meta)), words=_blob("\n".join(trainer.vocab.words)),
-                 counts=trainer.vocab.counts, input_rows=trainer.input_rows, output_rows=trainer.output_rows,
-                 progress=progress, losses=losses, next_chunk=next_chunk)
+        np.savez(handle, meta=_blob(json.dumps(meta)), **dictionary, input_rows=trainer.input_rows,
+                 output_rows=trainer.output_rows, progress=progress, losses=losses, next_chunk=next_chunk)
 
 
 def load_checkpoint(path: str) -> dict:
@@ -60,9 +66,12 @@ def load_checkpoint(path: str) -> dict:
             raise ValueError
     except (KeyError, ValueError, UnicodeDecodeError, AttributeError):
         raise FastembError(f"{path}: not a fastemb checkpoint") from None
-    if meta.get("format_version") != FORMAT_VERSION:
+    if meta.get("format_version") not in READABLE_VERSIONS:
         raise FastembError(f"{path}: checkpoint format version {meta.get('format_version')} is not supported "
-                           f"by fastemb {__version__} (it reads version {FORMAT_VERSION})")
-    arrays["words"] = arrays["words"].tobytes().decode("utf-8").split("\n")
+                           f"by fastemb {__version__} (it reads versions {', '.join(map(str, READABLE_VERSIONS))})")
+    meta.setdefault("objective", "skipgram")
+    for name in ("words", "labels"):
+        if name in arrays:
+            arrays[name] = arrays[name].tobytes().decode("utf-8").split("\n")
     arrays["meta"] = meta
     return arrays

@@ -35,7 +35,7 @@ class _Group(click.Group):
             click.echo("\nInterrupted: no output was written; any existing output file is unchanged.", err=True)
             sys.exit(143 if isinstance(exc, _Terminated) else 130)
         except Exception as exc:  # noqa: BLE001 - the trainer's own stop, carrying where it stopped
-            from .sgns import Interrupted
+            from .trainer import Interrupted
             if not isinstance(exc, Interrupted):
                 raise
             click.echo(f"\n{exc}", err=True)
@@ -67,79 +67,141 @@ def _write_report(path: str | None, report: dict) -> None:
         handle.write("\n")
 
 
-@main.command()
-@click.argument("input_path", metavar="[INPUT]", required=False)
-@click.option("-o", "--output", required=True, help="Vectors file to write (word2vec text format).")
-@click.option("--dim", default=100, show_default=True, help="Vector dimension.")
-@click.option("--window", default=5, show_default=True, help="Maximum context window (reduced at random per word).")
-@click.option("--negative", default=5, show_default=True, help="Noise words per positive example.")
-@click.option("--sample", default=1e-3, show_default=True, help="Subsampling threshold for frequent words (0: off).")
-@click.option("--min-count", default=5, show_default=True, help="Ignore words rarer than this.")
-@click.option("--max-vocab", type=int, default=None, help="Keep at most this many most frequent words.")
-@click.option("--max-words", type=int, default=10_000_000, show_default=True,
-              help="Distinct words counted while reading; past this, the rarest so far are pruned "
-                   "(word2vec's ReduceVocab; about 70 bytes a word).")
-@click.option("--epochs", default=5, show_default=True, help="Passes over the corpus.")
-@click.option("--lr", default=0.025, show_default=True, help="Initial learning rate.")
-@click.option("--min-lr", default=0.0001, show_default=True, help="Final learning rate (linear decay).")
-@click.option("--threads", type=int, default=None, help="Worker threads [default: all cores].")
-@click.option("--seed", default=1, show_default=True, help="Random seed (--threads 1 is bit-reproducible).")
-@click.option("--kernel", type=click.Choice(["batched", "pair"]), default="batched", show_default=True,
-              help="batched: a window's contexts share negatives (fast); pair: word2vec's per-pair updates.")
-@click.option("--hot-rows", type=click.IntRange(min=0), default=None,
-              help="With 2+ threads: the most frequent words whose rows each thread trains a private copy of, "
-                   "merged every chunk [default: 1024, at most a quarter of the model; 0: off].")
-@click.option("--binary", is_flag=True, help="Write word2vec binary format instead of text.")
-@click.option("--init", default=None, help="Continue training from these vectors (word2vec file) or a checkpoint.")
-@click.option("--on-disk", is_flag=True, help="Keep the encoded corpus in a file beside the output (bounded memory).")
-@click.option("--max-memory", default=64.0, show_default=True,
-              help="MB of token ids kept in memory; a larger corpus is trained from a file beside the output.")
-@click.option("--checkpoint", default=None, help="Save the full training state here, periodically and on Ctrl-C.")
-@click.option("--checkpoint-every", default=600.0, show_default=True, help="Seconds between checkpoints.")
-@click.option("--save-on-interrupt", is_flag=True, help="On Ctrl-C/SIGTERM also write the vectors trained so far.")
-@click.option("--report", "report_path", default=None, help="Also write the run's figures as JSON here.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress output.")
-def skipgram(input_path, output, report_path, quiet, binary, threads, checkpoint, checkpoint_every,
-             save_on_interrupt, **options):
-    """Train skip-gram (word2vec) vectors on INPUT (one sentence per line; .gz/.bz2/.xz ok)."""
+def _defaults(config_class) -> dict:
+    """Field defaults of a config dataclass: the one place the CLI's defaults come from."""
+    import dataclasses
+    return {f.name: f.default for f in dataclasses.fields(config_class) if f.default is not dataclasses.MISSING}
+
+
+def _config_options(config_class, specs):
+    """Click options for config fields, defaults taken from the config class: ``(field, type, help)``."""
+    defaults = _defaults(config_class)
+
+    def decorate(command):
+        for name, kind, text in reversed(specs):
+            flag = "--" + name.replace("_", "-")
+            if kind is bool:
+                command = click.option(flag, name, is_flag=True, help=text)(command)
+            elif kind is None:  # optional, no default
+                command = click.option(flag, name, type=int, default=None, help=text)(command)
+            else:
+                command = click.option(flag, name, type=kind, default=defaults[name], show_default=True,
+                                       help=text)(command)
+        return command
+    return decorate
+
+
+_COMMON = [
+    ("dim", int, "Vector dimension."),
+    ("epochs", int, "Passes over the data."),
+    ("seed", int, "Random seed (--threads 1 is bit-reproducible)."),
+    ("hot_rows", click.IntRange(min=0), "With 2+ threads: the hottest rows of each table (most frequent words, "
+                                        "labels, Huffman nodes near the root) each thread trains a private copy "
+                                        "of, merged every chunk [default: 1024, at most a quarter of them; 0: off]."),
+]
+def _run_options(command):
+    command = click.option("-q", "--quiet", is_flag=True, help="No progress output.")(command)
+    command = click.option("--report", "report_path", default=None, help="Also write the run's figures as JSON here.")(command)
+    command = click.option("--save-on-interrupt", is_flag=True,
+                           help="On Ctrl-C/SIGTERM also write the outputs trained so far.")(command)
+    command = click.option("--checkpoint-every", default=600.0, show_default=True,
+                           help="Seconds between checkpoints.")(command)
+    command = click.option("--checkpoint", default=None,
+                           help="Save the full training state here, periodically and on Ctrl-C.")(command)
+    command = click.option("--threads", type=int, default=None, help="Worker threads [default: all cores].")(command)
+    return command
+
+
+def _word2vec_command(model: str, summary: str):
+    from .config import Word2VecConfig
+
+    @click.argument("input_path", metavar="[INPUT]", required=False)
+    @click.option("-o", "--output", required=True, help="Vectors file to write (word2vec text format).")
+    @_config_options(Word2VecConfig, _COMMON[:2] + [
+        ("window", int, "Maximum context window (reduced at random per word)."),
+        ("loss", click.Choice(["ns", "hs"]), "ns: negative sampling; hs: hierarchical softmax (Huffman tree "
+                                             "of the word counts; --negative is ignored)."),
+        ("negative", int, "Noise words per positive example (--loss ns)."),
+        ("sample", float, "Subsampling threshold for frequent words (0: off)."),
+        ("min_count", int, "Ignore words rarer than this."),
+        ("max_vocab", None, "Keep at most this many most frequent words."),
+        ("max_words", int, "Distinct words counted while reading; past this, the rarest so far are pruned "
+                           "(word2vec's ReduceVocab; about 70 bytes a word)."),
+        ("min_lr", float, "Final learning rate (linear decay)."),
+        ("kernel", click.Choice(["batched", "pair"]),
+         "batched: a window's contexts share targets (fast); pair: word2vec's per-pair updates (skip-gram)."),
+        *([("cbow_sum", bool, "Sum the context rows instead of averaging them (gensim's cbow_mean=0).")]
+          if model == "cbow" else []),
+        *_COMMON[2:],
+        ("init", str, "Continue training from these vectors (word2vec file) or a checkpoint."),
+        ("on_disk", bool, "Keep the encoded corpus in a file beside the output (bounded memory)."),
+        ("max_memory", float, "MB of token ids kept in memory; a larger corpus is trained from a file beside "
+                              "the output."),
+    ])
+    @click.option("--lr", type=float, default=None,
+                  help=f"Initial learning rate  [default: {0.05 if model == 'cbow' else 0.025}, as word2vec].")
+    @click.option("--binary", is_flag=True, help="Write word2vec binary format instead of text.")
+    @_run_options
+    def command(input_path, output, binary, threads, checkpoint, checkpoint_every, save_on_interrupt, report_path,
+                quiet, **options):
+        from .word2vec import prepare
+
+        input_path = _default_input(input_path, DEFAULT_CORPUS)
+        config = Word2VecConfig(model=model, threads=(os.cpu_count() or 1) if threads is None else threads,
+                                **options)
+        run_info = {"output": output, "binary": binary}
+        _train(prepare, input_path, config, run_info, checkpoint, checkpoint_every, save_on_interrupt, report_path,
+               quiet)
+
+    command.__doc__ = summary
+    return main.command(model)(command)
+
+
+skipgram = _word2vec_command(
+    "skipgram", "Train skip-gram (word2vec) vectors on INPUT (one sentence per line; .gz/.bz2/.xz ok).")
+cbow = _word2vec_command(
+    "cbow", "Train CBOW (word2vec) vectors on INPUT: the mean of a word's context rows predicts the word.")
+
+
+def _train(prepare, input_path, config, run_info, checkpoint, checkpoint_every, save_on_interrupt, report_path,
+           quiet) -> None:
+    """What every training command does: check, read, train (with checkpoints), save, summarise."""
     from .fileio import check_readable, check_writable
     from .progress import Progress
-    from .sgns import SkipGramConfig, prepare_skipgram, run_to_file
+    from .run import run_to_file
 
-    input_path = _default_input(input_path, DEFAULT_CORPUS)
-    config = SkipGramConfig(threads=(os.cpu_count() or 1) if threads is None else threads, **options)
     config.validate()
-    if checkpoint_every <= 0:
+    if not checkpoint_every > 0:
         raise FastembError(f"--checkpoint-every must be > 0 seconds, got {checkpoint_every}")
     check_readable(input_path)
-    for path in (output, report_path, checkpoint):
+    for path in (run_info["output"], run_info.get("vectors"), report_path, checkpoint):
         if path:
             check_writable(path)
+    run_info = {**run_info, "input": os.path.abspath(input_path), "output": os.path.abspath(run_info["output"]),
+                "report": os.path.abspath(report_path) if report_path else None}
+    if run_info.get("vectors"):
+        run_info["vectors"] = os.path.abspath(run_info["vectors"])
     progress = Progress(1, config.threads, quiet=quiet)
     _return_freed_memory()
-    run_info = {"input": os.path.abspath(input_path), "output": os.path.abspath(output), "binary": binary,
-                "report": os.path.abspath(report_path) if report_path else None,
-                "save_on_interrupt": save_on_interrupt}
     with _stop_on_sigterm():  # reading a big corpus takes a while too: SIGTERM stops cleanly
-        trainer, report = prepare_skipgram(input_path, config, progress, workdir=_workdir(output))
-        model = run_to_file(trainer, report, output, binary, checkpoint, checkpoint_every, save_on_interrupt,
-                            progress, run_info)
-    _finish_skipgram(model, output, report_path)
+        trainer, report = prepare(input_path, config, progress, workdir=_workdir(run_info["output"]))
+        model = run_to_file(trainer, report, run_info, checkpoint, checkpoint_every, save_on_interrupt, progress)
+    _finish(model, run_info)
 
 
 @main.command()
 @click.argument("checkpoint")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
 def resume(checkpoint, quiet):
-    """Continue an interrupted `fastemb skipgram` run from its CHECKPOINT and write its output."""
+    """Continue an interrupted training run (any command) from its CHECKPOINT and write its outputs."""
     from .progress import Progress
-    from .sgns import resume_skipgram
+    from .run import resume as resume_run
 
     progress = Progress(1, 1, quiet=quiet)
     _return_freed_memory()
     with _stop_on_sigterm():
-        model, run_info = resume_skipgram(checkpoint, progress)
-    _finish_skipgram(model, run_info["output"], run_info.get("report"))
+        model, run_info = resume_run(checkpoint, progress)
+    _finish(model, run_info)
 
 
 def _return_freed_memory() -> None:
@@ -167,14 +229,26 @@ def _echo_timings(report: dict, threads: int) -> None:
                f"final loss {report['loss']:.4f}")
 
 
-def _finish_skipgram(model, output, report_path):
+def _finish(model, run_info: dict) -> None:
+    """The report file and the summary lines every training command prints."""
+    from .run import outputs_of
     report, config = model.report, model.config
-    report["output"] = output
-    _write_report(report_path, report)
-    click.echo(f"Trained {report['words']:,} words ({report['corpus_tokens']:,} tokens x {config.epochs} epochs), "
-               f"vocabulary {report['vocab_size']:,}, dim {config.dim}, {config.threads} threads")
+    report["output"] = run_info["output"]
+    _write_report(run_info.get("report"), report)
+    epochs = f"{config.epochs} epoch{'s' if config.epochs != 1 else ''}"
+    if report["objective"] == "supervised":
+        skipped = report["skipped_no_label"] + report["skipped_no_words"]
+        click.echo(f"Trained {report['words']:,} words ({report['examples']:,} examples x {epochs}), "
+                   f"vocabulary {report['vocab_size']:,}, {report['labels']:,} labels, dim {config.dim}, "
+                   f"loss {config.loss}, {config.threads} threads"
+                   + (f"; skipped {report['skipped_no_label']:,} lines without a label and "
+                      f"{report['skipped_no_words']:,} without a known word" if skipped else ""))
+    else:
+        click.echo(f"Trained {report['words']:,} words ({report['corpus_tokens']:,} tokens x {epochs}), "
+                   f"{report['objective']}, loss {config.loss}, vocabulary {report['vocab_size']:,}, "
+                   f"dim {config.dim}, {config.threads} threads")
     _echo_timings(report, config.threads)
-    click.echo(f"Saved {output}")
+    click.echo(f"Saved {outputs_of(run_info)}")
 
 
 class _Terminated(KeyboardInterrupt):
@@ -233,13 +307,14 @@ def neighbors(vectors_path, words, topn, analogies):
 @click.option("--min-count", default=5, show_default=True)
 def bench(input_path, budget, max_threads, kernel, repeat, **options):
     """How fast is this machine for my data? Skip-gram words/sec/thread with 1..N threads."""
-    from .sgns import SkipGramConfig, measure_throughput
+    from .config import Word2VecConfig
+    from .word2vec import measure_throughput
 
     input_path = _default_input(input_path, DEFAULT_CORPUS)
     max_threads = (os.cpu_count() or 1) if max_threads is None else max_threads
     if budget <= 0 or max_threads <= 0 or repeat <= 0:
         raise FastembError("--words, --threads and --repeat must be positive")
-    config = SkipGramConfig(kernel=kernel, **options)
+    config = Word2VecConfig(kernel=kernel, **options)
     config.validate()
     rows = measure_throughput(input_path, config, list(range(1, max_threads + 1)), budget, repeat,
                               say=lambda message: click.echo(message, err=True))
@@ -252,12 +327,37 @@ def bench(input_path, budget, max_threads, kernel, repeat, **options):
 @main.command()
 def warmup():
     """Compile the Numba kernels now (they are cached), so the first training run starts at once."""
-    from .sgns import warm_up
     from .supervised import warm_up as warm_up_supervised
+    from .word2vec import warm_up
 
-    skipgram_seconds, supervised_seconds = warm_up(), warm_up_supervised()
-    click.echo(f"Kernels ready in {skipgram_seconds + supervised_seconds:.2f} s "
-               f"(skip-gram {skipgram_seconds:.2f} s, supervised {supervised_seconds:.2f} s)")
+    word2vec_seconds, supervised_seconds = warm_up(), warm_up_supervised()
+    click.echo(f"Kernels ready in {word2vec_seconds + supervised_seconds:.2f} s "
+               f"(training {word2vec_seconds:.2f} s, the classifier's reading and prediction {supervised_seconds:.2f} s)")
+
+
+DEFAULT_LABELLED = DATA_DIR / "labelled-train.txt"
+
+
+def _supervised_options(command):
+    from .config import SupervisedConfig
+    return _config_options(SupervisedConfig, [
+        ("dim", int, "Vector dimension."),
+        ("lr", float, "Initial learning rate (decays linearly to --min-lr)."),
+        ("min_lr", float, "Final learning rate."),
+        ("epochs", int, "Passes over the data."),
+        ("min_count", int, "Ignore words rarer than this."),
+        ("min_count_label", int, "Ignore labels rarer than this."),
+        ("word_ngrams", int, "Longest word n-gram used as a feature."),
+        ("buckets", int, "Hash buckets for word n-grams."),
+        ("loss", click.Choice(["softmax", "ns", "ova", "hs"]), "softmax, ns (negative sampling), ova (one-vs-all, "
+                                                               "multi-label) or hs (hierarchical softmax)."),
+        ("neg", int, "Negative labels per example with --loss ns."),
+        ("label_prefix", str, "Tokens starting with this are labels."),
+        ("pretrained", str, "Initialise word rows from these vectors (word2vec text or binary)."),
+        ("freeze", bool, "Keep the --pretrained rows fixed while the others train."),
+        ("seed", int, "Random seed (--threads 1 is bit-reproducible)."),
+        ("hot_rows", click.IntRange(min=0), _COMMON[3][2]),
+    ])(command)
 
 
 DEFAULT_LABELLED = DATA_DIR / "labelled-train.txt"
@@ -267,56 +367,20 @@ DEFAULT_LABELLED = DATA_DIR / "labelled-train.txt"
 @click.argument("input_path", metavar="[INPUT]", required=False)
 @click.option("-o", "--output", required=True, help="Model file to write (an .npz archive, at exactly this path).")
 @click.option("--vectors", "vectors_path", default=None, help="Also write the learned word vectors (word2vec text).")
-@click.option("--dim", default=100, show_default=True, help="Vector dimension.")
-@click.option("--lr", default=0.1, show_default=True, help="Initial learning rate (decays linearly to 0).")
-@click.option("--epochs", default=5, show_default=True, help="Passes over the data.")
-@click.option("--min-count", default=1, show_default=True, help="Ignore words rarer than this.")
-@click.option("--min-count-label", default=1, show_default=True, help="Ignore labels rarer than this.")
-@click.option("--word-ngrams", default=1, show_default=True, help="Longest word n-gram used as a feature.")
-@click.option("--buckets", default=2_000_000, show_default=True, help="Hash buckets for word n-grams.")
-@click.option("--loss", default="softmax", show_default=True, help="softmax, ns (negative sampling) or ova (one-vs-all, multi-label).")
-@click.option("--neg", default=5, show_default=True, help="Negative labels per example with --loss ns.")
-@click.option("--label-prefix", default="__label__", show_default=True, help="Tokens starting with this are labels.")
+@_supervised_options
 @click.option("--eos/--no-eos", default=True, show_default=True,
               help="End every line with the word </s>, as fastText (a line of unknown words still predicts).")
-@click.option("--pretrained", default=None, help="Initialise word rows from these vectors (word2vec text or binary).")
-@click.option("--freeze", is_flag=True, help="Keep the --pretrained rows fixed while the others train.")
-@click.option("--threads", type=int, default=None, help="Worker threads [default: all cores].")
-@click.option("--seed", default=1, show_default=True, help="Random seed (--threads 1 is bit-reproducible).")
-@click.option("--report", "report_path", default=None, help="Also write the run's figures as JSON here.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress output.")
-def supervised(input_path, output, vectors_path, report_path, quiet, threads, **options):
+@_run_options
+def supervised(input_path, output, vectors_path, threads, checkpoint, checkpoint_every, save_on_interrupt,
+               report_path, quiet, **options):
     """Train a fastText-style classifier on INPUT (`__label__x words ...` per line; .gz/.bz2/.xz ok)."""
-    from .fileio import check_readable, check_writable
-    from .progress import Progress
-    from .supervised import SupervisedConfig, train_supervised
+    from .config import SupervisedConfig
+    from .supervised import prepare
 
     input_path = _default_input(input_path, DEFAULT_LABELLED)
     config = SupervisedConfig(threads=(os.cpu_count() or 1) if threads is None else threads, **options)
-    config.validate()
-    check_readable(input_path)
-    for path in (output, vectors_path, report_path):
-        if path:
-            check_writable(path)
-    progress = Progress(1, config.threads, quiet=quiet)
-    with _stop_on_sigterm():
-        model = train_supervised(input_path, config, progress=progress)
-    model.save(output)
-    if vectors_path:
-        started = time.perf_counter()
-        model.save_vectors(vectors_path)
-        model.report["save_seconds"] += time.perf_counter() - started
-    report = model.report
-    report["output"] = output
-    _write_report(report_path, report)
-    skipped = report["skipped_no_label"] + report["skipped_no_words"]
-    click.echo(f"Trained {report['words']:,} words ({report['examples']:,} examples x {config.epochs} epochs), "
-               f"vocabulary {report['vocab_size']:,}, {report['labels']:,} labels, dim {config.dim}, "
-               f"loss {config.loss}, {config.threads} threads"
-               + (f"; skipped {report['skipped_no_label']:,} lines without a label and "
-                  f"{report['skipped_no_words']:,} without a known word" if skipped else ""))
-    _echo_timings(report, config.threads)
-    click.echo(f"Saved {output}" + (f" and {vectors_path}" if vectors_path else ""))
+    _train(prepare, input_path, config, {"output": output, "vectors": vectors_path}, checkpoint, checkpoint_every,
+           save_on_interrupt, report_path, quiet)
 
 
 @main.command("test")
@@ -327,7 +391,8 @@ def supervised(input_path, output, vectors_path, report_path, quiet, threads, **
 @click.option("--per-label", is_flag=True, help="Also print precision, recall and F1 of every label.")
 def test_model(model_path, input_path, k, threshold, per_label):
     """Precision and recall at k of MODEL on labelled INPUT ('-' = stdin), in fastText's layout."""
-    from .supervised import format_test, load_model
+    from .metrics import format_test
+    from .supervised import load_model
 
     model = load_model(model_path)
     result = model.evaluate(input_path, k=k, threshold=threshold)
@@ -345,7 +410,8 @@ def test_model(model_path, input_path, k, threshold, per_label):
 @click.option("--threshold", default=0.0, show_default=True, help="Only print labels with at least this probability.")
 def predict(model_path, input_path, k, probabilities, threshold):
     """Top-k labels for every line of INPUT ('-' = stdin): one output line per input line."""
-    from .supervised import format_prediction, load_model
+    from .metrics import format_prediction
+    from .supervised import load_model
 
     model = load_model(model_path)
     out = sys.stdout

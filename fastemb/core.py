@@ -7,14 +7,15 @@ negatives, or the labels), and backpropagation then touches only those rows:
 
     logistic_rows   labels in {0, 1}         -> coeff = lr * (label - sigmoid(h . o)),
                                                 output rows move, grad = coeff . O
-    softmax_block   one target among n rows  -> g = lr * (onehot - softmax(h . O))
+    softmax_rows    one target among n rows  -> g = lr * (onehot - softmax(h . O))
     output_update   g[c] for one output row  -> that row moves, grad_hidden grows
-    add_rows / mean_rows / add_to_rows: build the hidden block and apply its gradient.
+    add_rows / combine_rows / add_to_rows: build the hidden block and apply its gradient.
 
-Skip-gram calls ``logistic_rows`` on the input rows themselves: one context row per
-call (``--kernel pair``) or a window's context rows against shared negatives
-(batched), then ``add_rows``; the supervised classifier calls it (or
-``softmax_block``) on the averaged row, then ``add_to_rows``.
+``losses.py`` chooses the output rows and labels of each loss (negative sampling,
+hierarchical softmax, softmax, one-vs-all) and ``update.py`` is the one model
+update that every objective calls: skip-gram scores the input rows themselves
+(``add_rows`` takes the gradient back), CBOW and the classifier score their
+combined row (``add_to_rows``).
 Every function here is a small Numba kernel over float32 rows and int32 ids.
 """
 from __future__ import annotations
@@ -174,28 +175,31 @@ def backprop_rows(coeff, n_in, out_matrix, out_ids, n_out, grad):
 
 
 @jit
-def softmax_block(hidden, out_matrix, target, lr, scores, g, grad_hidden):
-    """Full softmax of one hidden row over every output row, ``target`` being the true one.
+def softmax_rows(hidden, out_matrix, out_ids, n_out, target, lr, scores, g, grad_hidden):
+    """Full softmax of one hidden row (``hidden[0]``) over the output rows ``out_ids[:n_out]``.
 
-    ``scores`` is scratch of length n_rows; returns -log p(target).
+    ``target`` is the position of the true row in ``out_ids``; every row moves
+    (``output_update``) and ``grad_hidden[0]`` accumulates the hidden gradient.
+    ``scores`` is scratch of length n_out; returns -log p(target).
     """
-    n_rows, dim = out_matrix.shape
+    dim = out_matrix.shape[1]
     top = np.float32(-np.inf)
-    for o in range(n_rows):
+    for o in range(n_out):
+        out_row = out_matrix[out_ids[o]]
         s = np.float32(0.0)
         for d in range(dim):
-            s += hidden[0, d] * out_matrix[o, d]
+            s += hidden[0, d] * out_row[d]
         scores[o] = s
         top = max(top, s)
     total = np.float32(0.0)
-    for o in range(n_rows):
+    for o in range(n_out):
         scores[o] = math.exp(scores[o] - top)
         total += scores[o]
     inv_total = np.float32(1.0) / total
-    for o in range(n_rows):
+    for o in range(n_out):
         p = scores[o] * inv_total
         g[0] = ((np.float32(1.0) if o == target else np.float32(0.0)) - p) * lr
-        output_update(hidden, 1, out_matrix[o], g, grad_hidden)
+        output_update(hidden, 1, out_matrix[out_ids[o]], g, grad_hidden)
     p_target = max(scores[target] * inv_total, np.float32(1e-30))
     return np.float32(-math.log(p_target))
 
@@ -211,17 +215,18 @@ def add_rows(matrix, rows, n, block):
 
 
 @jit
-def mean_rows(matrix, rows, n, block):
-    """block[0] = mean of matrix[rows[:n]] (the supervised hidden vector)."""
+def combine_rows(matrix, rows, n, average, block):
+    """block[0] = sum of matrix[rows[:n]], divided by n when ``average``: the hidden row of CBOW and the classifier."""
     dim = matrix.shape[1]
     block[0, :] = 0.0
     for c in range(n):
         row = matrix[rows[c]]
         for d in range(dim):
             block[0, d] += row[d]
-    inv_n = np.float32(1.0) / np.float32(n)
-    for d in range(dim):
-        block[0, d] *= inv_n
+    if average:
+        inv_n = np.float32(1.0) / np.float32(n)
+        for d in range(dim):
+            block[0, d] *= inv_n
 
 
 @jit

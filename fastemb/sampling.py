@@ -10,7 +10,7 @@ no division, no floating point, no 400 MB table in the hot loop.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 jit = njit(cache=True, nogil=True, fastmath=True)
 
@@ -107,3 +107,21 @@ def alias_table(probabilities: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         scaled[i] = 1.0
     thresholds = np.minimum(np.round(scaled * TWO_32), TWO_32).astype(np.uint64)
     return thresholds, alias
+
+
+@njit(cache=True, nogil=True, fastmath=True, parallel=True)
+def fill_uniform(rows, low, high, seed):
+    """rows = uniform(low, high), filled by all threads in blocks of 4096 rows.
+
+    Each block has its own random stream, so the values do not depend on the thread
+    count; a 10 M-bucket table fills in a fraction of the time of numpy's single thread.
+    """
+    n_rows, dim = rows.shape
+    scale = (high - low) / 4294967296.0
+    for block in prange((n_rows + 4095) // 4096):
+        rng = stream_seed(seed, 1_000_003, block)
+        for i in range(block * 4096, min(n_rows, (block + 1) * 4096)):
+            row = rows[i]
+            for d in range(dim):
+                rng, bits = next_random(rng)
+                row[d] = np.float32(low + bits * scale)

@@ -1,452 +1,47 @@
-"""The fastText-style supervised classifier: read labelled lines, train, test, predict, save.
+"""The fastText-style classifier: the model (predict, test, save, load) and its job for the trainer.
 
-Data flows one way: lines -> token ids -> (word, label) vocabularies -> examples
-(flat int32 input rows + labels, encoded once) -> kernel -> model file.
-
-Input format (fastText's): one example per line, tokens separated by ASCII
-whitespace (and NUL), as fastText splits them; a token that starts with
-``label_prefix`` is a label, anywhere in the line, several allowed. As fastText's
-Dictionary, every line ends with the end-of-line token ``</s>``, a word like any
-other: it has its own input row (and a place in ``--vectors``), takes part in
-word n-grams, and lets a line of unknown words still predict (``eos=False``,
-``--no-eos``, leaves it out). An example's input rows are its known words
-(``</s>`` last) followed by its hashed word n-grams (``word_ngrams`` > 1), in
-fastText's order and with fastText's hash, so the same n-gram lands in the same
-bucket as in fastText.
-
-Training input is read by the Numba tokeniser of ``corpus.scan``; the Python
-reader (stdin, prediction, and the rare file scan cannot represent exactly)
-splits and decodes tokens the same way.
+Reading and encoding labelled lines is ``labelled.py``; training is the one trainer
+(``trainer.py``) running the ``supervised`` objective of the epoch kernel: the mean
+of a line's word and n-gram rows predicts its label through the chosen loss.
 """
 from __future__ import annotations
 
-import itertools
 import json
-import math
 import os
-import sys
 import time
 import zipfile
-from array import array
-from collections import defaultdict
-from dataclasses import asdict, dataclass, field, fields
-from typing import Iterable, Iterator, Sequence
+from dataclasses import asdict, fields
+from typing import Iterable, Iterator
 
 import numpy as np
 
 from . import __version__
-from .corpus import first_spellings
+from .config import SupervisedConfig
 from .errors import FastembError
-from .fileio import atomic_output, check_readable, open_binary
+from .fileio import atomic_output, check_readable
+from .labelled import Examples, TrainingData, _encode, _TokenTable, read_line_batches, read_training_data
+from .metrics import TestResult, score_predictions
 from .progress import Progress
-from .vocab import Vocab
+from .trainer import Job, Trainer
 
 CHUNK_WORDS = 2048         # words per unit of work handed to a thread (also one random stream)
-READ_HINT_BYTES = 1 << 22  # the Python reader reads and encodes lines in batches of about this many bytes
-EOS = "</s>"               # fastText's end-of-line token, appended to every line (SupervisedConfig.eos)
+LR_REFRESH_WORDS = 100     # fastText's lrUpdateRate: re-read the other threads' progress this often
 MODEL_MAGIC = "fastemb-supervised-model"
 FORMAT_VERSION = 1
 SUPPORTED_FORMATS = (1,)
 
 
-@dataclass
-class SupervisedConfig:
-    dim: int = 100
-    lr: float = 0.1
-    epochs: int = 5
-    min_count: int = 1
-    min_count_label: int = 1
-    word_ngrams: int = 1
-    buckets: int = 2_000_000
-    loss: str = "softmax"
-    neg: int = 5
-    label_prefix: str = "__label__"
-    eos: bool = True           # end every line with the token </s>, as fastText does
-    pretrained: str | None = None
-    freeze: bool = False
-    threads: int = field(default_factory=lambda: os.cpu_count() or 1)
-    seed: int = 1
-
-    def validate(self) -> None:
-        from .supervised_kernel import LOSSES
-        for name in ("dim", "epochs", "threads", "min_count", "min_count_label", "neg"):
-            if getattr(self, name) <= 0:
-                raise FastembError(f"--{name.replace('_', '-')} must be a positive integer, got {getattr(self, name)}")
-        if self.word_ngrams < 1:
-            raise FastembError(f"--word-ngrams must be >= 1, got {self.word_ngrams}")
-        if self.word_ngrams > 1 and self.buckets <= 0:
-            raise FastembError(f"--buckets must be a positive integer with --word-ngrams > 1, got {self.buckets}")
-        if not (self.lr > 0 and math.isfinite(self.lr)):
-            raise FastembError(f"--lr must be > 0, got {self.lr}")
-        if self.loss not in LOSSES:
-            raise FastembError(f"--loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
-        if not self.label_prefix:
-            raise FastembError("--label-prefix must not be empty")
-        if self.freeze and not self.pretrained:
-            raise FastembError("--freeze needs --pretrained VECTORS (it keeps the pretrained rows fixed)")
-        if self.seed < 0:
-            raise FastembError(f"--seed must be >= 0, got {self.seed}")
-
-    @property
-    def n_buckets(self) -> int:
-        """Extra input rows for word n-grams: none unless word_ngrams > 1, as in fastText."""
-        return self.buckets if self.word_ngrams > 1 else 0
-
-
-# ---------------------------------------------------------------------------------------------
-# Reading lines into token ids
-
-
-@dataclass
-class TokenStream:
-    """Lines as token-type ids: what the encoder consumes.
-
-    With the end-of-line token on, every line (a blank one too) ends with one EOS
-    token, as fastText's Dictionary reads it; a literal ``</s>`` in the text is the
-    same token type.
-    """
-
-    types: list[str]            # type id -> token, distinct strings
-    tokens: np.ndarray          # int32 type id of every token, line after line
-    line_offsets: np.ndarray    # int64 line boundaries into tokens, len lines + 1
-    eos_type: int = -1          # the type id of EOS; -1 when no end token is appended
-
-    @property
-    def non_blank(self) -> np.ndarray:
-        """Lines with a token of their own (the appended end token does not count)."""
-        return np.diff(self.line_offsets) > (self.eos_type >= 0)
-
-    def without_blank_lines(self) -> "TokenStream":
-        blank = ~self.non_blank
-        if not blank.any():
-            return self
-        lengths = np.diff(self.line_offsets)
-        tokens = self.tokens[~np.repeat(blank, lengths)]
-        offsets = np.concatenate(([0], np.cumsum(lengths[~blank]))).astype(np.int64)
-        return TokenStream(self.types, tokens, offsets, self.eos_type)
-
-    def label_types(self, prefix: str) -> np.ndarray:
-        """Per type: is it a label? The end token is always a word."""
-        is_label = np.fromiter((t.startswith(prefix) for t in self.types), dtype=bool, count=len(self.types))
-        if self.eos_type >= 0:
-            is_label[self.eos_type] = False
-        return is_label
-
-
-class _TokenTable:
-    """Token byte strings -> ids by first occurrence (C-level dict look-ups), lines as flat id arrays.
-
-    Tokens are split at ASCII whitespace and NUL, the bytes fastText (and ``corpus.scan``)
-    split at; a Unicode space such as U+00A0 stays inside its token. A whole batch of
-    lines is split at once: each newline becomes a NUL token first (a real NUL is
-    blanked beforehand), which keeps the per-token work in C; line ends are recovered
-    from the NUL tokens. Token bytes are decoded as UTF-8 with U+FFFD for invalid bytes.
-    """
-
-    _LINE_END = b"\x00"
-
-    def __init__(self):
-        self.ids_of = defaultdict(itertools.count().__next__)
-        self.ids_of[self._LINE_END]  # id 0: the line ends
-        self.tokens = array("i")
-
-    def add_bytes(self, data: bytes) -> None:
-        """Every line of ``data``; a last line without a newline counts as a line."""
-        if not data:
-            return
-        if not data.endswith(b"\n"):
-            data += b"\n"
-        self.tokens.extend(map(self.ids_of.__getitem__,
-                               data.replace(self._LINE_END, b" ").replace(b"\n", b" \x00 ").split()))
-
-    def add_lines(self, lines: Iterable[str]) -> None:
-        """Each item is one line (a newline inside an item is read as a space)."""
-        text = "".join(line.replace("\n", " ") + "\n" for line in lines)
-        self.add_bytes(text.encode("utf-8", "surrogatepass"))
-
-    def stream(self, eos: bool) -> TokenStream:
-        """The lines so far, each ending with the end token ``EOS`` when ``eos``."""
-        ids = np.frombuffer(self.tokens, dtype=np.int32) if len(self.tokens) else np.zeros(0, np.int32)
-        is_end = ids == 0
-        ends = np.flatnonzero(is_end)
-        eos_type = -1
-        if eos:
-            eos_type = self.ids_of[EOS.encode()] - 1
-            tokens = np.where(is_end, np.int32(eos_type + 1), ids) - np.int32(1)
-            line_offsets = np.concatenate(([0], ends + 1))
-        else:
-            tokens = ids[~is_end] - np.int32(1)
-            line_offsets = np.concatenate(([0], ends - np.arange(len(ends))))
-        types = [t.decode("utf-8", "replace") for t in itertools.islice(self.ids_of, 1, None)]
-        return _merge_equal_types(types, tokens.astype(np.int32), line_offsets.astype(np.int64), eos_type)
-
-
-def _merge_equal_types(types: list[str], tokens: np.ndarray, line_offsets: np.ndarray, eos_type: int) -> TokenStream:
-    """Distinct byte strings that decode to the same text (invalid UTF-8) become one type, as in scan."""
-    if len(set(types)) == len(types):
-        return TokenStream(types, tokens, line_offsets, eos_type)
-    remap, distinct = first_spellings(types)
-    return TokenStream(distinct, remap[tokens], line_offsets, int(remap[eos_type]) if eos_type >= 0 else -1)
-
-
-def read_line_batches(path: str) -> Iterator[list[bytes]]:
-    """Lines of ``path`` ('-' = stdin; .gz/.bz2/.xz ok) as bytes, in batches; one at a time from a terminal.
-
-    Lines end at '\\n' only ('\\r' is whitespace inside a line, as in fastText).
-    """
-    stdin = path == "-"
-    handle = sys.stdin.buffer if stdin else open_binary(path)
-    interactive = stdin and sys.stdin.isatty()
-    try:
-        while True:
-            batch = [handle.readline()] if interactive else handle.readlines(READ_HINT_BYTES)
-            if not batch or batch == [b""]:
-                return
-            yield batch
-    except (OSError, EOFError, ValueError) as exc:  # corrupt archives raise these mid-read
-        raise FastembError(f"{path}: cannot read ({exc})") from None
-    finally:
-        if not stdin:  # leave sys.stdin usable
-            handle.close()
-
-
-def _scan_lines(path: str, eos: bool) -> TokenStream | None:
-    """The non-blank lines of ``path`` read by the Numba tokeniser ``corpus.scan``.
-
-    None when scan's result is not exactly the lines: stdin, a line of more than
-    corpus.MAX_SENTENCE tokens (scan cuts it into several sentences, and a cut cannot
-    be told from a line end), or a token of more than corpus.MAX_TOKEN_BYTES bytes
-    (scan shortens it; prediction would not).
-    """
-    from .corpus import scan
-    from .supervised_kernel import end_lines
-    if path == "-":
-        return None
-    raw = scan(path)
-    if raw.truncated or len(raw.offsets) - 1 != raw.lines:
-        return None
-    types, tokens, offsets = list(raw.words), raw.ids, raw.offsets
-    eos_type = -1
-    if eos:
-        try:
-            eos_type = types.index(EOS)  # a literal </s> in the text is the end token
-        except ValueError:
-            eos_type = len(types)
-            types = types + [EOS]
-        tokens, offsets = end_lines(tokens, offsets, eos_type)
-    return TokenStream(types, tokens.astype(np.int32, copy=False), offsets.astype(np.int64, copy=False), eos_type)
-
-
-def read_lines(path: str, eos: bool) -> tuple[TokenStream, str]:
-    """The non-blank lines of ``path`` as a TokenStream, and which reader read them.
-
-    The Numba tokeniser when it can (``scan``), else the Python reader; both give
-    the same types in the same order, so the same model.
-    """
-    stream = _scan_lines(path, eos)
-    if stream is not None:
-        return stream, "scan"
-    table = _TokenTable()
-    for batch in read_line_batches(path):
-        table.add_bytes(b"".join(batch))
-    return table.stream(eos).without_blank_lines(), "python"
-
-
-def _token_hashes(types: Sequence[str]) -> np.ndarray:
-    """fastText's FNV-1a hash of each token's UTF-8 bytes, sign-extended to uint64 for n-grams."""
-    from .supervised_kernel import fnv1a_hashes
-    encoded = [t.encode("utf-8", "surrogateescape") for t in types]
-    starts = np.zeros(len(encoded) + 1, dtype=np.int64)
-    np.cumsum([len(e) for e in encoded], out=starts[1:])
-    data = np.frombuffer(b"".join(encoded), dtype=np.uint8).copy()
-    # fastText keeps word hashes in an int32 vector and reads them back into a uint64: sign extension.
-    return fnv1a_hashes(data, starts).view(np.int32).astype(np.int64).view(np.uint64)
-
-
-@dataclass
-class Examples:
-    """Encoded lines: what the kernel and the predictor consume."""
-
-    rows: np.ndarray            # int32 input rows of every example (known words, then n-gram buckets)
-    row_offsets: np.ndarray     # int64, len examples + 1
-    labels: np.ndarray          # int32 gold label ids
-    label_offsets: np.ndarray   # int64, len examples + 1
-    word_counts: np.ndarray     # int32 known word tokens per example, </s> included (progress, lr decay)
-    unknown_labels: np.ndarray  # int32 label tokens per example that the model does not know
-
-    def __len__(self) -> int:
-        return len(self.row_offsets) - 1
-
-    @property
-    def n_rows(self) -> np.ndarray:
-        return np.diff(self.row_offsets)
-
-    @property
-    def n_labels(self) -> np.ndarray:
-        return np.diff(self.label_offsets)
-
-    def select(self, keep: np.ndarray) -> "Examples":
-        """The examples where ``keep`` is true, re-packed."""
-        if keep.all():
-            return self
-
-        def pack(flat, offsets):
-            lengths = np.diff(offsets)
-            kept = flat[np.repeat(keep, lengths)]
-            return kept, np.concatenate(([0], np.cumsum(lengths[keep]))).astype(np.int64)
-        rows, row_offsets = pack(self.rows, self.row_offsets)
-        labels, label_offsets = pack(self.labels, self.label_offsets)
-        return Examples(rows, row_offsets, labels, label_offsets, self.word_counts[keep].copy(),
-                        self.unknown_labels[keep].copy())
-
-
-def _encode(stream: TokenStream, token_word: np.ndarray, token_label: np.ndarray, config: SupervisedConfig,
-            n_words: int) -> Examples:
-    from .supervised_kernel import encode_examples
-    ngrams = np.array([config.word_ngrams, config.n_buckets, n_words], dtype=np.int64)
-    maps = (token_word.astype(np.int32), token_label.astype(np.int32), _token_hashes(stream.types))
-    return Examples(*encode_examples(stream.tokens, stream.line_offsets, maps, ngrams))
-
-
-@dataclass
-class TrainingData:
-    words: Vocab
-    labels: Vocab
-    examples: Examples            # only lines with >= 1 input row and >= 1 label
-    lines: int                    # non-blank lines read
-    skipped_no_label: int         # non-blank lines without a (kept) label
-    skipped_no_words: int         # lines with a label but no input row (not even a known </s>)
-    reader: str = "scan"          # "scan" (Numba tokeniser) or "python" (the fallback, see read_lines)
-
-
-def read_training_data(path: str, config: SupervisedConfig) -> TrainingData:
-    """Read ``path`` once, build both vocabularies and encode every line."""
-    from .supervised_kernel import NOT_A_WORD, count_types
-    stream, reader = read_lines(path, config.eos)
-    types, eos_type = stream.types, stream.eos_type
-    if len(stream.tokens) == 0:
-        raise FastembError(f"{path}: the file is empty (no tokens)")
-    prefix = config.label_prefix
-    is_label = stream.label_types(prefix)
-    if not is_label.any():
-        raise FastembError(f"{path}: no line has a label (a token starting with {prefix!r}); "
-                           "check --label-prefix")
-    if is_label.sum() + (eos_type >= 0) == len(types):
-        raise FastembError(f"{path}: lines have labels but no words: nothing to learn from")
-    counts = count_types(stream.tokens, len(types))
-    word_types, label_types = np.flatnonzero(~is_label), np.flatnonzero(is_label)
-    if counts[label_types].max() < config.min_count_label:
-        raise FastembError(f"no label occurs at least {config.min_count_label} times (--min-count-label); "
-                           f"the most frequent occurs {counts[label_types].max()} times")
-    words, word_remap = Vocab.build([types[i] for i in word_types], counts[word_types], config.min_count)
-    labels, label_remap = Vocab.build([types[i] for i in label_types], counts[label_types],
-                                      config.min_count_label)
-    token_word = np.full(len(types), NOT_A_WORD, dtype=np.int32)
-    token_word[word_types] = word_remap
-    token_label = np.full(len(types), -1, dtype=np.int32)
-    token_label[label_types] = label_remap
-    encoded = _encode(stream, token_word, token_label, config, len(words))
-    non_blank = stream.non_blank
-    gold, used = encoded.n_labels > 0, encoded.n_rows > 0
-    keep = gold & used
-    # Every line has the end token's row; a line must also have a word of its own to be worth learning from.
-    eos_known = eos_type >= 0 and token_word[eos_type] >= 0
-    if not (keep & (encoded.word_counts > eos_known)).any():
-        raise FastembError(f"{path}: no line has both a label and a word (kept by --min-count {config.min_count}): "
-                           "nothing to learn from")
-    return TrainingData(words, labels, encoded.select(keep), int(non_blank.sum()),
-                        int((non_blank & ~gold).sum()), int((gold & ~used).sum()), reader)
-
-
-# ---------------------------------------------------------------------------------------------
-# Metrics
-
-
-@dataclass
-class TestResult:
-    """fastText's Meter: counts over the examples that have a known label and a known word."""
-
-    k: int
-    labels: list[str]
-    examples: int = 0
-    gold: int = 0                 # gold labels (with repeats, as fastText counts them)
-    predicted: int = 0            # labels predicted
-    correct: int = 0              # predicted labels that are gold
-    label_gold: np.ndarray = None
-    label_predicted: np.ndarray = None
-    label_correct: np.ndarray = None
-    unknown_label_lines: int = 0  # lines with a label never seen in training (those labels are ignored)
-    skipped_lines: int = 0        # non-blank lines not scored: no known label or no input row (no known word nor </s>)
-
-    @property
-    def precision(self) -> float:
-        return self.correct / self.predicted if self.predicted else math.nan
-
-    @property
-    def recall(self) -> float:
-        return self.correct / self.gold if self.gold else math.nan
-
-    def per_label(self) -> list[tuple[str, float, float, float]]:
-        """(label, precision, recall, F1) for every label of the model; nan where undefined."""
-        out = []
-        for i, label in enumerate(self.labels):
-            p, g, c = self.label_predicted[i], self.label_gold[i], self.label_correct[i]
-            out.append((label, c / p if p else math.nan, c / g if g else math.nan,
-                        2 * c / (p + g) if p + g else math.nan))
-        return out
-
-
-def score_predictions(gold: Sequence[Sequence[int]], predicted: Sequence[Sequence[int]], labels: list[str],
-                      k: int) -> TestResult:
-    """Precision and recall at k as fastText's Meter counts them, from label ids per example."""
-    n = len(labels)
-    result = TestResult(k, labels, label_gold=np.zeros(n, np.int64), label_predicted=np.zeros(n, np.int64),
-                        label_correct=np.zeros(n, np.int64))
-    if len(gold) != len(predicted):
-        raise ValueError(f"{len(gold)} gold label lists but {len(predicted)} prediction lists")
-    for gold_ids, predicted_ids in zip(gold, predicted):
-        result.examples += 1
-        result.gold += len(gold_ids)
-        result.predicted += len(predicted_ids)
-        gold_set = set(int(g) for g in gold_ids)
-        for label in predicted_ids:
-            result.label_predicted[label] += 1
-            if int(label) in gold_set:
-                result.label_correct[label] += 1
-                result.correct += 1
-        for label in gold_ids:
-            result.label_gold[label] += 1
-    return result
-
-
-def _three_digits(x: float) -> str:
-    """C++ ``ostream << setprecision(3)`` (what fastText's test prints)."""
-    return "nan" if math.isnan(x) else f"{x:.3g}"
-
-
-def format_test(result: TestResult, per_label: bool = False) -> str:
-    """fastText's ``test`` output; with ``per_label`` its ``test-label`` lines come first."""
-    lines = []
-    if per_label:
-        def metric(name, value):
-            return f"{name} : " + (f"{value:.6f}" if math.isfinite(value) else "--------") + "  "
-        for label, precision, recall, f1 in result.per_label():
-            lines.append(metric("F1-Score", f1) + metric("Precision", precision) + metric("Recall", recall)
-                         + " " + label)
-    lines += [f"N\t{result.examples}", f"P@{result.k}\t{_three_digits(result.precision)}",
-              f"R@{result.k}\t{_three_digits(result.recall)}"]
-    return "\n".join(lines)
-
-
-def format_prediction(labels: Sequence[str], probs: Sequence[float], probabilities: bool) -> str:
-    """One line of ``predict`` output, fastText's layout: ``__label__x 0.93 __label__y 0.05``."""
-    if probabilities:
-        return " ".join(f"{label} {p:.6g}" for label, p in zip(labels, probs))
-    return " ".join(labels)
-
-
-# ---------------------------------------------------------------------------------------------
-# The model
+def n_output_rows(n_labels: int, loss: str) -> int:
+    """A row per label; hierarchical softmax has a row per inner node of the label tree instead."""
+    return n_labels - 1 if loss == "hs" else n_labels
+
+
+def label_paths(label_counts: np.ndarray, loss: str) -> tuple:
+    """The Huffman paths over the label counts (fastText's tree) for hs; empty for the other losses."""
+    if loss == "hs" and len(label_counts) >= 2:
+        from .huffman import huffman_paths
+        return tuple(huffman_paths(np.asarray(label_counts, dtype=np.int64)))
+    return np.zeros(0, np.int32), np.zeros(0, np.float32), np.zeros(1, np.int64)
 
 
 class SupervisedModel:
@@ -465,6 +60,7 @@ class SupervisedModel:
         self.report = report if report is not None else {}
         self.word_index = {w: i for i, w in enumerate(self.words)}
         self.label_index = {label: i for i, label in enumerate(self.labels)}
+        self.paths = label_paths(self.label_counts, config.loss)
 
     @property
     def dim(self) -> int:
@@ -484,7 +80,7 @@ class SupervisedModel:
 
     def encode(self, stream: TokenStream) -> Examples:
         """Every line of ``stream`` (blank ones too) encoded with this model's vocabularies."""
-        from .supervised_kernel import NOT_A_WORD
+        from .labelled_kernel import NOT_A_WORD
         types = stream.types
         is_label = stream.label_types(self.config.label_prefix)
         token_word = np.array([NOT_A_WORD if label else self.word_index.get(t, -1)
@@ -493,17 +89,13 @@ class SupervisedModel:
         return _encode(stream, token_word, token_label, self.config, len(self.words))
 
     def probabilities(self, examples: Examples) -> np.ndarray:
-        """(examples, labels) float32: softmax for --loss softmax, a sigmoid per label for ns/ova."""
-        from .supervised_kernel import mean_hidden
-        hidden = np.empty((len(examples), self.dim), dtype=np.float32)
-        mean_hidden(self.input_rows, examples.rows, examples.row_offsets, hidden)
-        logits = hidden @ self.output_rows.T
-        if self.config.loss == "softmax":
-            logits -= logits.max(axis=1, keepdims=True)
-            np.exp(logits, out=logits)
-            logits /= logits.sum(axis=1, keepdims=True)
-            return logits
-        return (1.0 / (1.0 + np.exp(-logits.astype(np.float64)))).astype(np.float32)
+        """(examples, labels) float32: the forward pass of the model's loss (losses.label_probabilities)."""
+        from .losses import LOSSES
+        from .update import predict
+        probabilities = np.empty((len(examples), len(self.labels)), dtype=np.float32)
+        predict(LOSSES[self.config.loss], self.input_rows, examples.rows, examples.row_offsets, self.output_rows,
+                self.paths, probabilities)
+        return probabilities
 
     def top_labels(self, examples: Examples, k: int = 1, threshold: float = 0.0) -> list[tuple[np.ndarray, np.ndarray]]:
         """(label ids, probabilities) per example, best first: at most k (-1: all) with p >= threshold.
@@ -633,9 +225,11 @@ def load_model(path: str) -> SupervisedModel:
         raise FastembError(f"{path}: damaged fastemb model ({type(exc).__name__}: {exc})") from None
     input_rows, output_rows = parts["input_rows"], parts["output_rows"]
     if (input_rows.ndim != 2 or output_rows.ndim != 2 or input_rows.shape[1] != output_rows.shape[1]
-            or input_rows.shape[0] != len(words) + config.n_buckets or output_rows.shape[0] != len(labels)):
+            or input_rows.shape[0] != len(words) + config.n_buckets
+            or output_rows.shape[0] != n_output_rows(len(labels), config.loss)):
         raise FastembError(f"{path}: corrupt model (matrix shapes {input_rows.shape} and {output_rows.shape} "
-                           f"do not fit {len(words)} words, {config.n_buckets} buckets and {len(labels)} labels)")
+                           f"do not fit {len(words)} words, {config.n_buckets} buckets, {len(labels)} labels "
+                           f"and --loss {config.loss})")
     return SupervisedModel(words, labels, np.ascontiguousarray(input_rows, dtype=np.float32),
                            np.ascontiguousarray(output_rows, dtype=np.float32), config,
                            parts["word_counts"], parts["label_counts"])
@@ -650,63 +244,9 @@ def _split_joined(stored: np.ndarray) -> list[str]:
 # Training
 
 
-def _new_state(threads: int):
-    from .supervised_kernel import STRIDE
-    return (np.zeros(threads * STRIDE, np.int64), np.zeros(threads * STRIDE, np.float64), np.zeros(1, np.int64))
-
-
-def _kernel_inputs(model, examples: Examples, chunk_starts, samplers, config: SupervisedConfig, epoch: int,
-                   words_before: float, total_words: float, state):
-    from .supervised_kernel import LOSSES
-    max_rows = int(examples.n_rows.max()) if len(examples) else 1
-    max_labels = int(examples.n_labels.max()) if len(examples) else 1
-    return (model,
-            (examples.rows, examples.row_offsets, examples.labels, examples.label_offsets,
-             examples.word_counts, chunk_starts),
-            samplers,
-            np.array([LOSSES[config.loss], config.neg, config.threads, config.seed, epoch, max_rows, max_labels],
-                     dtype=np.int64),
-            np.array([config.lr, words_before, total_words], dtype=np.float64),
-            state)
-
-
-def _samplers(label_counts: np.ndarray):
-    """ns draws noise labels with p ~ count^0.5, as fastText's NegativeSamplingLoss."""
-    from .core import make_tables
-    from .sampling import alias_table, noise_distribution
-    return (*alias_table(noise_distribution(np.maximum(label_counts, 1), power=0.5)), make_tables())
-
-
-def warm_up(dim: int = 4) -> float:
-    """Compile (or load from Numba's cache) every supervised kernel on a tiny input; returns seconds.
-
-    The reader's tokeniser (``corpus.scan``), the encoder, training and scoring, so
-    that read and train times of a run never include compiling.
-    """
-    import tempfile
-
-    from .sgns import plan_chunks
-    from .supervised_kernel import train_epoch
-    started = time.perf_counter()
-    config = SupervisedConfig(dim=dim, epochs=1, threads=1, word_ngrams=2, buckets=7)
-    with tempfile.TemporaryDirectory(prefix="fastemb-warm-up-") as directory:
-        path = os.path.join(directory, "warm-up.txt")
-        with open(path, "wb") as handle:
-            handle.write(b"__label__x a b\n__label__y b c\n")
-        data = read_training_data(path, config)
-    n_rows = len(data.words) + config.n_buckets
-    model = (_initial_rows(len(data.words), config, None, data.words.words)[0],
-             np.zeros((len(data.labels), dim), np.float32), np.zeros(n_rows, np.uint8))
-    examples = data.examples
-    train_epoch(*_kernel_inputs(model, examples, plan_chunks(np.arange(len(examples) + 1, dtype=np.int64)),
-                                _samplers(data.labels.counts), config, 0, 0.0, 2.0, _new_state(1)))
-    SupervisedModel(data.words.words, data.labels.words, model[0], model[1], config).probabilities(examples)
-    return time.perf_counter() - started
-
-
-def _initial_rows(n_words: int, config: SupervisedConfig, vectors, words: list[str]):
+def initial_rows(n_words: int, config: SupervisedConfig, vectors, words: list[str]):
     """Input rows uniform(-1/dim, 1/dim), output rows zero (fastText); pretrained rows copied in."""
-    from .supervised_kernel import fill_uniform
+    from .sampling import fill_uniform
     input_rows = np.empty((n_words + config.n_buckets, config.dim), dtype=np.float32)
     fill_uniform(input_rows, -1.0 / config.dim, 1.0 / config.dim, config.seed)
     frozen = np.zeros(len(input_rows), dtype=np.uint8)
@@ -721,56 +261,52 @@ def _initial_rows(n_words: int, config: SupervisedConfig, vectors, words: list[s
     return input_rows, frozen, initialised
 
 
-def train(data: TrainingData, config: SupervisedConfig, progress: Progress | None = None, vectors=None) -> tuple:
-    """Train on encoded examples; returns (input_rows, output_rows, stats)."""
-    import numba
-
-    from .sgns import _KernelRunner, plan_chunks
-    from .supervised_kernel import STRIDE, train_epoch
+def supervised_job(data: TrainingData, config: SupervisedConfig, input_rows: np.ndarray,
+                   frozen: np.ndarray) -> Job:
+    """The classifier's job: labelled examples, noise labels ~ count^0.5 (fastText), the label tree for hs."""
+    from .core import make_tables
+    from .huffman import max_path_length
+    from .losses import LOSSES, NOISE_TRIES
+    from .sampling import alias_table, noise_distribution
+    from .update import MEAN
 
     config.validate()
-    numba.set_num_threads(max(1, min(config.threads, numba.config.NUMBA_NUM_THREADS)))
-    examples = data.examples
-    started = time.perf_counter()
-    input_rows, frozen, initialised = _initial_rows(len(data.words), config, vectors, data.words.words)
-    init_seconds = time.perf_counter() - started
-    output_rows = np.zeros((len(data.labels), config.dim), dtype=np.float32)
-    model = (input_rows, output_rows, frozen)
-    samplers = _samplers(data.labels.counts)
+    examples, n_words, n_labels = data.examples, len(data.words), len(data.labels)
+    if config.loss == "hs" and n_labels < 2:
+        raise FastembError("--loss hs needs at least 2 labels")
+    paths = label_paths(data.labels.counts, config.loss)
+    n_outputs = n_output_rows(n_labels, config.loss)
+    samplers = (np.zeros(0, np.uint64), alias_table(noise_distribution(np.maximum(data.labels.counts, 1), 0.5)),
+                paths, make_tables())
+    max_out = max_path_length(paths) if config.loss == "hs" else max(config.neg + 1, n_labels)
+    settings = dict(loss=LOSSES[config.loss], combine=MEAN, negative=config.neg, noise_tries=NOISE_TRIES,
+                    lr_refresh_words=LR_REFRESH_WORDS, n_words=n_words, max_tokens=1,
+                    max_in=max(int(examples.n_rows.max()), 1), max_hidden=1, max_out=max_out)
     word_offsets = np.concatenate(([0], np.cumsum(examples.word_counts, dtype=np.int64)))
-    chunk_starts = plan_chunks(word_offsets, CHUNK_WORDS)
-    per_epoch = float(word_offsets[-1])
-    total = per_epoch * config.epochs
-    progress = progress or Progress(total, config.threads, quiet=True)
-    loss_sum = scored = 0.0
-    started = progress.started = time.perf_counter()  # rates count from here, after the (large) allocation
-    for epoch in range(config.epochs):
-        state = _new_state(config.threads)
-        progress_words, losses, stop = state
-        words_before = epoch * per_epoch
+    return Job("supervised", config, data.words, examples, word_offsets, CHUNK_WORDS, input_rows,
+               np.zeros((n_outputs, config.dim), np.float32), samplers, settings,
+               hot_candidates=(n_words, n_outputs), labels=data.labels, frozen=frozen)
 
-        def poll(force=False):
-            done = words_before + progress_words[::STRIDE].sum()
-            n = losses[1::STRIDE].sum() + scored
-            mean_loss = (losses[::STRIDE].sum() + loss_sum) / n if n else 0.0
-            progress.update(done, max(config.lr * (1.0 - done / total), 0.0), mean_loss, force)
 
-        runner = _KernelRunner(train_epoch, _kernel_inputs(model, examples, chunk_starts, samplers, config, epoch,
-                                                           words_before, total, state)).start()
-        try:
-            runner.wait(poll)
-        except KeyboardInterrupt:
-            runner.stop_and_wait(stop)  # the worker threads finish their example and return
-            raise
-        poll(force=True)
-        loss_sum += losses[::STRIDE].sum()
-        scored += losses[1::STRIDE].sum()
-    train_seconds = time.perf_counter() - started
-    progress.close()
-    stats = {"train_seconds": train_seconds, "words": int(total), "loss": loss_sum / scored if scored else 0.0,
-             "words_per_sec": total / train_seconds if train_seconds else 0.0, "pretrained_rows": initialised,
-             "init_seconds": init_seconds}
-    return input_rows, output_rows, stats
+def warm_up(dim: int = 4) -> float:
+    """Compile (or load from Numba's cache) every kernel the classifier uses on a tiny input; returns seconds.
+
+    The reader's tokeniser (``corpus.scan``), the encoder, training and prediction, so
+    that read and train times of a run never include compiling.
+    """
+    import tempfile
+    started = time.perf_counter()
+    config = SupervisedConfig(dim=dim, epochs=1, threads=1, word_ngrams=2, buckets=7)
+    with tempfile.TemporaryDirectory(prefix="fastemb-warm-up-") as directory:
+        path = os.path.join(directory, "warm-up.txt")
+        with open(path, "wb") as handle:
+            handle.write(b"__label__x a b\n__label__y b c\n")
+        data = read_training_data(path, config)
+    input_rows, frozen, _ = initial_rows(len(data.words), config, None, data.words.words)
+    trainer = Trainer(supervised_job(data, config, input_rows, frozen))
+    trainer.run()
+    finish_report(trainer, {}).probabilities(data.examples)
+    return time.perf_counter() - started
 
 
 def load_pretrained(config: SupervisedConfig):
@@ -785,16 +321,17 @@ def load_pretrained(config: SupervisedConfig):
     return vectors
 
 
-def train_supervised(path: str, config: SupervisedConfig | None = None,
-                     progress: Progress | None = None) -> SupervisedModel:
-    """Read ``path`` (fastText's labelled format), train, and return the model with its report."""
-    config = config or SupervisedConfig()
+def prepare(path: str, config: SupervisedConfig, progress: Progress | None = None, vocab=None, labels=None,
+            frozen: np.ndarray | None = None, **_) -> tuple[Trainer, dict]:
+    """Read ``path`` (fastText's labelled format), build (or apply the given) vocabularies, compile;
+    returns the trainer and the report."""
     config.validate()
     say = progress.say if progress else (lambda message: None)
-    vectors = load_pretrained(config)
+    resuming = vocab is not None
+    vectors = None if resuming else load_pretrained(config)
     compile_seconds = warm_up()  # first, so that read_seconds does not include loading the reader's kernels
     started = time.perf_counter()
-    data = read_training_data(path, config)
+    data = read_training_data(path, config, vocab, labels)
     read_seconds = time.perf_counter() - started
     examples = data.examples
     say(f"Read {data.lines:,} lines: {len(examples):,} examples, {int(examples.word_counts.sum()):,} words; "
@@ -807,17 +344,46 @@ def train_supervised(path: str, config: SupervisedConfig | None = None,
         say(f"Read with the slower Python reader: a line has more than {MAX_SENTENCE:,} tokens "
             f"or a token more than {MAX_TOKEN_BYTES:,} bytes")
     say(f"Kernels compiled or loaded from cache in {compile_seconds:.2f} s")
-    if progress is not None:
-        progress.total_words = float(examples.word_counts.sum()) * config.epochs
-    input_rows, output_rows, stats = train(data, config, progress, vectors)
+    started = time.perf_counter()
+    input_rows, initial_frozen, initialised = initial_rows(len(data.words), config, vectors, data.words.words)
+    trainer = Trainer(supervised_job(data, config, input_rows, initial_frozen if frozen is None else frozen))
+    init_seconds = time.perf_counter() - started
     if vectors is not None:
-        say(f"Initialised {stats['pretrained_rows']:,} of {len(data.words):,} word rows from {config.pretrained}"
+        say(f"Initialised {initialised:,} of {len(data.words):,} word rows from {config.pretrained}"
             + (" (frozen)" if config.freeze else ""))
+    if progress is not None:
+        progress.total_words = trainer.total
+        progress.threads = config.threads
     report = {"version": __version__, "objective": "supervised", "input": path,
-              "read_seconds": read_seconds, "reader": data.reader, "compile_seconds": compile_seconds, **stats,
+              "read_seconds": read_seconds, "reader": data.reader, "compile_seconds": compile_seconds,
+              "init_seconds": init_seconds, "pretrained_rows": initialised,
               "save_seconds": 0.0, "threads": config.threads, "vocab_size": len(data.words),
               "labels": len(data.labels), "examples": len(examples), "lines": data.lines,
               "skipped_no_label": data.skipped_no_label, "skipped_no_words": data.skipped_no_words,
               "corpus_tokens": int(examples.word_counts.sum()), "config": asdict(config)}
-    return SupervisedModel(data.words.words, data.labels.words, input_rows, output_rows, config,
-                           data.words.counts, data.labels.counts, report)
+    return trainer, report
+
+
+def finish_report(trainer: Trainer, report: dict) -> SupervisedModel:
+    report.update(trainer.stats())
+    job = trainer.job
+    return SupervisedModel(job.vocab.words, job.labels.words, trainer.input_rows, trainer.output_rows,
+                           trainer.config, job.vocab.counts, job.labels.counts, report)
+
+
+def save_outputs(model: SupervisedModel, run_info: dict) -> None:
+    model.save(run_info["output"])
+    if run_info.get("vectors"):
+        model.save_vectors(run_info["vectors"], binary=run_info.get("binary", False))
+
+
+def config_from(meta: dict) -> SupervisedConfig:
+    return SupervisedConfig(**meta["config"])
+
+
+def train_supervised(path: str, config: SupervisedConfig | None = None,
+                     progress: Progress | None = None) -> SupervisedModel:
+    """Read ``path`` (fastText's labelled format), train, and return the model with its report."""
+    trainer, report = prepare(path, config or SupervisedConfig(), progress)
+    trainer.run(progress)
+    return finish_report(trainer, report)

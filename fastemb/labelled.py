@@ -1,0 +1,327 @@
+"""Labelled lines in fastText's format, read and encoded into examples the trainer and the predictor consume.
+
+Input format (fastText's): one example per line, tokens separated by ASCII
+whitespace (and NUL), as fastText splits them; a token that starts with
+``label_prefix`` is a label, anywhere in the line, several allowed. As fastText's
+Dictionary, every line ends with the end-of-line token ``</s>``, a word like any
+other: it has its own input row (and a place in ``--vectors``), takes part in
+word n-grams, and lets a line of unknown words still predict (``eos=False``,
+``--no-eos``, leaves it out). An example's input rows are its known words
+(``</s>`` last) followed by its hashed word n-grams (``word_ngrams`` > 1), in
+fastText's order and with fastText's hash, so the same n-gram lands in the same
+bucket as in fastText.
+
+Training input is read by the Numba tokeniser of ``corpus.scan``; the Python
+reader (stdin, prediction, and the rare file scan cannot represent exactly)
+splits and decodes tokens the same way.
+"""
+from __future__ import annotations
+
+import itertools
+import sys
+from array import array
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Iterable, Iterator, Sequence
+
+import numpy as np
+
+from .config import SupervisedConfig
+from .corpus import first_spellings
+from .errors import FastembError
+from .fileio import open_binary
+from .vocab import Vocab
+
+READ_HINT_BYTES = 1 << 22  # the Python reader reads and encodes lines in batches of about this many bytes
+EOS = "</s>"               # fastText's end-of-line token, appended to every line (SupervisedConfig.eos)
+
+
+@dataclass
+class TokenStream:
+    """Lines as token-type ids: what the encoder consumes.
+
+    With the end-of-line token on, every line (a blank one too) ends with one EOS
+    token, as fastText's Dictionary reads it; a literal ``</s>`` in the text is the
+    same token type.
+    """
+
+    types: list[str]            # type id -> token, distinct strings
+    tokens: np.ndarray          # int32 type id of every token, line after line
+    line_offsets: np.ndarray    # int64 line boundaries into tokens, len lines + 1
+    eos_type: int = -1          # the type id of EOS; -1 when no end token is appended
+
+    @property
+    def non_blank(self) -> np.ndarray:
+        """Lines with a token of their own (the appended end token does not count)."""
+        return np.diff(self.line_offsets) > (self.eos_type >= 0)
+
+    def without_blank_lines(self) -> "TokenStream":
+        blank = ~self.non_blank
+        if not blank.any():
+            return self
+        lengths = np.diff(self.line_offsets)
+        tokens = self.tokens[~np.repeat(blank, lengths)]
+        offsets = np.concatenate(([0], np.cumsum(lengths[~blank]))).astype(np.int64)
+        return TokenStream(self.types, tokens, offsets, self.eos_type)
+
+    def label_types(self, prefix: str) -> np.ndarray:
+        """Per type: is it a label? The end token is always a word."""
+        is_label = np.fromiter((t.startswith(prefix) for t in self.types), dtype=bool, count=len(self.types))
+        if self.eos_type >= 0:
+            is_label[self.eos_type] = False
+        return is_label
+
+
+class _TokenTable:
+    """Token byte strings -> ids by first occurrence (C-level dict look-ups), lines as flat id arrays.
+
+    Tokens are split at ASCII whitespace and NUL, the bytes fastText (and ``corpus.scan``)
+    split at; a Unicode space such as U+00A0 stays inside its token. A whole batch of
+    lines is split at once: each newline becomes a NUL token first (a real NUL is
+    blanked beforehand), which keeps the per-token work in C; line ends are recovered
+    from the NUL tokens. Token bytes are decoded as UTF-8 with U+FFFD for invalid bytes.
+    """
+
+    _LINE_END = b"\x00"
+
+    def __init__(self):
+        self.ids_of = defaultdict(itertools.count().__next__)
+        self.ids_of[self._LINE_END]  # id 0: the line ends
+        self.tokens = array("i")
+
+    def add_bytes(self, data: bytes) -> None:
+        """Every line of ``data``; a last line without a newline counts as a line."""
+        if not data:
+            return
+        if not data.endswith(b"\n"):
+            data += b"\n"
+        self.tokens.extend(map(self.ids_of.__getitem__,
+                               data.replace(self._LINE_END, b" ").replace(b"\n", b" \x00 ").split()))
+
+    def add_lines(self, lines: Iterable[str]) -> None:
+        """Each item is one line (a newline inside an item is read as a space)."""
+        text = "".join(line.replace("\n", " ") + "\n" for line in lines)
+        self.add_bytes(text.encode("utf-8", "surrogatepass"))
+
+    def stream(self, eos: bool) -> TokenStream:
+        """The lines so far, each ending with the end token ``EOS`` when ``eos``."""
+        ids = np.frombuffer(self.tokens, dtype=np.int32) if len(self.tokens) else np.zeros(0, np.int32)
+        is_end = ids == 0
+        ends = np.flatnonzero(is_end)
+        eos_type = -1
+        if eos:
+            eos_type = self.ids_of[EOS.encode()] - 1
+            tokens = np.where(is_end, np.int32(eos_type + 1), ids) - np.int32(1)
+            line_offsets = np.concatenate(([0], ends + 1))
+        else:
+            tokens = ids[~is_end] - np.int32(1)
+            line_offsets = np.concatenate(([0], ends - np.arange(len(ends))))
+        types = [t.decode("utf-8", "replace") for t in itertools.islice(self.ids_of, 1, None)]
+        return _merge_equal_types(types, tokens.astype(np.int32), line_offsets.astype(np.int64), eos_type)
+
+
+def _merge_equal_types(types: list[str], tokens: np.ndarray, line_offsets: np.ndarray, eos_type: int) -> TokenStream:
+    """Distinct byte strings that decode to the same text (invalid UTF-8) become one type, as in scan."""
+    if len(set(types)) == len(types):
+        return TokenStream(types, tokens, line_offsets, eos_type)
+    remap, distinct = first_spellings(types)
+    return TokenStream(distinct, remap[tokens], line_offsets, int(remap[eos_type]) if eos_type >= 0 else -1)
+
+
+def read_line_batches(path: str) -> Iterator[list[bytes]]:
+    """Lines of ``path`` ('-' = stdin; .gz/.bz2/.xz ok) as bytes, in batches; one at a time from a terminal.
+
+    Lines end at '\\n' only ('\\r' is whitespace inside a line, as in fastText).
+    """
+    stdin = path == "-"
+    handle = sys.stdin.buffer if stdin else open_binary(path)
+    interactive = stdin and sys.stdin.isatty()
+    try:
+        while True:
+            batch = [handle.readline()] if interactive else handle.readlines(READ_HINT_BYTES)
+            if not batch or batch == [b""]:
+                return
+            yield batch
+    except (OSError, EOFError, ValueError) as exc:  # corrupt archives raise these mid-read
+        raise FastembError(f"{path}: cannot read ({exc})") from None
+    finally:
+        if not stdin:  # leave sys.stdin usable
+            handle.close()
+
+
+def _scan_lines(path: str, eos: bool) -> TokenStream | None:
+    """The non-blank lines of ``path`` read by the Numba tokeniser ``corpus.scan``.
+
+    None when scan's result is not exactly the lines: stdin, a line of more than
+    corpus.MAX_SENTENCE tokens (scan cuts it into several sentences, and a cut cannot
+    be told from a line end), or a token of more than corpus.MAX_TOKEN_BYTES bytes
+    (scan shortens it; prediction would not).
+    """
+    from .corpus import scan
+    from .labelled_kernel import end_lines
+    if path == "-":
+        return None
+    raw = scan(path)
+    if raw.truncated or len(raw.offsets) - 1 != raw.lines:
+        return None
+    types, tokens, offsets = list(raw.words), raw.ids, raw.offsets
+    eos_type = -1
+    if eos:
+        try:
+            eos_type = types.index(EOS)  # a literal </s> in the text is the end token
+        except ValueError:
+            eos_type = len(types)
+            types = types + [EOS]
+        tokens, offsets = end_lines(tokens, offsets, eos_type)
+    return TokenStream(types, tokens.astype(np.int32, copy=False), offsets.astype(np.int64, copy=False), eos_type)
+
+
+def read_lines(path: str, eos: bool) -> tuple[TokenStream, str]:
+    """The non-blank lines of ``path`` as a TokenStream, and which reader read them.
+
+    The Numba tokeniser when it can (``scan``), else the Python reader; both give
+    the same types in the same order, so the same model.
+    """
+    stream = _scan_lines(path, eos)
+    if stream is not None:
+        return stream, "scan"
+    table = _TokenTable()
+    for batch in read_line_batches(path):
+        table.add_bytes(b"".join(batch))
+    return table.stream(eos).without_blank_lines(), "python"
+
+
+def _token_hashes(types: Sequence[str]) -> np.ndarray:
+    """fastText's FNV-1a hash of each token's UTF-8 bytes, sign-extended to uint64 for n-grams."""
+    from .labelled_kernel import fnv1a_hashes
+    encoded = [t.encode("utf-8", "surrogateescape") for t in types]
+    starts = np.zeros(len(encoded) + 1, dtype=np.int64)
+    np.cumsum([len(e) for e in encoded], out=starts[1:])
+    data = np.frombuffer(b"".join(encoded), dtype=np.uint8).copy()
+    # fastText keeps word hashes in an int32 vector and reads them back into a uint64: sign extension.
+    return fnv1a_hashes(data, starts).view(np.int32).astype(np.int64).view(np.uint64)
+
+
+@dataclass
+class Examples:
+    """Encoded lines: what the kernel and the predictor consume."""
+
+    rows: np.ndarray            # int32 input rows of every example (known words, then n-gram buckets)
+    row_offsets: np.ndarray     # int64, len examples + 1
+    labels: np.ndarray          # int32 gold label ids
+    label_offsets: np.ndarray   # int64, len examples + 1
+    word_counts: np.ndarray     # int32 known word tokens per example, </s> included (progress, lr decay)
+    unknown_labels: np.ndarray  # int32 label tokens per example that the model does not know
+
+    def __len__(self) -> int:
+        return len(self.row_offsets) - 1
+
+    # What the trainer reads of its data (as of corpus.Corpus): units of tokens, here input rows.
+    @property
+    def tokens(self) -> np.ndarray:
+        return self.rows
+
+    @property
+    def offsets(self) -> np.ndarray:
+        return self.row_offsets
+
+    def segment_bounds(self, chunk_starts: np.ndarray) -> list[tuple[int, int]]:
+        return [(0, len(chunk_starts) - 1)]
+
+    def load(self, first_chunk: int, last_chunk: int, chunk_starts: np.ndarray):
+        return self, chunk_starts
+
+    def blocks(self):
+        yield from (self.rows, self.labels, self.label_offsets)
+
+    @property
+    def n_rows(self) -> np.ndarray:
+        return np.diff(self.row_offsets)
+
+    @property
+    def n_labels(self) -> np.ndarray:
+        return np.diff(self.label_offsets)
+
+    def select(self, keep: np.ndarray) -> "Examples":
+        """The examples where ``keep`` is true, re-packed."""
+        if keep.all():
+            return self
+
+        def pack(flat, offsets):
+            lengths = np.diff(offsets)
+            kept = flat[np.repeat(keep, lengths)]
+            return kept, np.concatenate(([0], np.cumsum(lengths[keep]))).astype(np.int64)
+        rows, row_offsets = pack(self.rows, self.row_offsets)
+        labels, label_offsets = pack(self.labels, self.label_offsets)
+        return Examples(rows, row_offsets, labels, label_offsets, self.word_counts[keep].copy(),
+                        self.unknown_labels[keep].copy())
+
+
+def _encode(stream: TokenStream, token_word: np.ndarray, token_label: np.ndarray, config: SupervisedConfig,
+            n_words: int) -> Examples:
+    from .labelled_kernel import encode_examples
+    ngrams = np.array([config.word_ngrams, config.n_buckets, n_words], dtype=np.int64)
+    maps = (token_word.astype(np.int32), token_label.astype(np.int32), _token_hashes(stream.types))
+    return Examples(*encode_examples(stream.tokens, stream.line_offsets, maps, ngrams))
+
+
+@dataclass
+class TrainingData:
+    words: Vocab
+    labels: Vocab
+    examples: Examples            # only lines with >= 1 input row and >= 1 label
+    lines: int                    # non-blank lines read
+    skipped_no_label: int         # non-blank lines without a (kept) label
+    skipped_no_words: int         # lines with a label but no input row (not even a known </s>)
+    reader: str = "scan"          # "scan" (Numba tokeniser) or "python" (the fallback, see read_lines)
+
+
+def _ids_in(vocab: Vocab, types: list[str], chosen: np.ndarray) -> np.ndarray:
+    """The id in ``vocab`` of each chosen type, -1 where it has none."""
+    index = {word: i for i, word in enumerate(vocab.words)}
+    return np.array([index.get(types[i], -1) for i in chosen], dtype=np.int32)
+
+
+def read_training_data(path: str, config: SupervisedConfig, words: Vocab | None = None,
+                       labels: Vocab | None = None) -> TrainingData:
+    """Read ``path`` once, build both vocabularies (or apply the given ones: resuming) and encode every line."""
+    from .labelled_kernel import NOT_A_WORD, count_types
+    stream, reader = read_lines(path, config.eos)
+    types, eos_type = stream.types, stream.eos_type
+    if len(stream.tokens) == 0:
+        raise FastembError(f"{path}: the file is empty (no tokens)")
+    prefix = config.label_prefix
+    is_label = stream.label_types(prefix)
+    if not is_label.any():
+        raise FastembError(f"{path}: no line has a label (a token starting with {prefix!r}); "
+                           "check --label-prefix")
+    if is_label.sum() + (eos_type >= 0) == len(types):
+        raise FastembError(f"{path}: lines have labels but no words: nothing to learn from")
+    counts = count_types(stream.tokens, len(types))
+    word_types, label_types = np.flatnonzero(~is_label), np.flatnonzero(is_label)
+    if counts[label_types].max() < config.min_count_label:
+        raise FastembError(f"no label occurs at least {config.min_count_label} times (--min-count-label); "
+                           f"the most frequent occurs {counts[label_types].max()} times")
+    if words is None:
+        words, word_remap = Vocab.build([types[i] for i in word_types], counts[word_types], config.min_count)
+        labels, label_remap = Vocab.build([types[i] for i in label_types], counts[label_types],
+                                          config.min_count_label)
+    else:
+        word_remap, label_remap = _ids_in(words, types, word_types), _ids_in(labels, types, label_types)
+    token_word = np.full(len(types), NOT_A_WORD, dtype=np.int32)
+    token_word[word_types] = word_remap
+    token_label = np.full(len(types), -1, dtype=np.int32)
+    token_label[label_types] = label_remap
+    encoded = _encode(stream, token_word, token_label, config, len(words))
+    non_blank = stream.non_blank
+    gold, used = encoded.n_labels > 0, encoded.n_rows > 0
+    keep = gold & used
+    # Every line has the end token's row; a line must also have a word of its own to be worth learning from.
+    eos_known = eos_type >= 0 and token_word[eos_type] >= 0
+    if not (keep & (encoded.word_counts > eos_known)).any():
+        raise FastembError(f"{path}: no line has both a label and a word (kept by --min-count {config.min_count}): "
+                           "nothing to learn from")
+    return TrainingData(words, labels, encoded.select(keep), int(non_blank.sum()),
+                        int((non_blank & ~gold).sum()), int((gold & ~used).sum()), reader)
+
+

@@ -1,0 +1,133 @@
+"""Numba kernels that encode labelled lines: fastText's word hash, the end-of-line token, input rows.
+
+Word n-grams are hashed as fastText does (``Dictionary::addWordNgrams``): word
+hashes are 32-bit FNV-1a over the word's bytes taken as *signed* chars, stored
+as int32 and sign-extended to 64 bits, combined as ``h = h * 116049371 + hash[j]``
+and taken ``% buckets``; unknown words still take part in n-grams.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+NGRAM_MULTIPLIER = np.uint64(116049371)
+NOT_A_WORD = -2         # token_word code of a label token (an unknown word is -1)
+
+
+@njit(cache=True, nogil=True)
+def fnv1a_hashes(data, starts):
+    """fastText's word hash for each byte string data[starts[w]:starts[w+1]], as uint32.
+
+    fastText xors each byte as a *signed* char (``uint32_t(int8_t(c))``), so bytes
+    >= 0x80 enter as 0xFFFFFFxx; doing the same keeps n-gram buckets identical.
+    """
+    n = len(starts) - 1
+    hashes = np.empty(n, dtype=np.uint32)
+    mask = np.uint64(0xFFFFFFFF)
+    for w in range(n):
+        h = np.uint64(2166136261)
+        for i in range(starts[w], starts[w + 1]):
+            b = np.uint64(data[i])
+            if b >= 128:
+                b |= np.uint64(0xFFFFFF00)
+            h = ((h ^ b) * np.uint64(16777619)) & mask
+        hashes[w] = h
+    return hashes
+
+
+@njit(cache=True, nogil=True)
+def end_lines(tokens, line_offsets, end):
+    """(tokens with the token ``end`` appended to every line, the new line offsets): fastText's </s>."""
+    n_lines = len(line_offsets) - 1
+    out = np.empty(len(tokens) + n_lines, dtype=np.int32)
+    offsets = np.empty(n_lines + 1, dtype=np.int64)
+    offsets[0] = 0
+    o = 0
+    for e in range(n_lines):
+        for i in range(line_offsets[e], line_offsets[e + 1]):
+            out[o] = tokens[i]
+            o += 1
+        out[o] = end
+        o += 1
+        offsets[e + 1] = o
+    return out, offsets
+
+
+@njit(cache=True, nogil=True)
+def count_types(tokens, n_types):
+    """Occurrences of each token type (np.bincount, without its int64 copy of ``tokens``)."""
+    counts = np.zeros(n_types, dtype=np.int64)
+    for i in range(len(tokens)):
+        counts[tokens[i]] += 1
+    return counts
+
+
+@njit(cache=True, nogil=True)
+def encode_examples(tokens, line_offsets, token_maps, ngrams):
+    """Per line: its input rows (known words, then n-gram buckets) and its known labels.
+
+    tokens       int32 token-type id of every token, line after line
+    line_offsets int64 line boundaries into ``tokens`` (len lines + 1)
+    token_maps   = (token_word int32, token_label int32, token_hash uint64) per token type:
+                   word id, -1 unknown word, NOT_A_WORD for a label token; label id or -1;
+                   the sign-extended FNV-1a hash
+    ngrams       = int64[word_ngrams, buckets, n_words]: bucket b is input row n_words + b
+    Returns (rows, row_offsets, labels, label_offsets, word_counts, unknown_labels):
+    word_counts = known word tokens per line, unknown_labels = label tokens not in the model.
+    """
+    token_word, token_label, token_hash = token_maps
+    word_ngrams, buckets, n_words = ngrams[0], ngrams[1], ngrams[2]
+    n_lines = len(line_offsets) - 1
+    row_offsets = np.zeros(n_lines + 1, dtype=np.int64)
+    label_offsets = np.zeros(n_lines + 1, dtype=np.int64)
+    word_counts = np.zeros(n_lines, dtype=np.int32)
+    unknown_labels = np.zeros(n_lines, dtype=np.int32)
+    # Pass 1: sizes. A line with m word tokens (known or not) has sum_i min(N - 1, m - 1 - i) n-grams.
+    max_line = 0
+    for e in range(n_lines):
+        known = word_tokens = gold = unknown = 0
+        for i in range(line_offsets[e], line_offsets[e + 1]):
+            t = tokens[i]
+            if token_word[t] != NOT_A_WORD:
+                word_tokens += 1
+                if token_word[t] >= 0:
+                    known += 1
+            elif token_label[t] >= 0:
+                gold += 1
+            else:
+                unknown += 1
+        n_grams = 0
+        if word_ngrams > 1:
+            for i in range(word_tokens):
+                n_grams += min(word_ngrams - 1, word_tokens - 1 - i)
+        row_offsets[e + 1] = row_offsets[e] + known + n_grams
+        label_offsets[e + 1] = label_offsets[e] + gold
+        word_counts[e] = known
+        unknown_labels[e] = unknown
+        max_line = max(max_line, line_offsets[e + 1] - line_offsets[e])
+    rows = np.empty(row_offsets[n_lines], dtype=np.int32)
+    labels = np.empty(label_offsets[n_lines], dtype=np.int32)
+    line_hashes = np.empty(max_line, dtype=np.uint64)
+    bucket_count = np.uint64(max(buckets, 1))
+    # Pass 2: fill, in fastText's order (words as they come, then n-grams by start then length).
+    for e in range(n_lines):
+        r, j, m = row_offsets[e], label_offsets[e], 0
+        for i in range(line_offsets[e], line_offsets[e + 1]):
+            t = tokens[i]
+            if token_word[t] != NOT_A_WORD:
+                line_hashes[m] = token_hash[t]
+                m += 1
+                if token_word[t] >= 0:
+                    rows[r] = token_word[t]
+                    r += 1
+            elif token_label[t] >= 0:
+                labels[j] = token_label[t]
+                j += 1
+        if word_ngrams > 1:
+            for i in range(m):
+                h = line_hashes[i]
+                for k in range(i + 1, min(m, i + word_ngrams)):
+                    h = h * NGRAM_MULTIPLIER + line_hashes[k]
+                    rows[r] = n_words + np.int64(h % bucket_count)
+                    r += 1
+    return rows, row_offsets, labels, label_offsets, word_counts, unknown_labels

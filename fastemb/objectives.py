@@ -1,0 +1,118 @@
+"""The objectives: each turns one unit of data into input rows and targets and calls ``update.update``.
+
+    skipgram    a sentence: each context row of a centre word's reduced window predicts the centre
+                (``batched``: the window's context rows at once against one set of targets, HogBatch;
+                else one context row at a time, as word2vec and gensim)
+    cbow        a sentence: the mean (or sum) of a centre word's context rows predicts the centre
+    supervised  a labelled line: the mean of its word and n-gram rows predicts one of its labels
+                (ova: all of them)
+
+Each returns (rng, loss, scored, words): the loss summed over its updates, the number of
+(hidden row, output row) pairs (words) or examples (lines) it scored, and the words it
+counts for the learning-rate schedule. ``s`` is the kernel's Settings, ``rows_in`` and
+``rows_out`` the thread's hot-row maps (see losses.row_of).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .core import jit
+from .losses import ONE_VS_ALL, choose_targets, row_of
+from .sampling import below, next_random
+from .update import SEPARATE, update
+
+
+@jit
+def subsample(tokens, start, end, keep_threshold, rng, sentence):
+    """sentence[:n] = the tokens[start:end] that survive word2vec's subsampling of frequent words."""
+    n = 0
+    for i in range(start, end):
+        rng, bits = next_random(rng)
+        if bits < keep_threshold[tokens[i]]:
+            sentence[n] = tokens[i]
+            n += 1
+    return n, rng
+
+
+@jit
+def window_rows(sentence, n, i, window, rng, rows_in, in_ids):
+    """in_ids[:count] = the input rows of the words around sentence[i] in a window reduced at random
+    to [1, window] (word2vec's b); returns (count, rng)."""
+    rng, bits = next_random(rng)
+    reach = window - below(bits, window)
+    count = 0
+    for j in range(max(0, i - reach), min(n, i + reach + 1)):
+        if j != i:
+            in_ids[count] = row_of(sentence[j], rows_in)
+            count += 1
+    return count, rng
+
+
+@jit
+def skipgram(model, tokens, start, end, samplers, s, rows_in, rows_out, lr, rng, scratch):
+    keep_threshold, noise, paths, tables = samplers
+    n, rng = subsample(tokens, start, end, keep_threshold, rng, scratch.sentence)
+    loss, scored = 0.0, 0
+    for i in range(n):
+        center = scratch.sentence[i]
+        n_ctx, rng = window_rows(scratch.sentence, n, i, s.window, rng, rows_in, scratch.in_ids)
+        if s.batched:
+            if n_ctx == 0:
+                continue
+            n_out, rng = choose_targets(s.loss, center, scratch.gold, 0, s.negative, s.noise_tries, noise, paths,
+                                        rng, rows_out, scratch.out_ids, scratch.labels)
+            loss += update(model, scratch.in_ids, n_ctx, scratch.in_ids, n_ctx, SEPARATE, np.float32(1.0),
+                           s.loss, n_out, center, lr, tables, scratch)
+            scored += n_ctx * n_out
+            continue
+        for c in range(n_ctx):  # one context row at a time, each with targets of its own
+            context = scratch.in_ids[c:]
+            n_out, rng = choose_targets(s.loss, center, scratch.gold, 0, s.negative, s.noise_tries, noise, paths,
+                                        rng, rows_out, scratch.out_ids, scratch.labels)
+            loss += update(model, context, 1, context, 1, SEPARATE, np.float32(1.0), s.loss, n_out, center, lr,
+                           tables, scratch)
+            scored += n_out
+    return rng, loss, scored, end - start
+
+
+@jit
+def cbow(model, tokens, start, end, samplers, s, rows_in, rows_out, lr, rng, scratch):
+    keep_threshold, noise, paths, tables = samplers
+    n, rng = subsample(tokens, start, end, keep_threshold, rng, scratch.sentence)
+    loss, scored = 0.0, 0
+    for i in range(n):
+        center = scratch.sentence[i]
+        n_ctx, rng = window_rows(scratch.sentence, n, i, s.window, rng, rows_in, scratch.in_ids)
+        if n_ctx == 0:
+            continue
+        n_out, rng = choose_targets(s.loss, center, scratch.gold, 0, s.negative, s.noise_tries, noise, paths,
+                                    rng, rows_out, scratch.out_ids, scratch.labels)
+        loss += update(model, scratch.in_ids, n_ctx, scratch.in_ids, n_ctx, s.combine, np.float32(1.0), s.loss,
+                       n_out, center, lr, tables, scratch)
+        scored += n_out
+    return rng, loss, scored, end - start
+
+
+@jit
+def supervised(model, rows, start, end, gold, n_gold, frozen, samplers, s, rows_in, rows_out, lr, rng, scratch):
+    """A line whose input rows are rows[start:end] (words first, then n-gram buckets) and whose gold labels
+    are gold[:n_gold]; frozen rows (--freeze) count in the mean but take no gradient."""
+    _, noise, paths, tables = samplers
+    n_in, n_grad, words = end - start, 0, 0
+    for c in range(n_in):
+        row = rows[start + c]
+        words += row < s.n_words
+        scratch.in_ids[c] = row_of(row, rows_in)
+        if frozen[row] == 0:
+            scratch.grad_ids[n_grad] = scratch.in_ids[c]
+            n_grad += 1
+    target = gold[0]
+    if n_gold > 1 and s.loss != ONE_VS_ALL:  # one gold label at random, as fastText
+        rng, bits = next_random(rng)
+        target = gold[below(bits, n_gold)]
+    n_out, rng = choose_targets(s.loss, target, gold, n_gold, s.negative, s.noise_tries, noise, paths, rng,
+                                rows_out, scratch.out_ids, scratch.labels)
+    scale = np.float32(1.0) / np.float32(n_in)
+    loss = update(model, scratch.in_ids, n_in, scratch.grad_ids, n_grad, s.combine, scale, s.loss, n_out, target,
+                  lr, tables, scratch)
+    return rng, loss, 1, words

@@ -1,0 +1,109 @@
+"""A training command from start to saved output, for every objective: checkpoints, interrupts, resume.
+
+An objective module (``word2vec``, ``supervised``) provides ``prepare(input, config, progress,
+vocab=..., labels=..., workdir=..., segment_tokens=...)`` -> (trainer, report),
+``finish_report(trainer, report)`` -> model and ``save_outputs(model, run_info)``; this module
+drives them the same way for all.
+"""
+from __future__ import annotations
+
+import importlib
+import os
+
+from .errors import FastembError
+from .progress import Progress
+from .trainer import Interrupted, Trainer
+
+MODULES = {"skipgram": "word2vec", "cbow": "word2vec", "supervised": "supervised"}
+
+
+def objective_module(objective: str):
+    return importlib.import_module(f".{MODULES[objective]}", __package__)
+
+
+def outputs_of(run_info: dict) -> str:
+    return " and ".join(path for path in (run_info["output"], run_info.get("vectors")) if path)
+
+
+def run_to_file(trainer: Trainer, report: dict, run_info: dict, checkpoint: str | None = None,
+                checkpoint_every: float = 600.0, save_on_interrupt: bool = False,
+                progress: Progress | None = None):
+    """Train to the end with optional periodic checkpoints, then write the outputs ``run_info`` names.
+
+    On Ctrl-C or SIGTERM the threads stop at their next chunk boundary; the checkpoint
+    (if any) is written, and the outputs too with ``save_on_interrupt``; then
+    :class:`Interrupted` says where things are and how to go on, one sentence a line.
+    """
+    from .checkpoint import corpus_checksum, save_checkpoint
+
+    module = objective_module(trainer.job.objective)
+    run_info = dict(run_info)
+    if checkpoint:
+        # The segment layout is part of the position: a resume must cut the data the same way.
+        data = trainer.data
+        on_disk = len(trainer.segments) > 1 or hasattr(data, "path")
+        run_info.update(checkpoint=os.path.abspath(checkpoint), checkpoint_every=checkpoint_every,
+                        corpus_on_disk=on_disk, segment_tokens=getattr(data, "segment_tokens", None) if on_disk else None,
+                        save_on_interrupt=save_on_interrupt)
+        run_info.setdefault("corpus_checksum", corpus_checksum(data))
+
+    def save_state():
+        save_checkpoint(checkpoint, trainer, run_info)
+
+    def save_state_or_warn():
+        try:
+            save_state()
+        except FastembError as exc:  # a failed periodic checkpoint must not end a long run
+            if progress is not None:
+                progress.say(f"\nWarning: checkpoint not written ({exc}); training goes on")
+
+    try:
+        trainer.run(progress, pause_every=checkpoint_every if checkpoint else None,
+                    on_pause=save_state_or_warn if checkpoint else None)
+    except Interrupted as stopped:
+        notes = [f"Interrupted during {stopped}."]
+        if checkpoint:
+            save_state()
+            notes.append(f"Checkpoint saved to {checkpoint}; continue with: fastemb resume {checkpoint}")
+        if save_on_interrupt:
+            module.save_outputs(module.finish_report(trainer, report), run_info)
+            notes.append(f"Trained so far, saved to {outputs_of(run_info)}.")
+        else:
+            notes.append(f"{outputs_of(run_info)} not written (an existing file is unchanged).")
+        raise Interrupted("\n".join(notes), stopped.signal) from None
+    if checkpoint:  # finished state first: if saving the outputs fails, `resume` only has to save them
+        save_state()
+    model = module.finish_report(trainer, report)
+    module.save_outputs(model, run_info)
+    return model
+
+
+def resume(checkpoint: str, progress: Progress | None = None):
+    """Continue the run saved in ``checkpoint`` and write the outputs of the command that started it.
+
+    Returns the model and that command's run description (output, report, ...).
+    """
+    from .checkpoint import corpus_checksum, load_checkpoint
+    from .vocab import Vocab
+
+    saved = load_checkpoint(checkpoint)
+    meta, run_info = saved["meta"], saved["meta"]["run"]
+    module = objective_module(meta["objective"])
+    config = module.config_from(meta)
+    vocab = Vocab(saved["words"], saved["counts"])
+    labels = Vocab(saved["labels"], saved["label_counts"]) if "labels" in saved else None
+    trainer, report = module.prepare(run_info["input"], config, progress, vocab=vocab, labels=labels,
+                                     frozen=saved.get("frozen"),
+                                     workdir=os.path.dirname(run_info["output"]),
+                                     segment_tokens=run_info.get("segment_tokens"))
+    if corpus_checksum(trainer.data) != run_info["corpus_checksum"]:
+        raise FastembError(f"{checkpoint}: the input {run_info['input']} has changed since the checkpoint was "
+                           "written (checksum differs); resuming would train on different data")
+    trainer.restore(saved)
+    if progress is not None:
+        progress.say(f"Resuming at {trainer.describe_position()}")
+    report["resumed_from"] = os.path.abspath(checkpoint)
+    model = run_to_file(trainer, report, run_info, checkpoint=checkpoint,
+                        checkpoint_every=run_info.get("checkpoint_every", 600.0),
+                        save_on_interrupt=run_info.get("save_on_interrupt", False), progress=progress)
+    return model, run_info

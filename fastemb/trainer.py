@@ -1,0 +1,312 @@
+"""The one trainer: runs any objective's epochs through the epoch kernel, pauses, checkpoints and resumes.
+
+An objective hands the trainer a :class:`Job` (its encoded data, dictionary, samplers
+and kernel settings; see ``word2vec.py`` and ``supervised.py``). The trainer owns
+the tables and the position in the schedule (epoch, segment, next chunk), runs the
+kernel in a worker thread so that the main thread can report progress and catch
+Ctrl-C, and stops only at chunk boundaries, where the state can be saved and a
+resumed ``--threads 1`` run continues bit for bit.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .core import STRIDE
+from .errors import FastembError
+from .progress import Progress
+
+
+@dataclass
+class Job:
+    """What an objective gives the trainer."""
+
+    objective: str                 # "skipgram", "cbow" or "supervised"
+    config: object                 # config.Word2VecConfig or config.SupervisedConfig
+    vocab: object                  # vocab.Vocab of the input words (saved in checkpoints)
+    data: object                   # Corpus, DiskCorpus or labelled.Examples: offsets, tokens, segment_bounds, load
+    chunk_offsets: np.ndarray      # int64 words before each unit: chunks are planned on these
+    chunk_words: int               # words per chunk (one random stream, one unit of stopping)
+    input_rows: np.ndarray         # float32 initial tables (used in place when no hot rows are needed)
+    output_rows: np.ndarray
+    samplers: tuple                # see epoch_kernel.train_chunks
+    settings: dict                 # epoch_kernel.Settings fields the objective decides
+    hot_candidates: tuple = (0, 0)  # rows of each table that may get per-thread copies (the lowest ids: hottest)
+    labels: object = None          # vocab.Vocab of the labels (the classifier)
+    frozen: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint8))
+
+    @property
+    def words_per_epoch(self) -> float:
+        return float(self.chunk_offsets[-1])
+
+
+def plan_chunks(offsets: np.ndarray, chunk_words: int) -> np.ndarray:
+    """Unit indices that split the data into runs of about ``chunk_words`` words (``offsets``: words before
+    each unit)."""
+    n_units = len(offsets) - 1
+    wanted = np.arange(0, int(offsets[-1]), chunk_words, dtype=np.int64)
+    starts = np.unique(np.searchsorted(offsets[:-1], wanted, side="left"))
+    return np.concatenate((starts[starts < n_units], [n_units])).astype(np.int64)
+
+
+def new_state(threads: int):
+    """Per-thread slots (words done this epoch, loss sum and pairs scored), the stop flag, the next chunk."""
+    return (np.zeros(threads * STRIDE, np.int64), np.zeros(threads * STRIDE, np.float64),
+            np.zeros(1, np.int64), np.zeros(STRIDE, np.int64))
+
+
+def _store(rows: np.ndarray, private: int) -> np.ndarray:
+    """The array the kernel trains: ``private`` rows for the threads' hot-row copies, then the model's rows.
+    The given rows are used in place when no copy is needed."""
+    if private == 0 and rows.dtype == np.float32 and rows.flags.c_contiguous:
+        return rows
+    store = np.zeros((private + rows.shape[0], rows.shape[1]), np.float32)
+    store[private:] = rows
+    return store
+
+
+class _KernelRunner:
+    """Runs a GIL-free kernel in a worker thread so the main thread can report and catch Ctrl-C.
+
+    Completion is signalled with an Event rather than Thread.join: a join interrupted by
+    KeyboardInterrupt can leave the Thread reporting itself dead while it still runs.
+    """
+
+    def __init__(self, kernel, args):
+        self.error = None
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._run, args=(kernel, args), daemon=True)
+
+    def _run(self, kernel, args):
+        try:
+            kernel(*args)
+        except BaseException as exc:  # handed to the main thread
+            self.error = exc
+        finally:
+            self.done.set()
+
+    def start(self):
+        self.thread.start()
+        return self
+
+    def wait(self, poll, interval: float = 0.1):
+        while not self.done.wait(interval):
+            poll()
+        if self.error is not None:
+            raise self.error
+
+    def stop_and_wait(self, stop) -> None:
+        """Ask the threads to stop at their next chunk boundary and wait for them, deaf to Ctrl-C."""
+        if self.done.is_set():
+            return
+        stop[0] = 1
+        while True:
+            try:
+                self.done.wait()
+                return
+            except KeyboardInterrupt:
+                continue
+
+
+@contextlib.contextmanager
+def signals_deferred():
+    """Hold SIGINT and SIGTERM until the block is done, then deliver them as they would have been.
+
+    Only the main thread can change signal handlers; elsewhere this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received = []
+    previous = {signum: signal.signal(signum, lambda signum, frame: received.append(signum))
+                for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        if received:
+            handler = previous[received[0]]
+            if callable(handler):
+                handler(received[0], None)
+            elif handler == signal.SIG_DFL:
+                os.kill(os.getpid(), received[0])
+
+
+class Interrupted(Exception):
+    """Training stopped at a chunk boundary on request (Ctrl-C, SIGTERM); the trainer can go on.
+
+    ``signal`` is the KeyboardInterrupt (or subclass, e.g. for SIGTERM) that asked for it.
+    """
+
+    def __init__(self, message: str, signal: BaseException | None = None):
+        super().__init__(message)
+        self.signal = signal
+
+
+class Trainer:
+    """Owns the tables and the position in the schedule; trains, pauses and resumes at chunk bounds."""
+
+    def __init__(self, job: Job):
+        from .epoch_kernel import OBJECTIVES, Settings
+
+        config = job.config
+        config.validate()
+        self.job, self.config, self.data = job, config, job.data
+        # Each table is one array: the threads' private copies of its hot rows and their values at
+        # the last merge (see epoch_kernel), then the model's rows.
+        self.hot_in, self.hot_out = (config.hot(n) for n in job.hot_candidates)
+        self.input_store = _store(job.input_rows, 2 * self.hot_in * config.threads)
+        self.output_store = _store(job.output_rows, 2 * self.hot_out * config.threads)
+        self.input_rows = self.input_store[2 * self.hot_in * config.threads:]
+        self.output_rows = self.output_store[2 * self.hot_out * config.threads:]
+        self.frozen = job.frozen if len(job.frozen) else np.zeros(len(self.input_rows), np.uint8)
+        self.settings = Settings(**{name: 0 for name in Settings._fields}) \
+            ._replace(objective=OBJECTIVES[job.objective], threads=config.threads, seed=config.seed,
+                      hot_in=self.hot_in, hot_out=self.hot_out, **job.settings)
+        self.chunk_starts = plan_chunks(job.chunk_offsets, job.chunk_words)
+        self.segments = self.data.segment_bounds(self.chunk_starts)  # one, unless the data is on disk
+        self.segment = 0
+        self.loaded = None  # (segment index, in-memory data, local chunk starts)
+        self.per_epoch = job.words_per_epoch
+        self.total = self.per_epoch * config.epochs
+        self.epoch = 0
+        self.state = new_state(config.threads)
+        self.loss_sum = 0.0  # of finished epochs
+        self.scored = 0.0
+        self.train_seconds = 0.0
+
+    def restore(self, saved: dict) -> None:
+        """Continue from a checkpoint's state (see checkpoint.load_checkpoint)."""
+        meta = saved["meta"]
+        self.input_rows[...] = saved["input_rows"]
+        self.output_rows[...] = saved["output_rows"]
+        self.epoch = int(meta["epoch"])
+        self.segment = int(meta.get("segment", 0))
+        if self.segment >= len(self.segments):
+            raise FastembError(f"checkpoint position (segment {self.segment}) does not fit this data's layout")
+        self.loss_sum, self.scored = float(meta["loss_sum"]), float(meta["scored"])
+        self.train_seconds = float(meta["train_seconds"])
+        for mine, theirs in zip(self.state, (saved["progress"], saved["losses"], None, saved["next_chunk"])):
+            if theirs is not None:
+                mine[...] = theirs
+
+    @property
+    def finished(self) -> bool:
+        return self.epoch >= self.config.epochs
+
+    def words_done(self) -> float:
+        return self.epoch * self.per_epoch + float(self.state[0][::STRIDE].sum())
+
+    def mean_loss(self) -> float:
+        losses = self.state[1]
+        scored = self.scored + losses[1::STRIDE].sum()
+        return float((self.loss_sum + losses[::STRIDE].sum()) / scored) if scored else 0.0
+
+    def current_lr(self) -> float:
+        lr_per_word = (self.config.lr - self.config.min_lr) / max(self.total, 1.0)
+        return max(self.config.lr - lr_per_word * self.words_done(), self.config.min_lr)
+
+    def describe_position(self) -> str:
+        return (f"epoch {min(self.epoch + 1, self.config.epochs)} of {self.config.epochs}, "
+                f"{100 * self.words_done() / max(self.total, 1.0):.1f}% of all words done")
+
+    def run(self, progress: Progress | None = None, pause_every: float | None = None, on_pause=None) -> None:
+        """Train to the end. Every ``pause_every`` seconds, pause at chunk bounds and call ``on_pause()``.
+
+        Ctrl-C (KeyboardInterrupt) stops the threads at their next chunk boundary, within
+        about a second, and raises :class:`Interrupted` with the trainer in a resumable state.
+        """
+        import numba
+
+        numba.set_num_threads(max(1, min(self.config.threads, numba.config.NUMBA_NUM_THREADS)))
+        progress = progress or Progress(self.total, self.config.threads, quiet=True)
+        progress.begin(self.words_done())
+        last_pause = time.perf_counter()
+
+        def poll():
+            nonlocal last_pause
+            progress.update(self.words_done(), self.current_lr(), self.mean_loss())
+            if pause_every is not None and time.perf_counter() - last_pause >= pause_every:
+                self.state[2][0] = 1
+                last_pause = time.perf_counter()
+
+        while not self.finished:
+            try:
+                self._train_segment(poll)
+                with signals_deferred():  # the bookkeeping below is never cut in half by a signal
+                    paused = self.state[2][0] != 0
+                    self.state[2][0] = 0
+                    if paused:
+                        if on_pause is not None:
+                            on_pause()
+                        last_pause = time.perf_counter()
+                    else:
+                        self._advance(progress)
+            except KeyboardInterrupt as request:
+                self.state[2][0] = 0
+                progress.close()
+                raise Interrupted(self.describe_position(), request) from None
+        progress.close()
+
+    def _segment_data(self):
+        if self.loaded is None or self.loaded[0] != self.segment:
+            self.loaded = None  # free the previous segment before reading the next
+            first, last = self.segments[self.segment]
+            self.loaded = (self.segment, *self.data.load(first, last, self.chunk_starts))
+        return self.loaded[1], self.loaded[2]
+
+    def kernel_arguments(self, data, chunk_starts) -> tuple:
+        from .epoch_kernel import Schedule
+        labels = getattr(data, "labels", None)
+        label_offsets = getattr(data, "label_offsets", None)
+        if labels is None:
+            labels, label_offsets = np.zeros(0, np.int32), np.zeros(1, np.int64)
+        settings = self.settings._replace(epoch=self.epoch, first_chunk=self.segments[self.segment][0])
+        schedule = Schedule(float(self.config.lr), float(self.config.min_lr), self.epoch * self.per_epoch,
+                            float(self.total))
+        return ((self.input_store, self.output_store, self.frozen),
+                (data.tokens, data.offsets, labels, label_offsets, chunk_starts),
+                self.job.samplers, settings, schedule, self.state)
+
+    def _train_segment(self, poll) -> None:
+        """One kernel call over the current segment; its arrays are freed on return, before the next is read."""
+        from .epoch_kernel import train_chunks
+        data, chunk_starts = self._segment_data()
+        started = time.perf_counter()
+        runner = _KernelRunner(train_chunks, self.kernel_arguments(data, chunk_starts)).start()
+        try:
+            runner.wait(poll)
+        finally:  # on Ctrl-C the threads first reach a chunk boundary: the state stays whole
+            runner.stop_and_wait(self.state[2])
+            self.train_seconds += time.perf_counter() - started
+            next_chunk = self.state[3]
+            next_chunk[0] = min(next_chunk[0], len(chunk_starts) - 1)  # the threads' last claims overshoot
+
+    def _advance(self, progress: Progress) -> None:
+        """After a segment's chunks are all done: the next segment, or the next epoch."""
+        if self.segment + 1 < len(self.segments):  # same epoch, next stretch of the data
+            self.segment += 1
+            self.state[3][...] = 0
+            return
+        progress.update(self.words_done(), self.current_lr(), self.mean_loss(), force=True)
+        losses = self.state[1]
+        self.loss_sum += losses[::STRIDE].sum()
+        self.scored += losses[1::STRIDE].sum()
+        self.epoch += 1
+        self.segment = 0
+        self.state = new_state(self.config.threads)
+
+    def stats(self) -> dict:
+        return {"train_seconds": self.train_seconds, "words": int(self.total), "loss": self.mean_loss_final(),
+                "words_per_sec": self.total / self.train_seconds if self.train_seconds else 0.0,
+                "hot_rows": [self.hot_in, self.hot_out]}
+
+    def mean_loss_final(self) -> float:
+        return float(self.loss_sum / self.scored) if self.scored else self.mean_loss()

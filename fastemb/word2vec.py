@@ -1,0 +1,271 @@
+"""word2vec's objectives, skip-gram and CBOW: read a corpus, build the vocabulary, hand the trainer a job.
+
+Data flows one way: file -> corpus.scan -> Vocab -> corpus.encode -> Job -> trainer -> vectors.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+import zipfile
+from dataclasses import asdict
+
+import numpy as np
+
+from . import __version__
+from .config import Word2VecConfig
+from .corpus import MAX_SENTENCE, MAX_TOKEN_BYTES, Corpus, DiskCorpus, encode, scan
+from .errors import FastembError
+from .progress import Progress
+from .trainer import Job, Trainer
+from .vocab import Vocab
+
+CHUNK_WORDS = 10_000  # unit of work handed to a thread, and of stopping/resuming
+
+
+class Word2VecModel:
+    """The trained tables: input rows are the word vectors, output rows the context side (or Huffman nodes)."""
+
+    def __init__(self, vocab: Vocab, input_rows: np.ndarray, output_rows: np.ndarray,
+                 config: Word2VecConfig, report: dict):
+        self.vocab = vocab
+        self.input_rows = input_rows
+        self.output_rows = output_rows
+        self.config = config
+        self.report = report
+
+    @property
+    def vectors(self):
+        from .vectors import Vectors
+        return Vectors(list(self.vocab.words), self.input_rows)
+
+    def save(self, path: str, binary: bool = False) -> float:
+        from .vectors import save_vectors
+        started = time.perf_counter()
+        save_vectors(path, self.vocab.words, self.input_rows, binary=binary)
+        self.report["save_seconds"] = time.perf_counter() - started
+        return self.report["save_seconds"]
+
+
+def read_corpus(path: str, config: Word2VecConfig, vocab: Vocab | None = None,
+                workdir: str | None = None) -> tuple[Vocab, Corpus | DiskCorpus]:
+    """Scan, count and encode ``path``; over the memory budget the tokens live in ``workdir``.
+
+    With ``vocab`` given (resuming, continuing), the corpus is encoded with it instead.
+    """
+    budget = config.memory_budget()
+    workdir = workdir or tempfile.gettempdir()
+    raw = scan(path, memory_budget=budget, spill_dir=workdir, max_words=config.max_words)
+    try:
+        if raw.n_tokens == 0:
+            raise FastembError(f"{path}: the corpus is empty (no tokens)")
+        if vocab is None:
+            vocab, remap = Vocab.build(raw.words, raw.counts, config.min_count, config.max_vocab)
+        else:
+            index = {word: i for i, word in enumerate(vocab.words)}
+            remap = np.array([index.get(word, -1) for word in raw.words], dtype=np.int32)
+        on_disk = raw.spill is not None or 4 * raw.n_tokens > budget
+        cache = os.path.join(workdir, f".fastemb-corpus-{os.getpid()}-{id(raw)}.int32") if on_disk else None
+        return vocab, encode(raw, remap, cache)
+    finally:
+        if raw.spill is not None:
+            os.unlink(raw.spill)
+
+
+def initial_input_rows(n_words: int, config: Word2VecConfig, out: np.ndarray | None = None) -> np.ndarray:
+    """uniform(-1/dim, 1/dim), as gensim and fastText; computed in place (no temporary copies of the table).
+
+    word2vec C draws from half that range; the wider start learned more in one epoch of
+    en-mix (analogies +0.6 / +0.7 points, MEN +0.008 / +0.006 for the batched / pair kernel).
+    """
+    rows = np.random.default_rng(config.seed).random((n_words, config.dim), dtype=np.float32, out=out)
+    rows -= np.float32(0.5)
+    rows *= np.float32(2.0 / config.dim)
+    return rows
+
+
+def word2vec_job(corpus, vocab: Vocab, config: Word2VecConfig, input_rows: np.ndarray | None = None,
+                 output_rows: np.ndarray | None = None) -> Job:
+    """Skip-gram or CBOW over an encoded corpus: the samplers, the tables and the kernel's settings."""
+    from .core import make_tables
+    from .huffman import huffman_paths, max_path_length
+    from .losses import LOSSES
+    from .sampling import alias_table, keep_thresholds, noise_distribution
+    from .update import MEAN, SEPARATE, SUM
+
+    config.validate()
+    if corpus.n_sentences and np.diff(corpus.offsets).max() > MAX_SENTENCE:  # the kernel's buffer size
+        raise FastembError(f"a sentence is longer than {MAX_SENTENCE:,} tokens; split it (corpus.scan does)")
+    n_words, hs = len(vocab), config.loss == "hs"
+    if hs:
+        if n_words < 2:
+            raise FastembError("--loss hs needs a vocabulary of at least 2 words")
+        paths = huffman_paths(vocab.counts)
+        n_outputs, max_out = n_words - 1, max_path_length(paths)
+    else:
+        paths = (np.zeros(0, np.int32), np.zeros(0, np.float32), np.zeros(1, np.int64))
+        n_outputs, max_out = n_words, config.negative + 1
+    if input_rows is None:
+        input_rows = initial_input_rows(n_words, config)
+    if output_rows is None or output_rows.shape[0] != n_outputs:
+        output_rows = np.zeros((n_outputs, config.dim), np.float32)
+    samplers = (keep_thresholds(vocab.counts, config.sample), alias_table(noise_distribution(vocab.counts)),
+                tuple(paths), make_tables())
+    skipgram = config.model == "skipgram"
+    max_in = 2 * config.window
+    settings = dict(loss=LOSSES[config.loss], combine=SEPARATE if skipgram else (SUM if config.cbow_sum else MEAN),
+                    batched=int(config.kernel == "batched"), window=config.window, negative=config.negative,
+                    noise_tries=1, lr_refresh_words=1, n_words=n_words, max_tokens=MAX_SENTENCE, max_in=max_in,
+                    max_hidden=max_in if skipgram else 1, max_out=max_out)
+    return Job(config.model, config, vocab, corpus, corpus.offsets, CHUNK_WORDS, input_rows, output_rows, samplers,
+               settings, hot_candidates=(n_words, n_outputs))
+
+
+def warm_up(dim: int = 8) -> float:
+    """Compile (or load from Numba's cache) the epoch kernel on a tiny input; returns seconds spent."""
+    started = time.perf_counter()
+    corpus = Corpus(np.array([0, 1, 2, 0, 1, 0], dtype=np.int32), np.array([0, 6], dtype=np.int64))
+    vocab = Vocab(["a", "b", "c"], np.array([3, 2, 1], dtype=np.int64))
+    Trainer(word2vec_job(corpus, vocab, Word2VecConfig(dim=dim, window=2, negative=1, epochs=1, threads=1))).run()
+    return time.perf_counter() - started
+
+
+def initial_rows(vocab: Vocab, config: Word2VecConfig) -> tuple[Vocab, np.ndarray, np.ndarray, int]:
+    """Merge the vocabulary of ``config.init`` into ``vocab`` and start from its rows.
+
+    ``init`` is a word2vec text/binary file (input rows only) or a fastemb checkpoint
+    (input and output rows). Its words missing from the corpus are kept (count 0: never
+    drawn as noise, never trained) so the output still has them; new words start as usual.
+    """
+    from .checkpoint import load_checkpoint
+    from .vectors import load_vectors
+
+    outputs = None
+    if zipfile.is_zipfile(config.init):  # a checkpoint (an .npz); its errors are the ones to show
+        saved = load_checkpoint(config.init)
+        words, inputs = saved["words"], saved["input_rows"]
+        if saved["output_rows"].shape[0] == len(words):  # a word per output row (negative sampling)
+            outputs = saved["output_rows"]
+    else:
+        loaded = load_vectors(config.init)
+        words, inputs = loaded.words, loaded.matrix
+    if inputs.shape[1] != config.dim:
+        raise FastembError(f"{config.init}: vectors have dimension {inputs.shape[1]} but --dim is {config.dim}")
+    index = {word: i for i, word in enumerate(vocab.words)}
+    extra = [word for word in words if word not in index]
+    merged = Vocab(vocab.words + extra, np.concatenate((vocab.counts, np.zeros(len(extra), np.int64))))
+    for word in extra:
+        index[word] = len(index)
+    rows = np.array([index[word] for word in words], dtype=np.int64)
+    input_rows = initial_input_rows(len(merged), config)
+    input_rows[rows] = inputs
+    output_rows = None
+    if outputs is not None and config.loss == "ns":
+        output_rows = np.zeros_like(input_rows)
+        output_rows[rows] = outputs
+    return merged, input_rows, output_rows, len(words) - len(extra)
+
+
+def prepare(path: str, config: Word2VecConfig, progress: Progress | None = None, vocab: Vocab | None = None,
+            workdir: str | None = None, segment_tokens: int | None = None, **_) -> tuple[Trainer, dict]:
+    """Read ``path``, build (or apply the given) vocabulary, compile; returns the trainer and report.
+
+    With ``vocab`` given (resuming a checkpoint), the corpus is encoded with that
+    vocabulary instead of building one.
+    """
+    config.validate()
+    say = progress.say if progress else (lambda message: None)
+    resuming = vocab is not None
+    started = time.perf_counter()
+    vocab, corpus = read_corpus(path, config, vocab, workdir)
+    if segment_tokens and isinstance(corpus, DiskCorpus):
+        corpus.segment_tokens = int(segment_tokens)
+    read_seconds = time.perf_counter() - started
+    say(f"Read {corpus.n_tokens:,} tokens in {corpus.n_sentences:,} sentences; "
+        f"vocabulary {len(vocab):,} words (min-count {config.min_count}) in {read_seconds:.1f} s")
+    if corpus.truncated:
+        say(f"Warning: {corpus.truncated:,} tokens longer than {MAX_TOKEN_BYTES:,} bytes were cut to that length")
+    if corpus.pruned[0]:
+        say(f"Warning: the word counts passed --max-words {config.max_words:,} distinct words and were pruned "
+            f"{corpus.pruned[0]} time(s), the last time of words seen at most {corpus.pruned[1]} time(s) so far; "
+            f"a pruned word's earlier occurrences are not counted (as word2vec's ReduceVocab)")
+    if isinstance(corpus, DiskCorpus):
+        say(f"Encoded corpus kept on disk ({corpus.path}), trained {corpus.segment_tokens:,} tokens at a time")
+    input_rows = output_rows = None
+    if config.init and not resuming:
+        vocab, input_rows, output_rows, known = initial_rows(vocab, config)
+        say(f"Continuing from {config.init}: {known:,} of its words are in the corpus vocabulary; "
+            f"{len(vocab):,} words in all")
+    compile_seconds = warm_up()
+    say(f"Kernel compiled or loaded from cache in {compile_seconds:.2f} s")
+    trainer = Trainer(word2vec_job(corpus, vocab, config, input_rows, output_rows))
+    if progress is not None:
+        progress.total_words = trainer.total
+        progress.threads = config.threads
+        progress.started = time.perf_counter()
+    report = {"version": __version__, "objective": config.model, "input": path,
+              "read_seconds": read_seconds, "compile_seconds": compile_seconds,
+              "save_seconds": 0.0, "threads": config.threads, "vocab_size": len(vocab),
+              "corpus_tokens": corpus.n_tokens, "sentences": corpus.n_sentences,
+              "corpus_on_disk": isinstance(corpus, DiskCorpus), "truncated_tokens": corpus.truncated,
+              "count_prunes": corpus.pruned[0], "count_prune_threshold": corpus.pruned[1],
+              "config": asdict(config)}
+    return trainer, report
+
+
+def finish_report(trainer: Trainer, report: dict) -> Word2VecModel:
+    report.update(trainer.stats())
+    return Word2VecModel(trainer.job.vocab, trainer.input_rows, trainer.output_rows, trainer.config, report)
+
+
+def save_outputs(model: Word2VecModel, run_info: dict) -> None:
+    model.save(run_info["output"], binary=run_info.get("binary", False))
+
+
+def config_from(meta: dict) -> Word2VecConfig:
+    """The config of a checkpointed run, reading its data with the layout it had (in memory or on disk)."""
+    config = Word2VecConfig(**meta["config"])
+    if meta["run"].get("corpus_on_disk"):
+        config.on_disk = True
+    else:
+        config.on_disk, config.max_memory = False, float("inf")
+    return config
+
+
+def train_word2vec(path: str, config: Word2VecConfig | None = None,
+                   progress: Progress | None = None) -> Word2VecModel:
+    """Read ``path``, build the vocabulary, train skip-gram or CBOW (``config.model``), return the model."""
+    trainer, report = prepare(path, config or Word2VecConfig(), progress)
+    trainer.run(progress)
+    return finish_report(trainer, report)
+
+
+def measure_throughput(path: str, config: Word2VecConfig, thread_counts: list[int], budget: int = 2_000_000,
+                       repeat: int = 2, say=lambda message: None) -> list[dict]:
+    """Words/sec of one epoch on the first ``budget`` tokens of ``path``, per thread count.
+
+    Runs are interleaved (1, 2, ..., 1, 2, ...) and the median is kept, so a busy
+    moment on the machine does not favour one thread count.
+    """
+    import statistics
+
+    from .trainer import plan_chunks
+
+    vocab, corpus = read_corpus(path, config)
+    if isinstance(corpus, DiskCorpus):  # read only the chunks the budget needs
+        chunk_starts = plan_chunks(corpus.offsets, CHUNK_WORDS)
+        needed = int(np.searchsorted(corpus.offsets[chunk_starts], budget, side="left"))
+        corpus = corpus.load(0, max(1, min(needed, len(chunk_starts) - 1)), chunk_starts)[0]
+    corpus = corpus.head(budget)
+    say(f"{corpus.n_tokens:,} tokens of {path}, vocabulary {len(vocab):,}; kernels ready in {warm_up():.2f} s")
+    rates: dict[int, list[float]] = {n: [] for n in thread_counts}
+    for _ in range(repeat):
+        for threads in thread_counts:
+            run_config = Word2VecConfig(**{**asdict(config), "threads": threads, "epochs": 1})
+            trainer = Trainer(word2vec_job(corpus, vocab, run_config))
+            trainer.run()
+            rates[threads].append(corpus.n_tokens / trainer.train_seconds)
+    base = statistics.median(rates[thread_counts[0]]) / thread_counts[0]
+    return [{"threads": n, "words_per_sec": statistics.median(r), "per_thread": statistics.median(r) / n,
+             "min": min(r), "max": max(r), "speedup": statistics.median(r) / base / thread_counts[0]}
+            for n, r in rates.items()]
