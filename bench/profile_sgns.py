@@ -18,7 +18,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from fastemb import sgns  # noqa: E402
+from fastemb import word2vec  # noqa: E402
+from fastemb.config import Word2VecConfig  # noqa: E402
+from fastemb.trainer import Trainer  # noqa: E402
 
 
 def main(argv=None):
@@ -33,10 +35,10 @@ def main(argv=None):
     parser.add_argument("--hot-rows", default="auto")
     args = parser.parse_args(argv)
 
-    config = sgns.SkipGramConfig(sample=args.sample, dim=args.dim, epochs=1, max_memory=float("inf"))  # in memory
-    vocab, corpus = sgns.read_corpus(args.corpus, config)
+    config = Word2VecConfig(sample=args.sample, dim=args.dim, epochs=1, max_memory=float("inf"))  # in memory
+    vocab, corpus = word2vec.read_corpus(args.corpus, config)
     corpus = corpus.head(args.tokens)
-    print(f"corpus: {corpus.n_tokens:,} tokens, vocabulary {len(vocab):,}; compile {sgns.warm_up():.2f} s")
+    print(f"corpus: {corpus.n_tokens:,} tokens, vocabulary {len(vocab):,}; compile {word2vec.warm_up():.2f} s")
     hot_rows = [None if value == "auto" else int(value) for value in args.hot_rows.split(",")]
     variants = [(kernel, threads, hot) for kernel in args.kernel.split(",") for threads in map(int, args.threads.split(","))
                 for hot in (hot_rows if threads > 1 else [None])]
@@ -45,7 +47,7 @@ def main(argv=None):
         for kernel, threads, hot in variants:
             config.kernel, config.threads, config.hot_rows = kernel, threads, hot
             started = time.perf_counter()
-            sgns.train(corpus, vocab, config)
+            Trainer(word2vec.word2vec_job(corpus, vocab, config)).run()
             runs.setdefault((kernel, threads, hot), []).append(corpus.n_tokens / (time.perf_counter() - started))
     # The machine's speed drifts (a VM sharing its host's cache): the ratio to the first variant of
     # the same kernel within each round is steadier than a ratio of medians.

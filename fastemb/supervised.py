@@ -265,7 +265,6 @@ def supervised_job(data: TrainingData, config: SupervisedConfig, input_rows: np.
                    frozen: np.ndarray) -> Job:
     """The classifier's job: labelled examples, noise labels ~ count^0.5 (fastText), the label tree for hs."""
     from .core import make_tables
-    from .huffman import max_path_length
     from .losses import LOSSES, NOISE_TRIES
     from .sampling import alias_table, noise_distribution
     from .update import MEAN
@@ -278,7 +277,7 @@ def supervised_job(data: TrainingData, config: SupervisedConfig, input_rows: np.
     n_outputs = n_output_rows(n_labels, config.loss)
     samplers = (np.zeros(0, np.uint64), alias_table(noise_distribution(np.maximum(data.labels.counts, 1), 0.5)),
                 paths, make_tables())
-    max_out = max_path_length(paths) if config.loss == "hs" else max(config.neg + 1, n_labels)
+    max_out = int(np.diff(paths[2]).max()) if config.loss == "hs" else max(config.neg + 1, n_labels)
     settings = dict(loss=LOSSES[config.loss], combine=MEAN, negative=config.neg, noise_tries=NOISE_TRIES,
                     lr_refresh_words=LR_REFRESH_WORDS, n_words=n_words, max_tokens=1,
                     max_in=max(int(examples.n_rows.max()), 1), max_hidden=1, max_out=max_out)

@@ -49,14 +49,15 @@ def test_logistic_rows_matches_the_analytic_gradient_and_touches_only_its_rows(n
     assert set(changed) == set(in_rows)
 
 
-def test_softmax_block_matches_the_analytic_gradient():
+def test_softmax_rows_matches_the_analytic_gradient():
     inputs, outputs = _random_model(rows=6)
     hidden = inputs[:1].copy()
     grad_hidden = np.zeros_like(hidden)
     before = outputs.copy()
     target, lr = 2, np.float32(0.5)
     scores = np.empty(len(outputs), np.float32)
-    loss = core.softmax_block(hidden, outputs, target, lr, scores, np.empty(1, np.float32), grad_hidden)
+    loss = core.softmax_rows(hidden, outputs, np.arange(len(outputs), dtype=np.int32), len(outputs), target, lr,
+                             scores, np.empty(1, np.float32), grad_hidden)
     logits = (hidden @ before.T)[0]
     p = np.exp(logits - logits.max())
     p /= p.sum()
@@ -66,12 +67,14 @@ def test_softmax_block_matches_the_analytic_gradient():
     assert loss == pytest.approx(-np.log(p[target]), rel=1e-4)
 
 
-def test_mean_rows_and_add_to_rows_touch_only_the_rows_used():
+def test_combine_rows_and_add_to_rows_touch_only_the_rows_used():
     inputs, _ = _random_model()
     rows = np.array([1, 4, 4, 30], dtype=np.int32)
     block = np.empty((1, inputs.shape[1]), np.float32)
-    core.mean_rows(inputs, rows, 4, block)
+    core.combine_rows(inputs, rows, 4, True, block)
     np.testing.assert_allclose(block[0], inputs[rows].mean(axis=0), atol=1e-6)
+    core.combine_rows(inputs, rows, 4, False, block)
+    np.testing.assert_allclose(block[0], inputs[rows].sum(axis=0), atol=1e-5)
     before = inputs.copy()
     core.add_to_rows(inputs, rows, 4, np.ones(inputs.shape[1], np.float32), np.float32(0.5))
     changed = np.flatnonzero(np.any(inputs != before, axis=1))

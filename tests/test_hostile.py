@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from fastemb import corpus, sgns
+from fastemb import corpus, word2vec
+from fastemb.config import Word2VecConfig
 from fastemb.errors import FastembError
 from fastemb.vectors import load_vectors, save_vectors
 
@@ -21,9 +22,9 @@ def test_random_hostile_corpora_train_or_fail_cleanly(tmp_path, seed):
     rng = np.random.default_rng(seed)
     path = tmp_path / "hostile.txt"
     path.write_bytes(_hostile_bytes(rng, int(rng.integers(0, 400))))
-    config = sgns.SkipGramConfig(dim=8, epochs=1, min_count=1, threads=1)
+    config = Word2VecConfig(dim=8, epochs=1, min_count=1, threads=1)
     try:
-        model = sgns.train_skipgram(str(path), config)
+        model = word2vec.train_word2vec(str(path), config)
     except FastembError as exc:
         assert "empty" in str(exc) or "min-count" in str(exc)
         return

@@ -1,81 +1,112 @@
-"""Skip-gram training: sparse updates, reproducibility, learned structure."""
+"""Skip-gram and CBOW (negative sampling and hierarchical softmax): sparse updates, reproducibility,
+learned structure, hot rows, on-disk corpora, checkpoints."""
 import numpy as np
 import pytest
 
-from fastemb import sgns
-from fastemb.core import make_tables
+from fastemb import word2vec
+from fastemb.config import Word2VecConfig
 from fastemb.corpus import Corpus
-from fastemb.sampling import alias_table, keep_thresholds
-from fastemb.sgns_kernel import train_chunks
+from fastemb.epoch_kernel import merge_hot_rows, open_hot_rows, train_chunks
+from fastemb.huffman import huffman_paths
+from fastemb.trainer import Interrupted, Trainer, new_state, plan_chunks
+from fastemb.vocab import Vocab
+
+MODELS = [("skipgram", "pair"), ("skipgram", "batched"), ("cbow", "batched")]
 
 
-def _one_window_step(kernel, threads=1, hot=0):
+def _one_window_step(model="skipgram", kernel="batched", loss="ns", threads=1, hot=0):
     """One epoch over the single sentence [10, 20] with noise only on words 50 and 60.
 
     With ``hot`` > 0 each thread keeps private copies of rows 0 .. hot-1 and their bases (in front
-    of the model's rows, as SkipGramTrainer lays them out). Returns the model's rows before and after.
+    of the model's rows, as the trainer lays them out). Returns the model's rows before and after,
+    and the job (its Huffman paths for hs).
     """
     vocab_size, dim = 100, 8
     rng = np.random.default_rng(3)
-    private = 2 * threads * hot
-    inputs = np.zeros((private + vocab_size, dim), np.float32)
-    outputs = np.zeros((private + vocab_size, dim), np.float32)
-    inputs[private:] = rng.standard_normal((vocab_size, dim))
-    outputs[private:] = rng.standard_normal((vocab_size, dim))
+    counts = np.ones(vocab_size, np.int64)
+    counts[[50, 60]] = 10**6  # noise ~ count^0.75: almost only 50 and 60
+    counts[:50] += np.arange(50, 0, -1)  # a Huffman tree that is not balanced
+    corpus = Corpus(np.array([10, 20], np.int32), np.array([0, 2], np.int64))
+    config = Word2VecConfig(model=model, loss=loss, dim=dim, window=1, negative=3, epochs=1, threads=threads,
+                            kernel=kernel, sample=0.0, hot_rows=hot)
+    n_out = vocab_size - 1 if loss == "hs" else vocab_size
+    inputs = rng.standard_normal((vocab_size, dim)).astype(np.float32)
+    outputs = rng.standard_normal((n_out, dim)).astype(np.float32)
+    job = word2vec.word2vec_job(corpus, Vocab([str(i) for i in range(vocab_size)], counts), config,
+                                inputs.copy(), outputs.copy())
     noise = np.zeros(vocab_size)
     noise[[50, 60]] = 0.5
-    counts = np.ones(vocab_size, np.int64)
-    samplers = (keep_thresholds(counts, 0.0), *alias_table(noise), make_tables())
-    corpus = Corpus(np.array([10, 20], np.int32), np.array([0, 2], np.int64))
-    config = sgns.SkipGramConfig(dim=dim, window=1, negative=3, epochs=1, threads=threads, kernel=kernel)
-    before = inputs[private:].copy(), outputs[private:].copy()
-    train_chunks(*sgns._kernel_inputs(inputs, outputs, corpus, np.array([0, 1], np.int64), samplers, config,
-                                     0, 0.0, 2.0, sgns.new_state(threads), hot=hot))
-    return before, (inputs[private:], outputs[private:])
+    from fastemb.sampling import alias_table
+    job.samplers = (job.samplers[0], alias_table(noise), *job.samplers[2:])  # noise exactly on 50 and 60
+    trainer = Trainer(job)
+    trainer.run()
+    return (inputs, outputs), (trainer.input_rows, trainer.output_rows), job
 
 
 def _changed(before, after):
     return set(np.flatnonzero(np.any(after != before, axis=1)))
 
 
-@pytest.mark.parametrize("kernel", ["pair", "batched"])
+@pytest.mark.parametrize("model, kernel", MODELS)
 @pytest.mark.parametrize("threads, hot", [(1, 0), (2, 55), (2, 100)])
-def test_a_step_updates_only_the_rows_of_the_window_and_its_negatives(kernel, threads, hot):
-    (in_before, out_before), (in_after, out_after) = _one_window_step(kernel, threads, hot)
+def test_a_negative_sampling_step_updates_only_the_rows_of_the_window_and_its_negatives(model, kernel, threads,
+                                                                                       hot):
+    (in_before, out_before), (in_after, out_after), _ = _one_window_step(model, kernel, "ns", threads, hot)
     changed_in, changed_out = _changed(in_before, in_after), _changed(out_before, out_after)
     assert changed_in == {10, 20}                      # each word is the other's context
     assert {10, 20} <= changed_out <= {10, 20, 50, 60}  # targets, plus negatives drawn from {50, 60}
     assert changed_out & {50, 60}
 
 
-@pytest.mark.parametrize("kernel", ["pair", "batched"])
-def test_private_hot_rows_reach_the_model_when_a_chunk_ends(kernel):
+@pytest.mark.parametrize("model, kernel", MODELS)
+@pytest.mark.parametrize("threads, hot", [(1, 0), (2, 20)])
+def test_a_hierarchical_softmax_step_updates_only_the_window_and_the_inner_nodes_of_its_paths(model, kernel,
+                                                                                              threads, hot):
+    (in_before, out_before), (in_after, out_after), job = _one_window_step(model, kernel, "hs", threads, hot)
+    paths = huffman_paths(job.vocab.counts)
+    path_nodes = {int(n) for w in (10, 20) for n in paths.nodes[paths.offsets[w]:paths.offsets[w + 1]]}
+    assert _changed(in_before, in_after) == {10, 20}
+    assert _changed(out_before, out_after) == path_nodes  # every node on both paths, nothing else
+    assert 0 in path_nodes and len(path_nodes) > 2
+
+
+@pytest.mark.parametrize("model, kernel", MODELS)
+def test_private_hot_rows_reach_the_model_when_a_chunk_ends(model, kernel):
     # One chunk: one of the two threads trains it on private copies of rows 0..54 (10, 20 and 50
     # among them), the other trains nothing; the merge must give the one-thread result.
-    _, (in_alone, out_alone) = _one_window_step(kernel)
-    _, (in_private, out_private) = _one_window_step(kernel, threads=2, hot=55)
+    _, (in_alone, out_alone), _ = _one_window_step(model, kernel)
+    _, (in_private, out_private), _ = _one_window_step(model, kernel, threads=2, hot=55)
     np.testing.assert_allclose(in_private, in_alone, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(out_private, out_alone, rtol=1e-5, atol=1e-6)
 
 
+def test_cbow_moves_every_context_row_by_the_gradient_of_their_mean():
+    # window 1 over [10, 20]: each word's hidden row is the other's row alone, so both context rows
+    # move, and by the same amount as a one-context CBOW update: the output rows' change says which.
+    (in_before, _), (in_after, _), _ = _one_window_step("cbow", "batched", "ns")
+    assert not np.allclose(in_before[10], in_after[10]) and not np.allclose(in_before[20], in_after[20])
+    assert np.array_equal(np.delete(in_before, [10, 20], axis=0), np.delete(in_after, [10, 20], axis=0))
+
+
 def test_plan_chunks_covers_every_sentence_once():
     offsets = np.cumsum([0] + [7] * 1000 + [25_000] + [3] * 10).astype(np.int64)
-    starts = sgns.plan_chunks(offsets, chunk_words=100)
+    starts = plan_chunks(offsets, chunk_words=100)
     assert starts[0] == 0 and starts[-1] == len(offsets) - 1
     assert np.all(np.diff(starts) > 0)
 
 
 def _train(path, **options):
     options = {"dim": 20, "min_count": 1, "epochs": 3, "threads": 1, "sample": 0.0, **options}
-    config = sgns.SkipGramConfig(**options)
-    return sgns.train_skipgram(str(path), config)
+    config = Word2VecConfig(**options)
+    return word2vec.train_word2vec(str(path), config)
 
 
-@pytest.mark.parametrize("kernel", ["pair", "batched"])
-def test_one_thread_is_bit_reproducible_and_the_seed_matters(topic_corpus, kernel):
-    a = _train(topic_corpus, kernel=kernel, seed=5)
-    b = _train(topic_corpus, kernel=kernel, seed=5)
-    c = _train(topic_corpus, kernel=kernel, seed=6)
+@pytest.mark.parametrize("model, kernel", MODELS)
+@pytest.mark.parametrize("loss", ["ns", "hs"])
+def test_one_thread_is_bit_reproducible_and_the_seed_matters(topic_corpus, model, kernel, loss):
+    a = _train(topic_corpus, model=model, kernel=kernel, loss=loss, seed=5)
+    b = _train(topic_corpus, model=model, kernel=kernel, loss=loss, seed=5)
+    c = _train(topic_corpus, model=model, kernel=kernel, loss=loss, seed=6)
     assert np.array_equal(a.input_rows, b.input_rows) and np.array_equal(a.output_rows, b.output_rows)
     assert not np.array_equal(a.input_rows, c.input_rows)
 
@@ -88,17 +119,17 @@ def _topic_cosines(model):
     return cosine[np.ix_(topic, topic)][~np.eye(topic.sum(), dtype=bool)].mean(), cosine[np.ix_(topic, ~topic)].mean()
 
 
-@pytest.mark.parametrize("kernel", ["pair", "batched"])
+@pytest.mark.parametrize("model, kernel", MODELS)
+@pytest.mark.parametrize("loss", ["ns", "hs"])
 @pytest.mark.parametrize("threads", [1, 2])
-def test_vectors_learn_which_words_share_contexts(topic_corpus, kernel, threads):
-    model = _train(topic_corpus, kernel=kernel, threads=threads)
+def test_vectors_learn_which_words_share_contexts(topic_corpus, model, kernel, loss, threads):
+    model = _train(topic_corpus, model=model, kernel=kernel, loss=loss, threads=threads)
     same, across = _topic_cosines(model)
     assert same > across + 0.3
     assert model.report["words"] == model.report["corpus_tokens"] * 3
 
 
 def test_merging_hot_rows_adds_every_threads_change_once():
-    from fastemb.sgns_kernel import merge_hot_rows, open_hot_rows
     hot, threads, dim = 3, 2, 4
     rng = np.random.default_rng(0)
     store = np.zeros((2 * threads * hot + 5, dim), np.float32)
@@ -124,25 +155,24 @@ def test_merging_hot_rows_adds_every_threads_change_once():
     assert np.array_equal(store[2 * threads * hot + hot:], shared0[hot:])  # cold rows untouched
 
 
-@pytest.mark.parametrize("kernel", ["pair", "batched"])
-def test_many_merges_by_one_thread_match_the_shared_rows(topic_corpus, kernel):
+@pytest.mark.parametrize("model, kernel", MODELS)
+def test_many_merges_by_one_thread_match_the_shared_rows(topic_corpus, model, kernel):
     # threads=2 on one OS thread: iteration 0 trains every chunk on private rows, merging after each;
     # the result must be the one-thread run's, up to the rounding of shared + (private - base).
     import numba
-    vocab, corpus = sgns.read_corpus(str(topic_corpus), sgns.SkipGramConfig(min_count=1, sample=0.0, epochs=1))
+    vocab, corpus = word2vec.read_corpus(str(topic_corpus), Word2VecConfig(min_count=1, sample=0.0, epochs=1))
     results = []
     for threads, hot in ((1, 0), (2, 30)):
-        config = sgns.SkipGramConfig(dim=20, min_count=1, sample=0.0, epochs=1, threads=threads, kernel=kernel,
-                                     hot_rows=hot)
-        trainer = sgns.SkipGramTrainer(corpus, vocab, config)
-        chunk_starts = sgns.plan_chunks(corpus.offsets, chunk_words=2_000)
-        assert len(chunk_starts) > 10
+        config = Word2VecConfig(model=model, dim=20, min_count=1, sample=0.0, epochs=1, threads=threads,
+                                kernel=kernel, hot_rows=hot)
+        job = word2vec.word2vec_job(corpus, vocab, config)
+        job.chunk_words = 2_000
+        trainer = Trainer(job)
+        assert len(trainer.chunk_starts) > 10 and trainer.hot_in == hot
         previous = numba.get_num_threads()
         numba.set_num_threads(1)
         try:
-            train_chunks(*sgns._kernel_inputs(trainer.input_store, trainer.output_store, corpus, chunk_starts,
-                                             trainer.samplers, config, 0, 0.0, float(corpus.n_tokens),
-                                             sgns.new_state(threads), hot=trainer.hot))
+            train_chunks(*trainer.kernel_arguments(corpus, trainer.chunk_starts))
         finally:
             numba.set_num_threads(previous)
         results.append((trainer.input_rows.copy(), trainer.output_rows.copy()))
@@ -153,10 +183,11 @@ def test_many_merges_by_one_thread_match_the_shared_rows(topic_corpus, kernel):
     assert np.abs(out_alone).max() > 0.1
 
 
-@pytest.mark.parametrize("kernel", ["pair", "batched"])
-def test_two_threads_on_private_copies_of_every_row_still_learn(topic_corpus, kernel):
+@pytest.mark.parametrize("model, kernel", MODELS)
+@pytest.mark.parametrize("loss", ["ns", "hs"])
+def test_two_threads_on_private_copies_of_every_row_still_learn(topic_corpus, model, kernel, loss):
     # Every row private (hot_rows >= vocabulary): what the threads learn meets only in the merges.
-    model = _train(topic_corpus, kernel=kernel, threads=2, hot_rows=1000)
+    model = _train(topic_corpus, model=model, kernel=kernel, loss=loss, threads=2, hot_rows=1000)
     same, across = _topic_cosines(model)
     assert same > across + 0.3
 
@@ -171,11 +202,11 @@ def test_a_corpus_on_disk_trains_exactly_as_in_memory(topic_corpus, monkeypatch)
 
 
 def test_the_memory_budget_sends_a_large_corpus_to_disk(topic_corpus, tmp_path):
-    vocab, encoded = sgns.read_corpus(str(topic_corpus), sgns.SkipGramConfig(min_count=1, max_memory=0.01),
+    vocab, encoded = word2vec.read_corpus(str(topic_corpus), Word2VecConfig(min_count=1, max_memory=0.01),
                                       workdir=str(tmp_path))
     assert encoded.n_tokens == 36_000 and list(tmp_path.glob("*.int32"))  # 144 kB of ids > 10 kB budget
     tokens = np.concatenate(list(encoded.blocks()))
-    _, in_memory = sgns.read_corpus(str(topic_corpus), sgns.SkipGramConfig(min_count=1))
+    _, in_memory = word2vec.read_corpus(str(topic_corpus), Word2VecConfig(min_count=1))
     assert np.array_equal(tokens, in_memory.tokens) and np.array_equal(encoded.offsets, in_memory.offsets)
     path = encoded.path
     del encoded
@@ -208,7 +239,7 @@ def test_a_checkpoint_between_disk_segments_resumes_exactly(topic_corpus, tmp_pa
     reference = _train(topic_corpus, **config)
 
     advances = {"count": 0}
-    advance = sgns.SkipGramTrainer._advance
+    advance = Trainer._advance
 
     def advance_then_stop(self, progress):  # a Ctrl-C right after the 6th step: epoch 2, segment 2 of 4
         advance(self, progress)
@@ -216,16 +247,16 @@ def test_a_checkpoint_between_disk_segments_resumes_exactly(topic_corpus, tmp_pa
         if advances["count"] == 6:
             raise KeyboardInterrupt
 
-    trainer, _ = sgns.prepare_skipgram(str(topic_corpus), sgns.SkipGramConfig(**config), workdir=str(tmp_path))
-    monkeypatch.setattr(sgns.SkipGramTrainer, "_advance", advance_then_stop)
-    with pytest.raises(sgns.Interrupted, match="epoch 2 of 3"):
+    trainer, _ = word2vec.prepare(str(topic_corpus), Word2VecConfig(**config), workdir=str(tmp_path))
+    monkeypatch.setattr(Trainer, "_advance", advance_then_stop)
+    with pytest.raises(Interrupted, match="epoch 2 of 3"):
         trainer.run()
-    monkeypatch.setattr(sgns.SkipGramTrainer, "_advance", advance)
+    monkeypatch.setattr(Trainer, "_advance", advance)
     save_checkpoint(str(tmp_path / "run.ckpt"), trainer, {})
     saved = load_checkpoint(str(tmp_path / "run.ckpt"))
     assert saved["meta"]["segment"] == trainer.segment > 0
 
-    resumed, _ = sgns.prepare_skipgram(str(topic_corpus), sgns.SkipGramConfig(**config), vocab=trainer.vocab,
+    resumed, _ = word2vec.prepare(str(topic_corpus), Word2VecConfig(**config), vocab=trainer.job.vocab,
                                        workdir=str(tmp_path))
     resumed.restore(saved)
     resumed.run()
@@ -233,10 +264,30 @@ def test_a_checkpoint_between_disk_segments_resumes_exactly(topic_corpus, tmp_pa
     assert np.array_equal(resumed.output_rows, reference.output_rows)
 
 
-def test_hot_words_are_off_with_one_thread_and_capped_at_a_quarter_of_the_model():
-    one, two = sgns.SkipGramConfig(threads=1), sgns.SkipGramConfig(threads=2)
-    assert one.hot_words(100_000) == 0
-    assert two.hot_words(100_000) == 1024
-    assert two.hot_words(8_000) == 500           # 2 threads x 500 rows x (copy + base) = a quarter of 8,000
-    assert sgns.SkipGramConfig(threads=2, hot_rows=0).hot_words(100_000) == 0
-    assert sgns.SkipGramConfig(threads=2, hot_rows=5_000).hot_words(300) == 300
+def test_hot_rows_are_off_with_one_thread_and_capped_at_a_quarter_of_the_table():
+    one, two = Word2VecConfig(threads=1), Word2VecConfig(threads=2)
+    assert one.hot(100_000) == 0
+    assert two.hot(100_000) == 1024
+    assert two.hot(8_000) == 500           # 2 threads x 500 rows x (copy + base) = a quarter of 8,000
+    assert Word2VecConfig(threads=2, hot_rows=0).hot(100_000) == 0
+    assert Word2VecConfig(threads=2, hot_rows=5_000).hot(300) == 300
+
+
+def test_init_from_a_checkpoint_continues_both_tables(topic_corpus, tmp_path):
+    from fastemb.checkpoint import save_checkpoint
+    trainer, _ = word2vec.prepare(str(topic_corpus), Word2VecConfig(dim=20, min_count=1, epochs=1, threads=1))
+    trainer.run()
+    save_checkpoint(str(tmp_path / "run.ckpt"), trainer, {})
+    continued = _train(topic_corpus, epochs=1, lr=1e-9, min_lr=0.0, init=str(tmp_path / "run.ckpt"))
+    order = [continued.vocab.words.index(w) for w in trainer.job.vocab.words]
+    np.testing.assert_allclose(continued.input_rows[order], trainer.input_rows, atol=1e-5)
+    np.testing.assert_allclose(continued.output_rows[order], trainer.output_rows, atol=1e-5)
+    assert np.abs(trainer.output_rows).max() > 0.1  # the output side came from the checkpoint, not zeros
+
+
+@pytest.mark.parametrize("model", ["skipgram", "cbow"])
+def test_the_learning_rate_reaches_min_lr_at_the_end(topic_corpus, model):
+    trainer, _ = word2vec.prepare(str(topic_corpus), Word2VecConfig(model=model, dim=8, min_count=1, epochs=2,
+                                                                   threads=2, min_lr=0.001))
+    trainer.run()
+    assert trainer.words_done() == trainer.total and trainer.current_lr() == pytest.approx(0.001)
