@@ -1,6 +1,7 @@
 """``python -m bench``: fastemb against gensim, fastText and word2vec C, side by side.
 
     python -m bench sgns        [--corpus F] [--epochs 5 --dim 100 ...] [--threads 2] [--repeat 2] [--tools ...] [--quick]
+                                [--model sg|cbow] [--loss ns|hs] (or the NAME-cbow / NAME-hs entries of --tools)
     python -m bench supervised  [--datasets trec,20ng,imdb] [--seeds 1,2,3] [--quick]
     python -m bench threads     [--thread-counts 1,2] (skip-gram words/sec against threads, with a PNG plot)
     python -m bench size        [--fractions 0.25,0.5,1] (skip-gram cost against corpus prefixes)
@@ -26,7 +27,7 @@ from . import report
 from .datasets import DATASETS, dataset_available, default_data_dir, prepare_classification, prepare_corpus
 from .quality import resolved_evaluator
 from .sgns_bench import describe, log, run_sgns, summarise_runs
-from .tools import SGNS_TOOLS, Settings, tool_versions
+from .tools import DEFAULT_SGNS_TOOLS, LOSSES, MODELS, SGNS_TOOLS, Settings, tool_versions
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = Path(__file__).resolve().parent / "out"
@@ -54,12 +55,20 @@ def _add_sgns_options(p: argparse.ArgumentParser, mode: str) -> None:
     p.add_argument("--negative", type=int, default=5)
     p.add_argument("--sample", type=float, default=1e-4)
     p.add_argument("--min-count", type=int, default=5)
-    p.add_argument("--lr", type=float, default=0.025, help="initial learning rate (min 0.0001 where settable)")
+    p.add_argument("--lr", type=float, default=None, help="initial learning rate, the same for every tool "
+                   "(min 0.0001 where settable) [word2vec's: 0.025 skip-gram, 0.05 CBOW]")
+    p.add_argument("--model", choices=MODELS, default="sg", help="skip-gram or CBOW for every entry "
+                   "(NAME-cbow entries: CBOW whatever this says) [sg]")
+    p.add_argument("--loss", choices=LOSSES, default="ns", help="negative sampling or hierarchical softmax "
+                   "for every entry (NAME-hs entries: hs) [ns]")
+    p.add_argument("--cbow-sum", action="store_true", help="CBOW: sum instead of mean of the context rows "
+                   "(fastemb and gensim only)")
     p.add_argument("--seed", type=int, default=1)
     if mode != "threads":
         p.add_argument("--threads", type=int, default=2, help="worker threads for every tool [2]")
     p.add_argument("--repeat", type=int, help=f"runs per tool (interleaved) [{d['repeat']}; --quick: 1]")
-    p.add_argument("--tools", default=",".join(SGNS_TOOLS), help="comma-separated, of: " + ", ".join(SGNS_TOOLS))
+    p.add_argument("--tools", default=",".join(DEFAULT_SGNS_TOOLS),
+                   help=f"comma-separated, of: {', '.join(SGNS_TOOLS)} [{','.join(DEFAULT_SGNS_TOOLS)}]")
     p.add_argument("--tokens", type=int, help="use only the first (about) N tokens of the corpus (whole lines)")
     p.add_argument("--quality", choices=["all", "similarity", "none"], default=None,
                    help="evaluate every run's vectors: analogies + WS353 + MEN, only the two similarity sets "
@@ -81,7 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="mode", required=True)
-    sg = sub.add_parser("sgns", help="skip-gram: every tool on the same corpus and settings")
+    sg = sub.add_parser("sgns", help="skip-gram (or CBOW, hierarchical softmax): every tool on the same "
+                                       "corpus and settings")
     _add_sgns_options(sg, "sgns")
     _add_common(sg)
     th = sub.add_parser("threads", help="skip-gram words/sec against thread count, per tool (+ PNG)")
@@ -130,6 +140,13 @@ def _select_tools(requested: list[str], known: dict, available) -> tuple[list[st
     return chosen, skipped
 
 
+def sgns_section(mode: str, objectives: list[str]) -> str:
+    """RESULTS.md section (and output file name) of a run: MODE, or MODE-cbow / -hs / -cbow-hs ... when the
+    entries train CBOW or hierarchical softmax, so that such runs do not replace the skip-gram tables."""
+    parts = {part for objective in objectives for part in objective.split("-") if part}
+    return "-".join([mode] + [part for part in ("cbow", "sum", "hs") if part in parts])
+
+
 def _new_doc(mode: str, argv: list[str]) -> dict:
     return {"mode": mode, "command": "python -m bench " + shlex.join(argv), "argv": argv,
             "started": time.strftime("%Y-%m-%d %H:%M:%S %z"), "loadavg_start": round(os.getloadavg()[0], 2),
@@ -141,7 +158,8 @@ def _finish(doc: dict, out_dir: Path, started: float) -> tuple[Path, str]:
     doc["loadavg_end"] = round(os.getloadavg()[0], 2)
     out_dir.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    base = out_dir / f"{doc['mode']}-{stamp}"
+    section = doc.get("section", doc["mode"])
+    base = out_dir / f"{section}-{stamp}"
     if doc["mode"] == "threads":
         plotted = report.plot_threads(doc, base.with_suffix(".png"))
         if plotted:
@@ -152,7 +170,7 @@ def _finish(doc: dict, out_dir: Path, started: float) -> tuple[Path, str]:
     base.with_suffix(".md").write_text(markdown)
     for suffix in (".json", ".md", ".png"):
         if base.with_suffix(suffix).exists():
-            shutil.copyfile(base.with_suffix(suffix), out_dir / f"{doc['mode']}-latest{suffix}")
+            shutil.copyfile(base.with_suffix(suffix), out_dir / f"{section}-latest{suffix}")
     return base.with_suffix(".json"), markdown
 
 
@@ -183,8 +201,10 @@ def run_sgns_mode(args, argv: list[str]) -> int:
         thread_counts = ([int(x) for x in _csv(args.thread_counts)] if args.thread_counts
                          else list(range(1, (os.cpu_count() or 1) + 1)))
     settings = Settings(epochs=epochs, dim=dim, window=args.window, negative=args.negative, sample=args.sample,
-                        min_count=args.min_count, threads=thread_counts[-1], lr=args.lr, seed=args.seed)
-    tools, skipped = _select_tools(_csv(args.tools), SGNS_TOOLS, lambda n: SGNS_TOOLS[n].available())
+                        min_count=args.min_count, threads=thread_counts[-1], lr=args.lr, seed=args.seed,
+                        model=args.model, loss=args.loss, cbow_mean=not args.cbow_sum)
+    tools, skipped = _select_tools(_csv(args.tools), SGNS_TOOLS, lambda n: SGNS_TOOLS[n].available()
+                                   or SGNS_TOOLS[n].unsupported(SGNS_TOOLS[n].configure(settings)))
     work, temporary = _workdir(args)
     out_dir = Path(args.out)
     try:
@@ -202,6 +222,7 @@ def run_sgns_mode(args, argv: list[str]) -> int:
         whole = max(corpora, key=lambda c: c["tokens"])
         log(f"corpus: {whole['tokens']:,} tokens, {whole['lines']:,} lines -> {whole['path']}")
         doc = _new_doc(mode, argv)
+        doc["section"] = sgns_section(mode, [SGNS_TOOLS[n].configure(settings).objective for n in tools])
         doc.update({"settings": settings.asdict(), "repeat": repeat, "tools": tools, "skipped": skipped,
                     "evaluate": evaluate,
                     "corpus": {"source": str(corpus_path), "tokens": whole["tokens"], "lines": whole["lines"],
