@@ -2,7 +2,7 @@
 
     python -m bench sgns        [--corpus F] [--epochs 5 --dim 100 ...] [--threads 2] [--repeat 2] [--tools ...] [--quick]
                                 [--model sg|cbow] [--loss ns|hs] (or the NAME-cbow / NAME-hs entries of --tools)
-    python -m bench supervised  [--datasets trec,20ng,imdb] [--seeds 1,2,3] [--quick]
+    python -m bench supervised  [--datasets trec,20ng,imdb] [--seeds 1,2,3] [--loss softmax,hs] [--quick]
     python -m bench threads     [--thread-counts 1,2] (skip-gram words/sec against threads, with a PNG plot)
     python -m bench size        [--fractions 0.25,0.5,1] (skip-gram cost against corpus prefixes)
     python -m bench results     [JSON ...] (rewrite bench/RESULTS.md sections from benchmark JSON)
@@ -31,6 +31,8 @@ from .tools import DEFAULT_SGNS_TOOLS, LOSSES, MODELS, SGNS_TOOLS, Settings, too
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = Path(__file__).resolve().parent / "out"
+
+SUPERVISED_LOSSES = ("softmax", "ns", "hs", "ova")
 
 # Per mode: defaults for options left unset (the full run), and what --quick changes.
 SGNS_DEFAULTS = {
@@ -112,6 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                               "[TREC 25, 20NG 50, IMDB 5]")
     sup.add_argument("--dim", type=int, default=10)
     sup.add_argument("--lr", type=float, default=0.1)
+    sup.add_argument("--loss", default="softmax", help="comma-separated losses to run, of: "
+                     f"{', '.join(SUPERVISED_LOSSES)} (fastText's -loss; ova = one-vs-all) [softmax]")
     sup.add_argument("--threads", type=int, default=2)
     sup.add_argument("--cache", default=None, help="converted data sets [OUT/data]")
     _add_common(sup)
@@ -270,6 +274,10 @@ def run_supervised_mode(args, argv: list[str]) -> int:
         names = ["trec"]
     seeds = [int(s) for s in _csv(args.seeds)] if args.seeds else ([1] if args.quick else [1, 2, 3])
     ngram_list = [int(n) for n in _csv(args.ngrams)]
+    losses = _csv(args.loss)
+    for loss in losses:
+        if loss not in SUPERVISED_LOSSES:
+            raise SystemExit(f"unknown loss {loss!r}; choose from {', '.join(SUPERVISED_LOSSES)}")
     tools, skipped = _select_tools(_csv(args.tools), dict.fromkeys(SUPERVISED_TOOLS), supervised_available)
     datasets = {}
     for name in names:
@@ -285,19 +293,21 @@ def run_supervised_mode(args, argv: list[str]) -> int:
         raise SystemExit("no data set found")
     work, temporary = _workdir(args)
     doc = _new_doc("supervised", argv)
-    doc.update({"dim": args.dim, "lr": args.lr, "threads": args.threads, "seeds": seeds, "ngrams": ngram_list,
-                "bucket": args.bucket, "tools": tools, "skipped": skipped,
+    doc["section"] = "supervised" if losses == ["softmax"] else "supervised-" + "-".join(losses)
+    doc.update({"dim": args.dim, "lr": args.lr, "losses": losses, "threads": args.threads, "seeds": seeds,
+                "ngrams": ngram_list, "bucket": args.bucket, "tools": tools, "skipped": skipped,
                 "datasets": {n: {k: v for k, v in m.items() if k != "sources"} for n, m in datasets.items()}})
-    plan = [(name, n, seed, tool) for name in datasets for n in ngram_list for seed in seeds for tool in tools]
+    plan = [(name, n, loss, seed, tool) for name in datasets for n in ngram_list for loss in losses
+            for seed in seeds for tool in tools]
     runs = []
     try:
-        for i, (name, n, seed, tool) in enumerate(plan, 1):
+        for i, (name, n, loss, seed, tool) in enumerate(plan, 1):
             data = datasets[name]
             epochs = args.epochs or data["epochs"]
             data["epochs"] = epochs
             doc["datasets"][name]["epochs"] = epochs
             record = run_supervised(tool, data, n, args.bucket, epochs, seed, args.threads, work / "runs",
-                                    dim=args.dim, lr=args.lr, timeout=args.timeout)
+                                    dim=args.dim, lr=args.lr, loss=loss, timeout=args.timeout)
             runs.append(record)
             log(f"[{i}/{len(plan)}] " + describe_sup(record))
         doc["runs"] = runs

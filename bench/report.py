@@ -3,7 +3,7 @@
 ``update_results(json_paths)`` rewrites the sections of RESULTS.md between
 ``<!-- bench:SECTION:start -->`` and ``<!-- bench:SECTION:end -->`` (SECTION = machine,
 sgns, supervised, threads, size; runs with CBOW or hierarchical-softmax entries have
-their own, e.g. sgns-cbow, sgns-hs) from the benchmark JSON files, so
+their own, e.g. sgns-cbow, sgns-hs, supervised-hs) from the benchmark JSON files, so
 fresh full-run figures replace the old ones without touching the prose around them.
 """
 from __future__ import annotations
@@ -120,7 +120,8 @@ def _failures(summaries: list[dict]) -> list[str]:
     out = []
     for s in summaries:
         if s.get("failed"):
-            label = " ".join(str(s[k]) for k in ("dataset", "ngrams", "tool", "threads", "corpus_tokens") if k in s)
+            keys = ("dataset", "ngrams", "loss", "tool") if "dataset" in s else ("tool", "threads", "corpus_tokens")
+            label = " ".join(str(s[k]) for k in keys if k in s)
             out.append(f"* **{label}**: {s['failed']} of {s['runs']} runs failed: " + "; ".join(s.get("errors", [])))
     return out
 
@@ -306,10 +307,12 @@ def render_size(doc: dict) -> str:
 
 
 def render_supervised(doc: dict) -> str:
+    losses = doc.get("losses", ["softmax"])
     lines = [f"### Supervised classification (fastText Bag of Tricks settings)", "",
              f"`{doc['command']}` — {doc.get('started', '?')}, {doc.get('elapsed_seconds', 0) / 60:.1f} min; "
              f"load average {doc.get('loadavg_start', '?')} → {doc.get('loadavg_end', '?')}", "",
-             f"dim {doc['dim']}, lr {doc['lr']:g}, minCount 1, softmax loss, {doc['threads']} threads; seeds "
+             f"dim {doc['dim']}, lr {doc['lr']:g}, minCount 1, {' / '.join(losses)} loss (`-loss`), "
+             f"{doc['threads']} threads; seeds "
              f"{', '.join(map(str, doc['seeds']))} (medians, (min–max)); tools interleaved per seed. Data converted "
              "by `bench/datasets.py` (lower-cased, tokens `[^\\W_]+(?:'[^\\W_]+)*`, train shuffled). "
              "Tokens/s = training tokens (labels excluded, same count for every tool) × epochs / train seconds; "
@@ -324,6 +327,8 @@ def render_supervised(doc: dict) -> str:
             if t["dataset"] != name:
                 continue
             config = "unigrams" if t["ngrams"] == 1 else f"{t['ngrams']}-grams, {t['bucket']:,} buckets"
+            if len(losses) > 1:
+                config += f", {t.get('loss', 'softmax')}"
             rows.append([config, t["tool"], fmt(t.get("accuracy"), "acc"), fmt(t.get("train"), "sec"),
                          fmt(t.get("tokens_per_sec"), "rate"), fmt(t.get("tokens_per_sec_thread"), "rate", False),
                          fmt(t.get("read"), "sec", False), fmt(t.get("wall"), "sec", False),
@@ -425,7 +430,7 @@ def update_results(json_paths: list[Path], results: Path = RESULTS_MD) -> list[s
 def latest_jsons(out_dir: Path) -> list[Path]:
     """The newest JSON of each mode in ``out_dir`` (files named MODE-YYYYmmdd-HHMMSS.json).
 
-    Runs with their own section (MODE-cbow-..., MODE-hs-...) are not picked:
+    Runs with their own section (MODE-cbow-..., MODE-hs-..., supervised-hs-...) are not picked:
     give their JSON explicitly to add them to RESULTS.md."""
     found = []
     for mode in MODES:

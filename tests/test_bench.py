@@ -164,6 +164,14 @@ def test_cbow_and_hs_entries_map_onto_each_tools_flags():
     assert SGNS_TOOLS["gensim"].unsupported(given) is None
 
 
+def test_supervised_loss_reaches_every_tool(tmp_path):
+    from bench.supervised_bench import supervised_commands
+    data = {"train": "train.txt", "test": "test.txt"}
+    for tool, flag in (("fastemb", "--loss"), ("fasttext", "--loss"), ("fasttext-cli", "-loss")):
+        for loss in ("hs", "ova"):
+            argv, _, command = supervised_commands(tool, data, 1, 0, 5, 1, 2, tmp_path, loss=loss)
+            assert _flag(argv, flag) == loss and f"{flag} {loss}" in command
+
 
 def test_gensim_runner_trains_the_requested_objective(tmp_path):
     pytest.importorskip("gensim")
