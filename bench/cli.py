@@ -6,6 +6,7 @@
     python -m bench threads     [--thread-counts 1,2] (skip-gram words/sec against threads, with a PNG plot)
     python -m bench size        [--fractions 0.25,0.5,1] (skip-gram cost against corpus prefixes)
     python -m bench results     [JSON ...] (rewrite bench/RESULTS.md sections from benchmark JSON)
+    python -m bench --quick     [--out DIR --data DIR ...] (every mode's --quick in turn: sgns, supervised, threads, size)
 
 Each run is a separate subprocess; tools are interleaved (A B C A B C ...) and
 repeated. Every run writes ``OUT/MODE-YYYYmmdd-HHMMSS.json`` and ``.md`` (and
@@ -32,6 +33,8 @@ from .tools import DEFAULT_SGNS_TOOLS, LOSSES, MODELS, SGNS_TOOLS, Settings, too
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = Path(__file__).resolve().parent / "out"
 
+MODES = ("sgns", "supervised", "threads", "size", "results")
+QUICK_MODES = ("sgns", "supervised", "threads", "size")  # what ``python -m bench --quick`` runs, in order
 SUPERVISED_LOSSES = ("softmax", "ns", "hs", "ova")
 
 # Per mode: defaults for options left unset (the full run), and what --quick changes.
@@ -91,7 +94,9 @@ def _add_common(p: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="mode", required=True)
+    parser.add_argument("--quick", action="store_true", help="with no mode: every mode's --quick in turn "
+                        f"({', '.join(QUICK_MODES)}); options after it go to each of them")
+    sub = parser.add_subparsers(dest="mode")
     sg = sub.add_parser("sgns", help="skip-gram (or CBOW, hierarchical softmax): every tool on the same "
                                        "corpus and settings")
     _add_sgns_options(sg, "sgns")
@@ -335,9 +340,44 @@ def run_results(args) -> int:
     return 0
 
 
+def quick_argvs(argv: list[str]) -> list[list[str]] | None:
+    """``python -m bench --quick [options]``: the argv of each quick mode, in turn; None for any other command line."""
+    if "--quick" not in argv or any(a in MODES for a in argv) or {"-h", "--help"} & set(argv):
+        return None
+    return [[mode, *argv] for mode in QUICK_MODES]
+
+
+def run_all_quick(parser: argparse.ArgumentParser, argvs: list[list[str]]) -> int:
+    """Every quick mode in turn (each checked first, so that a bad option stops before any run); 1 if any failed."""
+    for one in argvs:
+        _, unknown = parser.parse_known_args(one)
+        if unknown:
+            parser.error(f"{one[0]} does not take {' '.join(unknown)} (--quick with no mode passes its options "
+                         f"to every mode: {', '.join(QUICK_MODES)})")
+    failed = []
+    for one in argvs:
+        log(f"== python -m bench {shlex.join(one)}")
+        try:
+            status = main(one)
+        except SystemExit as exc:  # e.g. a mode's data missing: say so, go on with the next mode
+            log(f"{one[0]}: {exc}")
+            status = exc.code if isinstance(exc.code, int) else 1
+        if status:
+            failed.append(one[0])
+    log(f"quick runs: {len(argvs) - len(failed)} of {len(argvs)} modes passed"
+        + (f"; failed: {', '.join(failed)}" if failed else ""))
+    return 1 if failed else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    every_quick = quick_argvs(argv)
+    if every_quick:
+        return run_all_quick(parser, every_quick)
+    args = parser.parse_args(argv)
+    if args.mode is None:
+        parser.error(f"choose a mode ({', '.join(MODES)}), or --quick alone for every quick mode")
     try:
         if args.mode == "results":
             return run_results(args)

@@ -199,3 +199,11 @@ def test_cbow_and_hs_runs_have_their_own_results_section():
                                   {"model": "cbow", "lr": 0.05, "objective": "cbow"}])
     assert "lr 0.025 skip-gram, 0.05 CBOW" in line
 
+
+def test_quick_alone_runs_every_quick_mode():
+    from bench.cli import QUICK_MODES, quick_argvs
+    argvs = quick_argvs(["--quick", "--out", "o"])
+    assert [a[0] for a in argvs] == list(QUICK_MODES) == ["sgns", "supervised", "threads", "size"]
+    assert all(a[1:] == ["--quick", "--out", "o"] for a in argvs)
+    assert quick_argvs(["sgns", "--quick"]) is None and quick_argvs(["--quick", "--help"]) is None
+    assert quick_argvs(["--out", "o"]) is None
