@@ -1,10 +1,12 @@
 """``python -m bench``: fastemb against gensim, fastText and word2vec C, side by side.
 
     python -m bench sgns        [--corpus F] [--epochs 5 --dim 100 ...] [--threads 2] [--repeat 2] [--tools ...] [--quick]
-    python -m bench supervised  [--datasets trec,20ng,imdb] [--seeds 1,2,3] [--quick]
+                                [--model sg|cbow] [--loss ns|hs] (or the NAME-cbow / NAME-hs entries of --tools)
+    python -m bench supervised  [--datasets trec,20ng,imdb] [--seeds 1,2,3] [--loss softmax,hs] [--quick]
     python -m bench threads     [--thread-counts 1,2] (skip-gram words/sec against threads, with a PNG plot)
     python -m bench size        [--fractions 0.25,0.5,1] (skip-gram cost against corpus prefixes)
     python -m bench results     [JSON ...] (rewrite bench/RESULTS.md sections from benchmark JSON)
+    python -m bench --quick     [--out DIR --data DIR ...] (every mode's --quick in turn: sgns, supervised, threads, size)
 
 Each run is a separate subprocess; tools are interleaved (A B C A B C ...) and
 repeated. Every run writes ``OUT/MODE-YYYYmmdd-HHMMSS.json`` and ``.md`` (and
@@ -26,10 +28,14 @@ from . import report
 from .datasets import DATASETS, dataset_available, default_data_dir, prepare_classification, prepare_corpus
 from .quality import resolved_evaluator
 from .sgns_bench import describe, log, run_sgns, summarise_runs
-from .tools import SGNS_TOOLS, Settings, tool_versions
+from .tools import DEFAULT_SGNS_TOOLS, LOSSES, MODELS, SGNS_TOOLS, Settings, tool_versions
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = Path(__file__).resolve().parent / "out"
+
+MODES = ("sgns", "supervised", "threads", "size", "results")
+QUICK_MODES = ("sgns", "supervised", "threads", "size")  # what ``python -m bench --quick`` runs, in order
+SUPERVISED_LOSSES = ("softmax", "ns", "hs", "ova")
 
 # Per mode: defaults for options left unset (the full run), and what --quick changes.
 SGNS_DEFAULTS = {
@@ -54,12 +60,20 @@ def _add_sgns_options(p: argparse.ArgumentParser, mode: str) -> None:
     p.add_argument("--negative", type=int, default=5)
     p.add_argument("--sample", type=float, default=1e-4)
     p.add_argument("--min-count", type=int, default=5)
-    p.add_argument("--lr", type=float, default=0.025, help="initial learning rate (min 0.0001 where settable)")
+    p.add_argument("--lr", type=float, default=None, help="initial learning rate, the same for every tool "
+                   "(min 0.0001 where settable) [word2vec's: 0.025 skip-gram, 0.05 CBOW]")
+    p.add_argument("--model", choices=MODELS, default="sg", help="skip-gram or CBOW for every entry "
+                   "(NAME-cbow entries: CBOW whatever this says) [sg]")
+    p.add_argument("--loss", choices=LOSSES, default="ns", help="negative sampling or hierarchical softmax "
+                   "for every entry (NAME-hs entries: hs) [ns]")
+    p.add_argument("--cbow-sum", action="store_true", help="CBOW: sum instead of mean of the context rows "
+                   "(fastemb and gensim only)")
     p.add_argument("--seed", type=int, default=1)
     if mode != "threads":
         p.add_argument("--threads", type=int, default=2, help="worker threads for every tool [2]")
     p.add_argument("--repeat", type=int, help=f"runs per tool (interleaved) [{d['repeat']}; --quick: 1]")
-    p.add_argument("--tools", default=",".join(SGNS_TOOLS), help="comma-separated, of: " + ", ".join(SGNS_TOOLS))
+    p.add_argument("--tools", default=",".join(DEFAULT_SGNS_TOOLS),
+                   help=f"comma-separated, of: {', '.join(SGNS_TOOLS)} [{','.join(DEFAULT_SGNS_TOOLS)}]")
     p.add_argument("--tokens", type=int, help="use only the first (about) N tokens of the corpus (whole lines)")
     p.add_argument("--quality", choices=["all", "similarity", "none"], default=None,
                    help="evaluate every run's vectors: analogies + WS353 + MEN, only the two similarity sets "
@@ -80,8 +94,11 @@ def _add_common(p: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="mode", required=True)
-    sg = sub.add_parser("sgns", help="skip-gram: every tool on the same corpus and settings")
+    parser.add_argument("--quick", action="store_true", help="with no mode: every mode's --quick in turn "
+                        f"({', '.join(QUICK_MODES)}); options after it go to each of them")
+    sub = parser.add_subparsers(dest="mode")
+    sg = sub.add_parser("sgns", help="skip-gram (or CBOW, hierarchical softmax): every tool on the same "
+                                       "corpus and settings")
     _add_sgns_options(sg, "sgns")
     _add_common(sg)
     th = sub.add_parser("threads", help="skip-gram words/sec against thread count, per tool (+ PNG)")
@@ -102,6 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                               "[TREC 25, 20NG 50, IMDB 5]")
     sup.add_argument("--dim", type=int, default=10)
     sup.add_argument("--lr", type=float, default=0.1)
+    sup.add_argument("--loss", default="softmax", help="comma-separated losses to run, of: "
+                     f"{', '.join(SUPERVISED_LOSSES)} (fastText's -loss; ova = one-vs-all) [softmax]")
     sup.add_argument("--threads", type=int, default=2)
     sup.add_argument("--cache", default=None, help="converted data sets [OUT/data]")
     _add_common(sup)
@@ -130,6 +149,13 @@ def _select_tools(requested: list[str], known: dict, available) -> tuple[list[st
     return chosen, skipped
 
 
+def sgns_section(mode: str, objectives: list[str]) -> str:
+    """RESULTS.md section (and output file name) of a run: MODE, or MODE-cbow / -hs / -cbow-hs ... when the
+    entries train CBOW or hierarchical softmax, so that such runs do not replace the skip-gram tables."""
+    parts = {part for objective in objectives for part in objective.split("-") if part}
+    return "-".join([mode] + [part for part in ("cbow", "sum", "hs") if part in parts])
+
+
 def _new_doc(mode: str, argv: list[str]) -> dict:
     return {"mode": mode, "command": "python -m bench " + shlex.join(argv), "argv": argv,
             "started": time.strftime("%Y-%m-%d %H:%M:%S %z"), "loadavg_start": round(os.getloadavg()[0], 2),
@@ -141,7 +167,8 @@ def _finish(doc: dict, out_dir: Path, started: float) -> tuple[Path, str]:
     doc["loadavg_end"] = round(os.getloadavg()[0], 2)
     out_dir.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    base = out_dir / f"{doc['mode']}-{stamp}"
+    section = doc.get("section", doc["mode"])
+    base = out_dir / f"{section}-{stamp}"
     if doc["mode"] == "threads":
         plotted = report.plot_threads(doc, base.with_suffix(".png"))
         if plotted:
@@ -152,7 +179,7 @@ def _finish(doc: dict, out_dir: Path, started: float) -> tuple[Path, str]:
     base.with_suffix(".md").write_text(markdown)
     for suffix in (".json", ".md", ".png"):
         if base.with_suffix(suffix).exists():
-            shutil.copyfile(base.with_suffix(suffix), out_dir / f"{doc['mode']}-latest{suffix}")
+            shutil.copyfile(base.with_suffix(suffix), out_dir / f"{section}-latest{suffix}")
     return base.with_suffix(".json"), markdown
 
 
@@ -183,8 +210,10 @@ def run_sgns_mode(args, argv: list[str]) -> int:
         thread_counts = ([int(x) for x in _csv(args.thread_counts)] if args.thread_counts
                          else list(range(1, (os.cpu_count() or 1) + 1)))
     settings = Settings(epochs=epochs, dim=dim, window=args.window, negative=args.negative, sample=args.sample,
-                        min_count=args.min_count, threads=thread_counts[-1], lr=args.lr, seed=args.seed)
-    tools, skipped = _select_tools(_csv(args.tools), SGNS_TOOLS, lambda n: SGNS_TOOLS[n].available())
+                        min_count=args.min_count, threads=thread_counts[-1], lr=args.lr, seed=args.seed,
+                        model=args.model, loss=args.loss, cbow_mean=not args.cbow_sum)
+    tools, skipped = _select_tools(_csv(args.tools), SGNS_TOOLS, lambda n: SGNS_TOOLS[n].available()
+                                   or SGNS_TOOLS[n].unsupported(SGNS_TOOLS[n].configure(settings)))
     work, temporary = _workdir(args)
     out_dir = Path(args.out)
     try:
@@ -202,6 +231,7 @@ def run_sgns_mode(args, argv: list[str]) -> int:
         whole = max(corpora, key=lambda c: c["tokens"])
         log(f"corpus: {whole['tokens']:,} tokens, {whole['lines']:,} lines -> {whole['path']}")
         doc = _new_doc(mode, argv)
+        doc["section"] = sgns_section(mode, [SGNS_TOOLS[n].configure(settings).objective for n in tools])
         doc.update({"settings": settings.asdict(), "repeat": repeat, "tools": tools, "skipped": skipped,
                     "evaluate": evaluate,
                     "corpus": {"source": str(corpus_path), "tokens": whole["tokens"], "lines": whole["lines"],
@@ -249,6 +279,10 @@ def run_supervised_mode(args, argv: list[str]) -> int:
         names = ["trec"]
     seeds = [int(s) for s in _csv(args.seeds)] if args.seeds else ([1] if args.quick else [1, 2, 3])
     ngram_list = [int(n) for n in _csv(args.ngrams)]
+    losses = _csv(args.loss)
+    for loss in losses:
+        if loss not in SUPERVISED_LOSSES:
+            raise SystemExit(f"unknown loss {loss!r}; choose from {', '.join(SUPERVISED_LOSSES)}")
     tools, skipped = _select_tools(_csv(args.tools), dict.fromkeys(SUPERVISED_TOOLS), supervised_available)
     datasets = {}
     for name in names:
@@ -264,19 +298,21 @@ def run_supervised_mode(args, argv: list[str]) -> int:
         raise SystemExit("no data set found")
     work, temporary = _workdir(args)
     doc = _new_doc("supervised", argv)
-    doc.update({"dim": args.dim, "lr": args.lr, "threads": args.threads, "seeds": seeds, "ngrams": ngram_list,
-                "bucket": args.bucket, "tools": tools, "skipped": skipped,
+    doc["section"] = "supervised" if losses == ["softmax"] else "supervised-" + "-".join(losses)
+    doc.update({"dim": args.dim, "lr": args.lr, "losses": losses, "threads": args.threads, "seeds": seeds,
+                "ngrams": ngram_list, "bucket": args.bucket, "tools": tools, "skipped": skipped,
                 "datasets": {n: {k: v for k, v in m.items() if k != "sources"} for n, m in datasets.items()}})
-    plan = [(name, n, seed, tool) for name in datasets for n in ngram_list for seed in seeds for tool in tools]
+    plan = [(name, n, loss, seed, tool) for name in datasets for n in ngram_list for loss in losses
+            for seed in seeds for tool in tools]
     runs = []
     try:
-        for i, (name, n, seed, tool) in enumerate(plan, 1):
+        for i, (name, n, loss, seed, tool) in enumerate(plan, 1):
             data = datasets[name]
             epochs = args.epochs or data["epochs"]
             data["epochs"] = epochs
             doc["datasets"][name]["epochs"] = epochs
             record = run_supervised(tool, data, n, args.bucket, epochs, seed, args.threads, work / "runs",
-                                    dim=args.dim, lr=args.lr, timeout=args.timeout)
+                                    dim=args.dim, lr=args.lr, loss=loss, timeout=args.timeout)
             runs.append(record)
             log(f"[{i}/{len(plan)}] " + describe_sup(record))
         doc["runs"] = runs
@@ -304,9 +340,44 @@ def run_results(args) -> int:
     return 0
 
 
+def quick_argvs(argv: list[str]) -> list[list[str]] | None:
+    """``python -m bench --quick [options]``: the argv of each quick mode, in turn; None for any other command line."""
+    if "--quick" not in argv or any(a in MODES for a in argv) or {"-h", "--help"} & set(argv):
+        return None
+    return [[mode, *argv] for mode in QUICK_MODES]
+
+
+def run_all_quick(parser: argparse.ArgumentParser, argvs: list[list[str]]) -> int:
+    """Every quick mode in turn (each checked first, so that a bad option stops before any run); 1 if any failed."""
+    for one in argvs:
+        _, unknown = parser.parse_known_args(one)
+        if unknown:
+            parser.error(f"{one[0]} does not take {' '.join(unknown)} (--quick with no mode passes its options "
+                         f"to every mode: {', '.join(QUICK_MODES)})")
+    failed = []
+    for one in argvs:
+        log(f"== python -m bench {shlex.join(one)}")
+        try:
+            status = main(one)
+        except SystemExit as exc:  # e.g. a mode's data missing: say so, go on with the next mode
+            log(f"{one[0]}: {exc}")
+            status = exc.code if isinstance(exc.code, int) else 1
+        if status:
+            failed.append(one[0])
+    log(f"quick runs: {len(argvs) - len(failed)} of {len(argvs)} modes passed"
+        + (f"; failed: {', '.join(failed)}" if failed else ""))
+    return 1 if failed else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    every_quick = quick_argvs(argv)
+    if every_quick:
+        return run_all_quick(parser, every_quick)
+    args = parser.parse_args(argv)
+    if args.mode is None:
+        parser.error(f"choose a mode ({', '.join(MODES)}), or --quick alone for every quick mode")
     try:
         if args.mode == "results":
             return run_results(args)

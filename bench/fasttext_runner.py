@@ -1,12 +1,12 @@
 """Train with the ``fasttext`` Python package once and report as JSON (run by ``python -m bench``).
 
-    python bench/fasttext_runner.py skipgram CORPUS VECTORS REPORT --dim ... (word2vec-style, no subwords)
-    python bench/fasttext_runner.py supervised TRAIN TEST MODEL REPORT --dim ... --word-ngrams ...
+    python bench/fasttext_runner.py skipgram|cbow CORPUS VECTORS REPORT [--loss ns|hs] --dim ... (no subwords)
+    python bench/fasttext_runner.py supervised TRAIN TEST MODEL REPORT [--loss softmax|ns|hs|ova] --dim ...
 
 The library prints fastText's usual progress on stderr (``verbose=2``); the
 harness times the phases from it, exactly as for the ``fasttext`` CLI. This
 script marks the moment it calls the library with a ``BENCH call`` line.
-The skip-gram vectors are written with fastemb's word2vec text writer
+The skip-gram and CBOW vectors are written with fastemb's word2vec text writer
 (``fastemb.vectors.save_vectors``, %.9g) from the input matrix, whose first
 rows are the words in fastText's dictionary order (most frequent first).
 """
@@ -33,13 +33,13 @@ def mark(what: str) -> None:
     sys.stderr.flush()
 
 
-def skipgram(args) -> dict:
+def unsupervised(args) -> dict:
     mark("call")
     t0 = time.perf_counter()
-    model = fasttext.train_unsupervised(args.corpus, model="skipgram", dim=args.dim, ws=args.window,
+    model = fasttext.train_unsupervised(args.corpus, model=args.objective, dim=args.dim, ws=args.window,
                                         neg=args.negative, t=args.sample, minCount=args.min_count,
                                         epoch=args.epochs, thread=args.threads, lr=args.lr, minn=0, maxn=0,
-                                        wordNgrams=1, loss="ns", verbose=2)
+                                        wordNgrams=1, loss=args.loss, verbose=2)
     # fasttext 0.9.3's train_unsupervised rejects ``seed`` (only train_supervised takes it): seed 0 here.
     call_seconds = time.perf_counter() - t0
     mark("save")
@@ -63,7 +63,7 @@ def supervised(args) -> dict:
     t0 = time.perf_counter()
     model = fasttext.train_supervised(args.train, dim=args.dim, lr=args.lr, epoch=args.epochs,
                                       minCount=args.min_count, wordNgrams=args.word_ngrams, bucket=args.bucket,
-                                      thread=args.threads, seed=args.seed, loss="softmax", verbose=2)
+                                      thread=args.threads, seed=args.seed, loss=args.loss, verbose=2)
     call_seconds = time.perf_counter() - t0
     mark("save")
     t0 = time.perf_counter()
@@ -81,17 +81,21 @@ def supervised(args) -> dict:
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="objective", required=True)
-    sg = sub.add_parser("skipgram")
-    sg.add_argument("corpus")
-    sg.add_argument("vectors")
-    sg.add_argument("report")
-    sg.add_argument("--dim", type=int, default=100)
-    sg.add_argument("--window", type=int, default=5)
-    sg.add_argument("--negative", type=int, default=5)
-    sg.add_argument("--sample", type=float, default=1e-4)
-    sg.add_argument("--min-count", type=int, default=5)
-    sg.add_argument("--epochs", type=int, default=5)
-    sg.add_argument("--lr", type=float, default=0.025)
+    unsup = []
+    for objective in ("skipgram", "cbow"):
+        p = sub.add_parser(objective)
+        p.add_argument("corpus")
+        p.add_argument("vectors")
+        p.add_argument("report")
+        p.add_argument("--loss", choices=["ns", "hs"], default="ns")
+        p.add_argument("--dim", type=int, default=100)
+        p.add_argument("--window", type=int, default=5)
+        p.add_argument("--negative", type=int, default=5, help="ignored with --loss hs")
+        p.add_argument("--sample", type=float, default=1e-4)
+        p.add_argument("--min-count", type=int, default=5)
+        p.add_argument("--epochs", type=int, default=5)
+        p.add_argument("--lr", type=float, default=0.025)
+        unsup.append(p)
     sup = sub.add_parser("supervised")
     sup.add_argument("train")
     sup.add_argument("test")
@@ -103,13 +107,14 @@ def main(argv=None):
     sup.add_argument("--min-count", type=int, default=1)
     sup.add_argument("--word-ngrams", type=int, default=1)
     sup.add_argument("--bucket", type=int, default=2_000_000)
-    for p in (sg, sup):
+    sup.add_argument("--loss", choices=["softmax", "ns", "hs", "ova"], default="softmax")
+    for p in (*unsup, sup):
         p.add_argument("--threads", type=int, default=2)
         p.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    report = skipgram(args) if args.objective == "skipgram" else supervised(args)
+    report = supervised(args) if args.objective == "supervised" else unsupervised(args)
     report.update({"tool": "fasttext", "version": _version(), "import_seconds": import_seconds,
-                   "threads": args.threads})
+                   "objective": args.objective, "loss": args.loss, "threads": args.threads})
     with open(args.report, "w") as handle:
         json.dump(report, handle, indent=2)
 

@@ -1,9 +1,10 @@
 """Markdown tables, the thread-scaling plot, the machine description, and regenerating bench/RESULTS.md.
 
 ``update_results(json_paths)`` rewrites the sections of RESULTS.md between
-``<!-- bench:MODE:start -->`` and ``<!-- bench:MODE:end -->`` (MODE = machine,
-sgns, supervised, threads, size) from the benchmark JSON files, so fresh full-run
-figures replace the old ones without touching the prose around them.
+``<!-- bench:SECTION:start -->`` and ``<!-- bench:SECTION:end -->`` (SECTION = machine,
+sgns, supervised, threads, size; runs with CBOW or hierarchical-softmax entries have
+their own, e.g. sgns-cbow, sgns-hs, supervised-hs) from the benchmark JSON files, so
+fresh full-run figures replace the old ones without touching the prose around them.
 """
 from __future__ import annotations
 
@@ -119,7 +120,8 @@ def _failures(summaries: list[dict]) -> list[str]:
     out = []
     for s in summaries:
         if s.get("failed"):
-            label = " ".join(str(s[k]) for k in ("dataset", "ngrams", "tool", "threads", "corpus_tokens") if k in s)
+            keys = ("dataset", "ngrams", "loss", "tool") if "dataset" in s else ("tool", "threads", "corpus_tokens")
+            label = " ".join(str(s[k]) for k in keys if k in s)
             out.append(f"* **{label}**: {s['failed']} of {s['runs']} runs failed: " + "; ".join(s.get("errors", [])))
     return out
 
@@ -138,10 +140,35 @@ def _load_note(doc: dict) -> str:
     return note
 
 
-def _settings_line(settings: dict) -> str:
-    return (f"dim {settings['dim']}, window {settings['window']}, negative {settings['negative']}, "
+def _objectives(doc: dict) -> list[str]:
+    """The runs' objectives in order of appearance ('' = skip-gram with negative sampling; JSON without them: '')."""
+    return list(dict.fromkeys(run.get("objective", "") for run in doc.get("runs", []))) or [""]
+
+
+def _title(doc: dict) -> str:
+    """'Skip-gram', or e.g. 'Skip-gram and CBOW, negative sampling' when CBOW or hierarchical softmax ran."""
+    objectives = _objectives(doc)
+    if objectives == [""]:
+        return "Skip-gram"
+    models = dict.fromkeys("CBOW" if o.startswith("cbow") else "Skip-gram" for o in objectives)
+    losses = dict.fromkeys("hierarchical softmax" if o.endswith("hs") else "negative sampling" for o in objectives)
+    return " and ".join(models) + ", " + " and ".join(losses)
+
+
+def _settings_line(settings: dict, runs: list[dict] = ()) -> str:
+    objectives = list(dict.fromkeys(run.get("objective", "") for run in runs))
+    negative = f"negative {settings['negative']}"
+    if any(o.endswith("hs") for o in objectives):
+        negative += " (none with hierarchical softmax)"
+    lrs = {("CBOW" if run.get("model") == "cbow" else "skip-gram"): run["lr"] for run in runs if run.get("lr")}
+    if len(set(lrs.values())) > 1:
+        lr = "lr " + ", ".join(f"{value:g} {model}" for model, value in lrs.items())
+    else:
+        lr = f"lr {next(iter(lrs.values()), settings['lr'] or 0.025):g}"
+    cbow_sum = ", CBOW sums the context rows" if any("sum" in o for o in objectives) else ""
+    return (f"dim {settings['dim']}, window {settings['window']}, {negative}, "
             f"sample {settings['sample']:g}, min-count {settings['min_count']}, epochs {settings['epochs']}, "
-            f"lr {settings['lr']:g} → {settings['min_lr']:g}, threads {settings['threads']}")
+            f"{lr} → {settings['min_lr']:g}{cbow_sum}, threads {settings['threads']}")
 
 
 def _header(doc: dict, title: str) -> list[str]:
@@ -163,7 +190,8 @@ SGNS_TIMING_NOTE = (
     "word2vec C from its output (first progress line → output file created); fastText from its stderr "
     "(`Number of labels` → final progress line, which it polls every 0.1 s). "
     "Read = vocabulary pass and encoding (word2vec C: process start → first progress line, which includes filling "
-    "its 10⁸-entry negative-sampling table, also the reason for its ~400 MB extra RSS; fastText: → end of "
+    "its 10⁸-entry negative-sampling table when it samples negatives, also the reason for its ~400 MB extra RSS; "
+    "fastText: → end of "
     "reading). Start-up/exit = wall − read − compile − train − save (interpreter start, imports, freeing). "
     "Peak RSS and CPU time come from `wait4()` on each child. Quality is measured on the saved text vectors "
     "by one evaluator for all tools: Google analogies 3CosAdd over the 30,000 most frequent words "
@@ -172,9 +200,10 @@ SGNS_TIMING_NOTE = (
 
 def render_sgns(doc: dict) -> str:
     s = doc["settings"]
-    lines = _header(doc, f"Skip-gram: {doc['corpus']['tokens']:,} tokens × {_n(s['epochs'], 'epoch')}, "
+    lines = _header(doc, f"{_title(doc)}: {doc['corpus']['tokens']:,} tokens × {_n(s['epochs'], 'epoch')}, "
                          f"{s['threads']} threads")
-    lines += [_corpus_line(doc), "", f"Settings: {_settings_line(s)}. {_n(doc['repeat'], 'run')} per tool, interleaved "
+    lines += [_corpus_line(doc), "", f"Settings: {_settings_line(s, doc.get('runs', []))}. "
+                                     f"{_n(doc['repeat'], 'run')} per tool, interleaved "
                                      "(A B C … A B C …); medians, (min–max) when they differ.", ""]
     rows = []
     for t in doc["summary"]:
@@ -206,8 +235,9 @@ def render_sgns(doc: dict) -> str:
 def render_threads(doc: dict) -> str:
     s = doc["settings"]
     counts = doc["thread_counts"]
-    lines = _header(doc, f"Thread scaling: {doc['corpus']['tokens']:,} tokens × {_n(s['epochs'], 'epoch')}")
-    lines += [_corpus_line(doc), "", f"Settings: {_settings_line(s).rsplit(', threads', 1)[0]}. "
+    title = "" if _title(doc) == "Skip-gram" else f" ({_title(doc)})"
+    lines = _header(doc, f"Thread scaling{title}: {doc['corpus']['tokens']:,} tokens × {_n(s['epochs'], 'epoch')}")
+    lines += [_corpus_line(doc), "", f"Settings: {_settings_line(s, doc.get('runs', [])).rsplit(', threads', 1)[0]}. "
                                      f"{_n(doc['repeat'], 'run')} per point, interleaved; median train words/s, "
                                      "per thread in brackets; speed-up = last / 1 thread.", ""]
     by_tool: dict[str, dict[int, dict]] = {}
@@ -241,9 +271,10 @@ def _exponent(a: float, b: float, na: float, nb: float) -> float | None:
 
 def render_size(doc: dict) -> str:
     s = doc["settings"]
-    lines = _header(doc, f"Corpus size: prefixes of {doc['corpus']['tokens']:,} tokens, {_n(s['epochs'], 'epoch')}, "
-                         f"{s['threads']} threads")
-    lines += [_corpus_line(doc), "", f"Settings: {_settings_line(s)}. Prefixes are whole lines. "
+    title = "" if _title(doc) == "Skip-gram" else f" ({_title(doc)})"
+    lines = _header(doc, f"Corpus size{title}: prefixes of {doc['corpus']['tokens']:,} tokens, "
+                         f"{_n(s['epochs'], 'epoch')}, {s['threads']} threads")
+    lines += [_corpus_line(doc), "", f"Settings: {_settings_line(s, doc.get('runs', []))}. Prefixes are whole lines. "
                                      f"{_n(doc['repeat'], 'run')} per point, interleaved; medians. Growth exponent k: "
                                      "cost ∝ tokens^k between the smallest and the largest prefix "
                                      "(1 = linear; train k > 1 means words/s falls as the vocabulary grows).", ""]
@@ -276,10 +307,12 @@ def render_size(doc: dict) -> str:
 
 
 def render_supervised(doc: dict) -> str:
+    losses = doc.get("losses", ["softmax"])
     lines = [f"### Supervised classification (fastText Bag of Tricks settings)", "",
              f"`{doc['command']}` — {doc.get('started', '?')}, {doc.get('elapsed_seconds', 0) / 60:.1f} min; "
              f"load average {doc.get('loadavg_start', '?')} → {doc.get('loadavg_end', '?')}", "",
-             f"dim {doc['dim']}, lr {doc['lr']:g}, minCount 1, softmax loss, {doc['threads']} threads; seeds "
+             f"dim {doc['dim']}, lr {doc['lr']:g}, minCount 1, {' / '.join(losses)} loss (`-loss`), "
+             f"{doc['threads']} threads; seeds "
              f"{', '.join(map(str, doc['seeds']))} (medians, (min–max)); tools interleaved per seed. Data converted "
              "by `bench/datasets.py` (lower-cased, tokens `[^\\W_]+(?:'[^\\W_]+)*`, train shuffled). "
              "Tokens/s = training tokens (labels excluded, same count for every tool) × epochs / train seconds; "
@@ -294,6 +327,8 @@ def render_supervised(doc: dict) -> str:
             if t["dataset"] != name:
                 continue
             config = "unigrams" if t["ngrams"] == 1 else f"{t['ngrams']}-grams, {t['bucket']:,} buckets"
+            if len(losses) > 1:
+                config += f", {t.get('loss', 'softmax')}"
             rows.append([config, t["tool"], fmt(t.get("accuracy"), "acc"), fmt(t.get("train"), "sec"),
                          fmt(t.get("tokens_per_sec"), "rate"), fmt(t.get("tokens_per_sec_thread"), "rate", False),
                          fmt(t.get("read"), "sec", False), fmt(t.get("wall"), "sec", False),
@@ -348,7 +383,7 @@ def plot_threads(doc: dict, path: Path) -> str | None:
         ax.set_ylim(bottom=0)
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=8)
-    fig.suptitle(f"Skip-gram thread scaling, {doc['corpus']['tokens']:,} tokens ({doc.get('machine', {}).get('model', '')})",
+    fig.suptitle(f"{_title(doc)} thread scaling, {doc['corpus']['tokens']:,} tokens ({doc.get('machine', {}).get('model', '')})",
                  fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -369,20 +404,21 @@ def _replace_section(text: str, name: str, body: str) -> str:
 
 
 def update_results(json_paths: list[Path], results: Path = RESULTS_MD) -> list[str]:
-    """Rewrite the RESULTS.md sections of the modes found in ``json_paths``; returns the sections updated."""
+    """Rewrite the RESULTS.md sections of the runs in ``json_paths``; returns the sections updated."""
     docs = [json.loads(Path(p).read_text()) for p in json_paths]
     text = results.read_text() if results.exists() else "# Benchmark results\n"
     updated = []
     for doc in docs:
+        section = doc.get("section", doc["mode"])
         plot = doc.get("plot")
         if doc["mode"] == "threads" and plot:
             plot = Path(plot) if Path(plot).is_absolute() else Path(__file__).resolve().parent.parent / plot
             if plot.exists():  # bench/out is git-ignored: keep a copy beside RESULTS.md
-                target = results.parent / "RESULTS-threads.png"
+                target = results.parent / f"RESULTS-{section}.png"
                 shutil.copyfile(plot, target)
                 doc["plot_link"] = target.name
-        text = _replace_section(text, doc["mode"], render(doc))
-        updated.append(doc["mode"])
+        text = _replace_section(text, section, render(doc))
+        updated.append(section)
     if docs:
         latest = max(docs, key=lambda d: d.get("started", ""))
         text = _replace_section(text, "machine", render_machine(latest))
@@ -392,7 +428,10 @@ def update_results(json_paths: list[Path], results: Path = RESULTS_MD) -> list[s
 
 
 def latest_jsons(out_dir: Path) -> list[Path]:
-    """The newest JSON of each mode in ``out_dir`` (files named MODE-YYYYmmdd-HHMMSS.json)."""
+    """The newest JSON of each mode in ``out_dir`` (files named MODE-YYYYmmdd-HHMMSS.json).
+
+    Runs with their own section (MODE-cbow-..., MODE-hs-..., supervised-hs-...) are not picked:
+    give their JSON explicitly to add them to RESULTS.md."""
     found = []
     for mode in MODES:
         candidates = sorted(Path(out_dir).glob(f"{mode}-2*.json"))

@@ -26,12 +26,15 @@ def run_sgns(tool_name: str, settings: Settings, corpus: dict, work: Path, data_
              evaluate: str, keep_dir: Path | None = None, timeout: float | None = None) -> dict:
     """Train once with ``tool_name`` and return the run's record (see README for the fields)."""
     tool = SGNS_TOOLS[tool_name]
+    settings = tool.configure(settings)
     run_dir = work / "runs"
     run_dir.mkdir(parents=True, exist_ok=True)
     argv, vectors, watch = tool.command(settings, corpus["path"], run_dir)
     for stale in run_dir.glob(f"{tool.name}.*"):
         stale.unlink()
-    record = {"tool": tool.name, "threads": settings.threads, "epochs": settings.epochs,
+    record = {"tool": tool.name, "model": settings.model, "loss": settings.loss, "objective": settings.objective,
+              "lr": settings.alpha,
+              "threads": settings.threads, "epochs": settings.epochs,
               "corpus_tokens": corpus["tokens"], "corpus_limit": corpus.get("limit"),
               "command": tool.display(argv).replace(str(work) + os.sep, "WORK/"), "loadavg_before": os.getloadavg()[0]}
     child = run_child(argv, watch=watch, timeout=timeout)
@@ -108,7 +111,7 @@ def summarise_runs(runs: list[dict], keys: tuple[str, ...]) -> list[dict]:
             stat = summarise((r.get("quality") or {}).get(field) for r in ok)
             if stat:
                 summary[field] = stat
-        for field in ("train_timing", "command"):
+        for field in ("model", "loss", "objective", "lr", "train_timing", "command"):
             values = [r.get(field) for r in ok + members if r.get(field)]
             if values:
                 summary[field] = values[0]

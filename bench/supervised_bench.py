@@ -1,7 +1,8 @@
 """Supervised (fastText-style classifier) runs: fastemb vs fastText (Python package and CLI).
 
 Settings follow fastText's "Bag of Tricks" recipe: ``-dim 10 -lr 0.1 -minCount 1
--loss softmax``, with ``-wordNgrams 1`` and with ``-wordNgrams 2 -bucket 10000000``,
+-loss softmax`` (or another ``-loss``: softmax, ns, hs, ova, passed alike to every tool),
+with ``-wordNgrams 1`` and with ``-wordNgrams 2 -bucket 10000000``,
 5 epochs, or more where 5 undertrain (25 for TREC, 50 for 20NG), the same for every
 tool. Training tokens/sec = tokens of the converted training file (labels not
 counted, the same count for every tool) x epochs / train time; train time from
@@ -42,40 +43,46 @@ def _precision(text: str) -> float | None:
     return float(found.group(1)) if found else None
 
 
-def run_supervised(tool: str, data: dict, ngrams: int, bucket: int, epochs: int, seed: int, threads: int,
-                   work: Path, dim: int = 10, lr: float = 0.1, timeout: float | None = None) -> dict:
-    work.mkdir(parents=True, exist_ok=True)
-    for stale in work.glob(f"{tool}.*"):
-        stale.unlink()
-    record = {"tool": tool, "dataset": data["name"], "ngrams": ngrams, "bucket": bucket if ngrams > 1 else 0,
-              "epochs": epochs, "seed": seed, "threads": threads, "train_tokens": data["train_tokens"],
-              "loadavg_before": os.getloadavg()[0]}
+def supervised_commands(tool: str, data: dict, ngrams: int, bucket: int, epochs: int, seed: int, threads: int,
+                        work: Path, dim: int = 10, lr: float = 0.1,
+                        loss: str = "softmax") -> tuple[list[str], list[str] | None, str]:
+    """(training argv, test argv or None when the training run tests too, command as displayed) of one run."""
     report_path = work / f"{tool}.json"
     if tool == "fastemb":
         model = work / f"{tool}.npz"
         argv = [sys.executable, "-m", "fastemb.cli", "supervised", data["train"], "-o", str(model),
                 "--dim", str(dim), "--lr", f"{lr:g}", "--epochs", str(epochs), "--min-count", "1",
-                "--word-ngrams", str(ngrams), "--loss", "softmax", "--threads", str(threads), "--seed", str(seed),
+                "--word-ngrams", str(ngrams), "--loss", loss, "--threads", str(threads), "--seed", str(seed),
                 "--report", str(report_path), "--quiet"] + (["--buckets", str(bucket)] if ngrams > 1 else [])
-        test_argv = [sys.executable, "-m", "fastemb.cli", "test", str(model), data["test"]]
-        record["command"] = "fastemb " + " ".join(argv[3:])
-    elif tool == "fasttext-cli":
+        return argv, [sys.executable, "-m", "fastemb.cli", "test", str(model), data["test"]], \
+            "fastemb " + " ".join(argv[3:])
+    if tool == "fasttext-cli":
         prefix = work / tool
-        model = Path(str(prefix) + ".bin")
         argv = [find_fasttext_cli(), "supervised", "-input", data["train"], "-output", str(prefix), "-dim", str(dim),
                 "-lr", f"{lr:g}", "-epoch", str(epochs), "-minCount", "1", "-wordNgrams", str(ngrams),
-                "-bucket", str(bucket), "-loss", "softmax", "-thread", str(threads), "-seed", str(seed),
+                "-bucket", str(bucket), "-loss", loss, "-thread", str(threads), "-seed", str(seed),
                 "-verbose", "2"]
-        test_argv = [find_fasttext_cli(), "test", str(model), data["test"]]
-        record["command"] = "fasttext " + " ".join(argv[1:])
-    else:
-        model = work / f"{tool}.bin"
-        argv = [sys.executable, str(BENCH_DIR / "fasttext_runner.py"), "supervised", data["train"], data["test"],
-                str(model), str(report_path), "--dim", str(dim), "--lr", f"{lr:g}", "--epochs", str(epochs),
-                "--min-count", "1", "--word-ngrams", str(ngrams), "--bucket", str(bucket), "--threads", str(threads),
-                "--seed", str(seed)]
-        test_argv = None
-        record["command"] = "python bench/fasttext_runner.py " + " ".join(argv[2:])
+        return argv, [find_fasttext_cli(), "test", str(prefix) + ".bin", data["test"]], \
+            "fasttext " + " ".join(argv[1:])
+    argv = [sys.executable, str(BENCH_DIR / "fasttext_runner.py"), "supervised", data["train"], data["test"],
+            str(work / f"{tool}.bin"), str(report_path), "--dim", str(dim), "--lr", f"{lr:g}", "--epochs", str(epochs),
+            "--min-count", "1", "--word-ngrams", str(ngrams), "--bucket", str(bucket), "--loss", loss,
+            "--threads", str(threads), "--seed", str(seed)]
+    return argv, None, "python bench/fasttext_runner.py " + " ".join(argv[2:])
+
+
+def run_supervised(tool: str, data: dict, ngrams: int, bucket: int, epochs: int, seed: int, threads: int,
+                   work: Path, dim: int = 10, lr: float = 0.1, loss: str = "softmax",
+                   timeout: float | None = None) -> dict:
+    work.mkdir(parents=True, exist_ok=True)
+    for stale in work.glob(f"{tool}.*"):
+        stale.unlink()
+    record = {"tool": tool, "dataset": data["name"], "ngrams": ngrams, "bucket": bucket if ngrams > 1 else 0,
+              "loss": loss, "epochs": epochs, "seed": seed, "threads": threads, "train_tokens": data["train_tokens"],
+              "loadavg_before": os.getloadavg()[0]}
+    report_path = work / f"{tool}.json"
+    argv, test_argv, record["command"] = supervised_commands(tool, data, ngrams, bucket, epochs, seed, threads,
+                                                             work, dim=dim, lr=lr, loss=loss)
     root = str(BENCH_DIR.parent) + os.sep
     record["command"] = record["command"].replace(str(work) + os.sep, "WORK/").replace(root, "")
     child = run_child(argv, timeout=timeout)
@@ -123,7 +130,7 @@ def run_supervised(tool: str, data: dict, ngrams: int, bucket: int, epochs: int,
 
 
 def describe(record: dict) -> str:
-    head = f"{record['dataset']} n={record['ngrams']} seed {record['seed']} {record['tool']}"
+    head = f"{record['dataset']} n={record['ngrams']} {record.get('loss', 'softmax')} seed {record['seed']} {record['tool']}"
     if record.get("error"):
         return f"{head}: FAILED ({record['error'].splitlines()[0]})"
     return (f"{head}: P@1 {record.get('accuracy', float('nan')):.4f}, train {record.get('train') or float('nan'):.2f} s, "
@@ -134,11 +141,11 @@ def describe(record: dict) -> str:
 def summarise_runs(runs: list[dict]) -> list[dict]:
     groups: dict[tuple, list[dict]] = {}
     for run in runs:
-        groups.setdefault((run["dataset"], run["ngrams"], run["tool"]), []).append(run)
+        groups.setdefault((run["dataset"], run["ngrams"], run.get("loss", "softmax"), run["tool"]), []).append(run)
     summaries = []
-    for (dataset, ngrams, tool), members in groups.items():
+    for (dataset, ngrams, loss, tool), members in groups.items():
         ok = [r for r in members if not r.get("error")]
-        summary = {"dataset": dataset, "ngrams": ngrams, "tool": tool, "epochs": members[0]["epochs"],
+        summary = {"dataset": dataset, "ngrams": ngrams, "loss": loss, "tool": tool, "epochs": members[0]["epochs"],
                    "bucket": members[0]["bucket"], "runs": len(members), "failed": len(members) - len(ok),
                    "command": (ok or members)[0].get("command")}
         if len(ok) < len(members):

@@ -1,21 +1,33 @@
 """The benchmarked tools: how each is found, how the shared settings map onto its flags, how it is timed.
 
-Every tool trains skip-gram with negative sampling (no hierarchical softmax, no
-subwords) from the same plain-text file with the same hyper-parameters:
+Every tool trains word2vec vectors (no subwords) from the same plain-text file with
+the same hyper-parameters. ``Settings.model`` (skip-gram or CBOW) and
+``Settings.loss`` (negative sampling or hierarchical softmax) are settings like
+the others; the entries without a suffix train skip-gram with negative sampling,
+``NAME-cbow`` and ``NAME-hs`` are the same tools with CBOW or hierarchical softmax.
+``_objective`` maps model and loss, ``_model_flags`` the rest:
 
-=========== ========================= ========================= ================ ======================
-setting      fastemb skipgram          gensim Word2Vec           word2vec C       fastText skipgram
-=========== ========================= ========================= ================ ======================
-dim          --dim                     vector_size               -size            -dim
-window       --window                  window                    -window          -ws
-negative     --negative                negative                  -negative        -neg
-sample       --sample                  sample                    -sample          -t
-min-count    --min-count               min_count                 -min-count       -minCount
-epochs       --epochs                  epochs                    -iter            -epoch
-threads      --threads                 workers                   -threads         -thread
-lr           --lr 0.025 --min-lr 1e-4  alpha 0.025 min_alpha 1e-4 -alpha 0.025    -lr 0.025 (decays to 0)
-other        --kernel batched|pair     sg=1 hs=0 seed=1          -cbow 0 -hs 0    -minn 0 -maxn 0 -seed 1
-=========== ========================= ========================= ================ ======================
+============ =========================== =========================== ===================== ======================
+setting       fastemb                     gensim Word2Vec             word2vec C            fastText
+============ =========================== =========================== ===================== ======================
+model         skipgram | cbow             sg=1 | sg=0                 -cbow 0 | -cbow 1     skipgram | cbow
+CBOW context  mean | --cbow-sum           cbow_mean=1 | 0             mean only             mean only
+loss          ns | --loss hs              hs=0 | hs=1 negative=0      -hs 0 | -hs 1         ns | -loss hs
+dim           --dim                       vector_size                 -size                 -dim
+window        --window                    window                      -window               -ws
+negative      --negative (not with hs)    negative                    -negative (0 with hs) -neg (not with hs)
+sample        --sample                    sample                      -sample               -t
+min-count     --min-count                 min_count                   -min-count            -minCount
+epochs        --epochs                    epochs                      -iter                 -epoch
+threads       --threads                   workers                     -threads              -thread
+lr            --lr LR --min-lr 1e-4       alpha LR min_alpha 1e-4     -alpha LR             -lr LR (decays to 0)
+other         --kernel batched|pair       seed=1                      -binary 0             -minn 0 -maxn 0 -seed 1
+============ =========================== =========================== ===================== ======================
+
+LR is ``--lr`` when given, else word2vec's default for the model (0.025 skip-gram,
+0.05 CBOW), passed explicitly to every tool. ``--kernel`` chooses between fastemb's
+skip-gram negative-sampling kernels; CBOW and hierarchical-softmax runs of the
+``fastemb`` entry get fastemb's default kernel (no ``--kernel`` flag).
 
 How the training time is known (words/sec = corpus tokens x epochs / train time, the
 same numerator for every tool):
@@ -35,11 +47,12 @@ same numerator for every tool):
 """
 from __future__ import annotations
 
+import copy
 import re
 import shutil
 import subprocess
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from importlib.metadata import PackageNotFoundError, version as package_version
 from importlib.util import find_spec
 from pathlib import Path
@@ -47,6 +60,11 @@ from pathlib import Path
 from .harness import ChildRun
 
 BENCH_DIR = Path(__file__).resolve().parent
+
+
+MODELS = ("sg", "cbow")
+LOSSES = ("ns", "hs")
+DEFAULT_LR = {"sg": 0.025, "cbow": 0.05}  # word2vec.c's -alpha defaults
 
 
 @dataclass
@@ -58,12 +76,30 @@ class Settings:
     sample: float = 1e-4
     min_count: int = 5
     threads: int = 2
-    lr: float = 0.025
+    lr: float | None = None  # None: DEFAULT_LR of the model
     min_lr: float = 0.0001
     seed: int = 1
+    model: str = "sg"
+    loss: str = "ns"
+    cbow_mean: bool = True  # CBOW: mean (word2vec) or sum of the context rows
 
     def asdict(self) -> dict:
         return asdict(self)
+
+    @property
+    def alpha(self) -> float:
+        """The initial learning rate every tool is given."""
+        return self.lr if self.lr is not None else DEFAULT_LR[self.model]
+
+    @property
+    def objective(self) -> str:
+        """'' for skip-gram with negative sampling, else what differs: 'cbow', 'cbow-sum', 'hs', 'cbow-hs' ..."""
+        parts = []
+        if self.model == "cbow":
+            parts.append("cbow" if self.cbow_mean else "cbow-sum")
+        if self.loss == "hs":
+            parts.append("hs")
+        return "-".join(parts)
 
 
 def _num(x) -> str:
@@ -71,10 +107,42 @@ def _num(x) -> str:
 
 
 def _model_flags(s: Settings) -> list[str]:
-    """The settings every --flag style runner (fastemb, gensim_runner, fasttext_runner) takes alike."""
-    return ["--dim", str(s.dim), "--window", str(s.window), "--negative", str(s.negative),
+    """The settings every --flag style runner (fastemb, gensim_runner, fasttext_runner) takes alike.
+
+    No --negative with hierarchical softmax: fastemb and fastText ignore it there,
+    gensim_runner sets negative=0 (gensim would otherwise train both losses).
+    """
+    negative = ["--negative", str(s.negative)] if s.loss == "ns" else []
+    return ["--dim", str(s.dim), "--window", str(s.window), *negative,
             "--sample", _num(s.sample), "--min-count", str(s.min_count), "--epochs", str(s.epochs),
             "--threads", str(s.threads)]
+
+
+def _objective(s: Settings, family: str) -> tuple[str, list[str]]:
+    """(subcommand, flags) telling a tool of ``family`` the model and the loss: the one place they are mapped.
+
+    Families: fastemb (its CLI), gensim (gensim_runner.py), fasttext (fasttext_runner.py),
+    fasttext-cli, word2vec-c. Defaults (skip-gram, negative sampling) add no flag where
+    the tool's own default is that, so the plain entries' commands are the tools' usual ones.
+    """
+    cbow, hs = s.model == "cbow", s.loss == "hs"
+    subcommand = "cbow" if cbow else "skipgram"
+    if family == "fastemb":
+        return subcommand, (["--loss", "hs"] if hs else []) + (["--cbow-sum"] if cbow and not s.cbow_mean else [])
+    if family == "gensim":
+        return "", (["--sg", "0" if cbow else "1", "--hs", "1" if hs else "0"]
+                    + (["--cbow-mean", "1" if s.cbow_mean else "0"] if cbow else []))
+    if family == "fasttext":
+        return subcommand, ["--loss", "hs"] if hs else []
+    if family == "fasttext-cli":
+        return subcommand, ["-loss", "hs"] if hs else []
+    if family == "word2vec-c":
+        return "", ["-cbow", "1" if cbow else "0", "-hs", "1" if hs else "0"]
+    raise ValueError(f"unknown tool family {family!r}")
+
+
+def _mean_only(s: Settings) -> str | None:
+    return "averages the CBOW context (no sum)" if s.model == "cbow" and not s.cbow_mean else None
 
 
 def _is_elf(path: str) -> bool:
@@ -142,10 +210,26 @@ class SgnsTool:
     name = ""
     description = ""
     timing = ""
+    fixed: dict = {}  # settings this entry pins over the command line's (its model or loss)
 
     def available(self) -> str | None:
         """None when runnable, else why not."""
         return None
+
+    def unsupported(self, s: Settings) -> str | None:
+        """None when the tool can train with ``s`` (as configured), else why not."""
+        return None
+
+    def configure(self, s: Settings) -> Settings:
+        """The settings this entry runs with."""
+        return replace(s, **self.fixed) if self.fixed else s
+
+    def variant(self, suffix: str, what: str, **fixed) -> "SgnsTool":
+        """The same tool as entry ``NAME-suffix``, with ``fixed`` settings."""
+        twin = copy.copy(self)
+        twin.name, twin.fixed = f"{self.name}-{suffix}", {**self.fixed, **fixed}
+        twin.description = f"{self.name} with {what}"
+        return twin
 
     def command(self, s: Settings, corpus: str, work: Path) -> tuple[list[str], str, tuple[str, ...]]:
         """(argv, vectors path, paths to watch)."""
@@ -169,9 +253,13 @@ class Fastemb(SgnsTool):
 
     def command(self, s, corpus, work):
         vectors = str(work / f"{self.name}.vec")
-        argv = [sys.executable, "-m", "fastemb.cli", "skipgram", corpus, "-o", vectors,
-                "--report", str(work / f"{self.name}.json"), "--quiet", "--kernel", self.kernel, *_model_flags(s),
-                "--lr", _num(s.lr), "--min-lr", _num(s.min_lr), "--seed", str(s.seed)]
+        subcommand, objective = _objective(s, "fastemb")
+        # --kernel picks a skip-gram negative-sampling kernel: other objectives get fastemb's default
+        # unless the entry asks for another kernel.
+        kernel = ["--kernel", self.kernel] if not s.objective or self.kernel != Fastemb.kernel else []
+        argv = [sys.executable, "-m", "fastemb.cli", subcommand, corpus, "-o", vectors,
+                "--report", str(work / f"{self.name}.json"), "--quiet", *kernel, *objective, *_model_flags(s),
+                "--lr", _num(s.alpha), "--min-lr", _num(s.min_lr), "--seed", str(s.seed)]
         return argv, vectors, ()
 
     def display(self, argv):
@@ -202,7 +290,7 @@ class FastembShared(Fastemb):
 
 class Gensim(SgnsTool):
     name, mode = "gensim", "corpus_file"
-    description = "gensim Word2Vec(sg=1), corpus_file mode (Cython reader per worker)"
+    description = "gensim Word2Vec, corpus_file mode (Cython reader per worker)"
     timing = "bench/gensim_runner.py timing build_vocab / train() / save"
 
     def available(self):
@@ -211,8 +299,8 @@ class Gensim(SgnsTool):
     def command(self, s, corpus, work):
         vectors = str(work / f"{self.name}.vec")
         argv = [sys.executable, str(BENCH_DIR / "gensim_runner.py"), corpus, vectors, str(work / f"{self.name}.json"),
-                "--mode", self.mode, *_model_flags(s), "--alpha", _num(s.lr), "--min-alpha", _num(s.min_lr),
-                "--seed", str(s.seed)]
+                "--mode", self.mode, *_objective(s, "gensim")[1], *_model_flags(s), "--alpha", _num(s.alpha),
+                "--min-alpha", _num(s.min_lr), "--seed", str(s.seed)]
         return argv, vectors, ()
 
     def display(self, argv):
@@ -224,12 +312,13 @@ class Gensim(SgnsTool):
         return {"read": report["read_seconds"], "compile": None, "train": report["train_seconds"],
                 "save": report["save_seconds"], "import": report["import_seconds"],
                 "vocab_size": report["vocab_size"], "tool_tokens": report["corpus_tokens"],
-                "total_train_time": report["total_train_time"], "effective_words": report["effective_words"]}
+                "total_train_time": report["total_train_time"], "effective_words": report["effective_words"],
+                "tool_params": report.get("params")}
 
 
 class GensimIter(Gensim):
     name, mode = "gensim-iter", "iterable"
-    description = "gensim Word2Vec(sg=1), LineSentence iterable (Python producer thread feeds the workers)"
+    description = "gensim Word2Vec, LineSentence iterable (Python producer thread feeds the workers)"
 
 
 def _fasttext_phases(child: ChildRun, call_marker: bool) -> dict:
@@ -251,17 +340,21 @@ def _fasttext_phases(child: ChildRun, call_marker: bool) -> dict:
 
 class FasttextCli(SgnsTool):
     name = "fasttext-cli"
-    description = "fastText CLI skipgram, no subwords (-minn 0 -maxn 0)"
+    description = "fastText CLI, no subwords (-minn 0 -maxn 0)"
     timing = "its stderr (Number of labels -> final Progress line)"
 
     def available(self):
         return None if find_fasttext_cli() else "no fasttext binary (apt-get install fasttext)"
 
+    unsupported = staticmethod(_mean_only)
+
     def command(self, s, corpus, work):
         prefix = str(work / self.name)
-        argv = [find_fasttext_cli(), "skipgram", "-input", corpus, "-output", prefix, "-dim", str(s.dim),
-                "-ws", str(s.window), "-neg", str(s.negative), "-t", _num(s.sample), "-minCount", str(s.min_count),
-                "-epoch", str(s.epochs), "-thread", str(s.threads), "-lr", _num(s.lr), "-minn", "0", "-maxn", "0",
+        subcommand, objective = _objective(s, "fasttext-cli")
+        negative = ["-neg", str(s.negative)] if s.loss == "ns" else []
+        argv = [find_fasttext_cli(), subcommand, "-input", corpus, "-output", prefix, *objective, "-dim", str(s.dim),
+                "-ws", str(s.window), *negative, "-t", _num(s.sample), "-minCount", str(s.min_count),
+                "-epoch", str(s.epochs), "-thread", str(s.threads), "-lr", _num(s.alpha), "-minn", "0", "-maxn", "0",
                 "-seed", str(s.seed), "-verbose", "2"]
         return argv, prefix + ".vec", ()
 
@@ -277,16 +370,19 @@ class FasttextCli(SgnsTool):
 
 class FasttextPy(SgnsTool):
     name = "fasttext"
-    description = "fastText Python package, train_unsupervised(model='skipgram', minn=0, maxn=0)"
+    description = "fastText Python package, train_unsupervised(minn=0, maxn=0)"
     timing = "its stderr (Number of labels -> final Progress line)"
 
     def available(self):
         return None if find_spec("fasttext") else "the fasttext Python package is not installed"
 
+    unsupported = staticmethod(_mean_only)
+
     def command(self, s, corpus, work):
         vectors = str(work / f"{self.name}.vec")
-        argv = [sys.executable, str(BENCH_DIR / "fasttext_runner.py"), "skipgram", corpus, vectors,
-                str(work / f"{self.name}.json"), *_model_flags(s), "--lr", _num(s.lr)]  # no seed: see runner
+        subcommand, objective = _objective(s, "fasttext")
+        argv = [sys.executable, str(BENCH_DIR / "fasttext_runner.py"), subcommand, corpus, vectors,
+                str(work / f"{self.name}.json"), *objective, *_model_flags(s), "--lr", _num(s.alpha)]  # no seed: see runner
         return argv, vectors, ()
 
     def display(self, argv):
@@ -309,12 +405,15 @@ class Word2vecC(SgnsTool):
     def available(self):
         return None if find_word2vec_c() else "no compiled word2vec binary (pip install word2vec)"
 
+    unsupported = staticmethod(_mean_only)
+
     def command(self, s, corpus, work):
         vectors = str(work / f"{self.name}.vec")
-        argv = [find_word2vec_c(), "-train", corpus, "-output", vectors, "-cbow", "0", "-size", str(s.dim),
-                "-window", str(s.window), "-negative", str(s.negative), "-hs", "0", "-sample", _num(s.sample),
+        negative = str(s.negative) if s.loss == "ns" else "0"  # -hs 1 with negatives > 0 would train both losses
+        argv = [find_word2vec_c(), "-train", corpus, "-output", vectors, *_objective(s, "word2vec-c")[1],
+                "-size", str(s.dim), "-window", str(s.window), "-negative", negative, "-sample", _num(s.sample),
                 "-min-count", str(s.min_count), "-iter", str(s.epochs), "-threads", str(s.threads),
-                "-alpha", _num(s.lr), "-binary", "0", "-debug", "2"]
+                "-alpha", _num(s.alpha), "-binary", "0", "-debug", "2"]
         return argv, vectors, (vectors,)
 
     def display(self, argv):
@@ -336,5 +435,12 @@ class Word2vecC(SgnsTool):
                 "tool_words_per_sec_thread": 1000 * float(rates[-1]) if rates else None}
 
 
-SGNS_TOOLS = {tool.name: tool for tool in (Fastemb(), FastembPair(), FastembShared(), Gensim(), GensimIter(), FasttextPy(),
-                                            FasttextCli(), Word2vecC())}
+_PLAIN = (Fastemb(), FastembPair(), FastembShared(), Gensim(), GensimIter(), FasttextPy(), FasttextCli(), Word2vecC())
+# The entries run by default: skip-gram with negative sampling (or --model/--loss for all of them).
+DEFAULT_SGNS_TOOLS = tuple(tool.name for tool in _PLAIN)
+# NAME-cbow and NAME-hs: the same tools with the model or the loss pinned, to compare them in one run.
+_VARIANTS = [tool.variant(suffix, what, **fixed) for suffix, what, fixed in (
+                 ("cbow", "CBOW", {"model": "cbow"}),
+                 ("hs", "hierarchical softmax", {"loss": "hs"}))
+             for tool in _PLAIN if tool.name in ("fastemb", "gensim", "fasttext", "fasttext-cli", "word2vec-c")]
+SGNS_TOOLS = {tool.name: tool for tool in (*_PLAIN, *_VARIANTS)}

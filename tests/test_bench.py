@@ -112,3 +112,98 @@ def test_quick_sgns_end_to_end(real_data, tmp_path):
     assert done.returncode == 0, done.stderr
     text = results.read_text()
     assert "nothing yet" not in text and "| fastemb |" in text and "<!-- bench:machine:start -->" in text
+
+
+def _argv(entry, settings=None):
+    from bench.tools import SGNS_TOOLS, Settings
+    tool = SGNS_TOOLS[entry]
+    configured = tool.configure(settings or Settings())
+    return tool.command(configured, "corpus.txt", ROOT / "work")[0], configured
+
+
+def _flag(argv, name):
+    return argv[argv.index(name) + 1]
+
+
+def test_cbow_and_hs_entries_map_onto_each_tools_flags():
+    from bench.tools import SGNS_TOOLS, Settings
+    plain, _ = _argv("fastemb")
+    assert plain[3] == "skipgram" and _flag(plain, "--kernel") == "batched" and "--loss" not in plain
+    assert _flag(plain, "--lr") == "0.025" and _flag(plain, "--negative") == "5"
+
+    cbow, settings = _argv("fastemb-cbow")
+    assert settings.model == "cbow" and cbow[3] == "cbow" and _flag(cbow, "--lr") == "0.05"
+    assert "--cbow-sum" not in cbow and "--kernel" not in cbow
+    hs, _ = _argv("fastemb-hs")
+    assert hs[3] == "skipgram" and _flag(hs, "--loss") == "hs" and "--negative" not in hs
+
+    gensim_cbow, _ = _argv("gensim-cbow")
+    assert (_flag(gensim_cbow, "--sg"), _flag(gensim_cbow, "--hs"), _flag(gensim_cbow, "--cbow-mean")) == ("0", "0", "1")
+    assert _flag(gensim_cbow, "--alpha") == "0.05" and _flag(gensim_cbow, "--negative") == "5"
+    gensim_hs, _ = _argv("gensim-hs")
+    assert (_flag(gensim_hs, "--sg"), _flag(gensim_hs, "--hs")) == ("1", "1") and "--negative" not in gensim_hs
+
+    w2v_hs, _ = _argv("word2vec-c-hs")
+    assert (_flag(w2v_hs, "-cbow"), _flag(w2v_hs, "-hs"), _flag(w2v_hs, "-negative")) == ("0", "1", "0")
+    w2v_cbow, _ = _argv("word2vec-c-cbow")
+    assert (_flag(w2v_cbow, "-cbow"), _flag(w2v_cbow, "-hs"), _flag(w2v_cbow, "-alpha")) == ("1", "0", "0.05")
+    ft_hs, _ = _argv("fasttext-cli-hs")
+    assert ft_hs[1] == "skipgram" and _flag(ft_hs, "-loss") == "hs" and "-neg" not in ft_hs
+    ft_cbow, _ = _argv("fasttext-cbow")
+    assert ft_cbow[2] == "cbow" and _flag(ft_cbow, "--lr") == "0.05"
+
+    # an explicit lr is every tool's, CBOW included; --model/--loss reach the plain entries too
+    given = Settings(lr=0.01, model="cbow", loss="hs", cbow_mean=False)
+    for entry, lr_flag in (("fastemb", "--lr"), ("gensim", "--alpha"), ("fasttext-cli-cbow", "-lr")):
+        assert _flag(_argv(entry, given)[0], lr_flag) == "0.01"
+    summed, _ = _argv("fastemb", given)
+    assert summed[3] == "cbow" and "--cbow-sum" in summed and _flag(summed, "--loss") == "hs"
+    assert _flag(_argv("gensim", given)[0], "--cbow-mean") == "0"
+    for entry in ("word2vec-c", "fasttext", "fasttext-cli"):  # they only average the CBOW context
+        assert SGNS_TOOLS[entry].unsupported(SGNS_TOOLS[entry].configure(given))
+    assert SGNS_TOOLS["gensim"].unsupported(given) is None
+
+
+def test_supervised_loss_reaches_every_tool(tmp_path):
+    from bench.supervised_bench import supervised_commands
+    data = {"train": "train.txt", "test": "test.txt"}
+    for tool, flag in (("fastemb", "--loss"), ("fasttext", "--loss"), ("fasttext-cli", "-loss")):
+        for loss in ("hs", "ova"):
+            argv, _, command = supervised_commands(tool, data, 1, 0, 5, 1, 2, tmp_path, loss=loss)
+            assert _flag(argv, flag) == loss and f"{flag} {loss}" in command
+
+
+def test_gensim_runner_trains_the_requested_objective(tmp_path):
+    pytest.importorskip("gensim")
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("\n".join(" ".join(f"w{(i * 7 + j) % 30}" for j in range(12)) for i in range(200)) + "\n")
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "gensim_runner.py"), str(corpus),
+                           str(tmp_path / "v.vec"), str(tmp_path / "r.json"), "--sg", "0", "--hs", "1",
+                           "--cbow-mean", "0", "--dim", "8", "--min-count", "1", "--epochs", "1", "--threads", "1",
+                           "--alpha", "0.05"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    params = json.loads((tmp_path / "r.json").read_text())["params"]
+    assert (params["sg"], params["hs"], params["negative"], params["cbow_mean"]) == (0, 1, 0, 0)
+    assert params["alpha"] == pytest.approx(0.05)
+    assert (tmp_path / "v.vec").read_text().split("\n", 1)[0] == "30 8"
+
+
+def test_cbow_and_hs_runs_have_their_own_results_section():
+    from bench.cli import sgns_section
+    assert sgns_section("sgns", ["", ""]) == "sgns"
+    assert sgns_section("sgns", ["", "cbow"]) == "sgns-cbow"
+    assert sgns_section("threads", ["hs", "cbow-sum-hs"]) == "threads-cbow-sum-hs"
+    line = report._settings_line({"dim": 5, "window": 5, "negative": 5, "sample": 1e-4, "min_count": 1, "epochs": 1,
+                                  "lr": None, "min_lr": 1e-4, "threads": 2},
+                                 [{"model": "sg", "lr": 0.025, "objective": ""},
+                                  {"model": "cbow", "lr": 0.05, "objective": "cbow"}])
+    assert "lr 0.025 skip-gram, 0.05 CBOW" in line
+
+
+def test_quick_alone_runs_every_quick_mode():
+    from bench.cli import QUICK_MODES, quick_argvs
+    argvs = quick_argvs(["--quick", "--out", "o"])
+    assert [a[0] for a in argvs] == list(QUICK_MODES) == ["sgns", "supervised", "threads", "size"]
+    assert all(a[1:] == ["--quick", "--out", "o"] for a in argvs)
+    assert quick_argvs(["sgns", "--quick"]) is None and quick_argvs(["--quick", "--help"]) is None
+    assert quick_argvs(["--out", "o"]) is None
