@@ -259,8 +259,8 @@ class Examples:
 
 def _encode(stream: TokenStream, token_word: np.ndarray, token_label: np.ndarray, config: SupervisedConfig,
             n_words: int) -> Examples:
-    from .labelled_kernel import encode_examples
-    ngrams = np.array([config.word_ngrams, config.n_buckets, n_words], dtype=np.int64)
+    from .labelled_kernel import NgramSettings, encode_examples
+    ngrams = NgramSettings(int(config.word_ngrams), int(config.n_buckets), int(n_words))
     maps = (token_word.astype(np.int32), token_label.astype(np.int32), _token_hashes(stream.types))
     return Examples(*encode_examples(stream.tokens, stream.line_offsets, maps, ngrams))
 

@@ -7,11 +7,16 @@ and taken ``% buckets``; unknown words still take part in n-grams.
 """
 from __future__ import annotations
 
+from collections import namedtuple
+
 import numpy as np
 from numba import njit
 
 NGRAM_MULTIPLIER = np.uint64(116049371)
 NOT_A_WORD = -2         # token_word code of a label token (an unknown word is -1)
+
+# How a line's words become input rows: n-grams up to word_ngrams words, bucket b is input row n_words + b.
+NgramSettings = namedtuple("NgramSettings", "word_ngrams buckets n_words")
 
 
 @njit(cache=True, nogil=True)
@@ -71,12 +76,12 @@ def encode_examples(tokens, line_offsets, token_maps, ngrams):
     token_maps   = (token_word int32, token_label int32, token_hash uint64) per token type:
                    word id, -1 unknown word, NOT_A_WORD for a label token; label id or -1;
                    the sign-extended FNV-1a hash
-    ngrams       = int64[word_ngrams, buckets, n_words]: bucket b is input row n_words + b
+    ngrams       = NgramSettings
     Returns (rows, row_offsets, labels, label_offsets, word_counts, unknown_labels):
     word_counts = known word tokens per line, unknown_labels = label tokens not in the model.
     """
     token_word, token_label, token_hash = token_maps
-    word_ngrams, buckets, n_words = ngrams[0], ngrams[1], ngrams[2]
+    word_ngrams, buckets, n_words = ngrams.word_ngrams, ngrams.buckets, ngrams.n_words
     n_lines = len(line_offsets) - 1
     row_offsets = np.zeros(n_lines + 1, dtype=np.int64)
     label_offsets = np.zeros(n_lines + 1, dtype=np.int64)

@@ -37,13 +37,15 @@ def row_of(row, rows):
 
 
 @jit
-def choose_targets(loss, target, gold, n_gold, negative, noise_tries, noise, paths, rng, rows, out_ids, labels):
-    """Fill ``out_ids`` (store rows, see row_of) and ``labels`` for one example; returns (n_out, rng).
+def choose_targets(s, target, gold, n_gold, noise, paths, rng, rows, scratch):
+    """Fill scratch.out_ids (store rows, see row_of) and scratch.labels for one example; returns (n_out, rng).
 
+    s       the kernel's Settings: loss, negative, noise_tries
     target  the model row of the word or label to predict (its position among the outputs for softmax)
     gold    ova: every gold label of the example (gold[:n_gold])
     noise   (alias_threshold, alias_index) over the output rows; paths: (nodes, labels, offsets)
     """
+    loss, out_ids, labels = s.loss, scratch.out_ids, scratch.labels
     n_outputs = noise[0].shape[0]
     if loss == HIERARCHICAL_SOFTMAX:
         nodes, node_labels, offsets = paths
@@ -65,8 +67,8 @@ def choose_targets(loss, target, gold, n_gold, negative, noise_tries, noise, pat
     n_out = 1
     if n_outputs > 1:
         alias_threshold, alias_index = noise
-        for _ in range(negative):
-            for _try in range(noise_tries):
+        for _ in range(s.negative):
+            for _try in range(s.noise_tries):
                 word, rng = draw_noise(rng, alias_threshold, alias_index)
                 if word != target:
                     out_ids[n_out] = row_of(word, rows)

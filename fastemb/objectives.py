@@ -19,7 +19,7 @@ import numpy as np
 from .core import jit
 from .losses import ONE_VS_ALL, choose_targets, row_of
 from .sampling import below, next_random
-from .update import SEPARATE, update
+from .update import update
 
 
 @jit
@@ -59,18 +59,15 @@ def skipgram(model, tokens, start, end, samplers, s, rows_in, rows_out, lr, rng,
         if s.batched:
             if n_ctx == 0:
                 continue
-            n_out, rng = choose_targets(s.loss, center, scratch.gold, 0, s.negative, s.noise_tries, noise, paths,
-                                        rng, rows_out, scratch.out_ids, scratch.labels)
-            loss += update(model, scratch.in_ids, n_ctx, scratch.in_ids, n_ctx, SEPARATE, np.float32(1.0),
-                           s.loss, n_out, center, lr, tables, scratch)
+            n_out, rng = choose_targets(s, center, scratch.gold, 0, noise, paths, rng, rows_out, scratch)
+            loss += update(model, scratch.in_ids, n_ctx, scratch.in_ids, n_ctx, np.float32(1.0), n_out, center, lr,
+                           s, tables, scratch)
             scored += n_ctx * n_out
             continue
         for c in range(n_ctx):  # one context row at a time, each with targets of its own
             context = scratch.in_ids[c:]
-            n_out, rng = choose_targets(s.loss, center, scratch.gold, 0, s.negative, s.noise_tries, noise, paths,
-                                        rng, rows_out, scratch.out_ids, scratch.labels)
-            loss += update(model, context, 1, context, 1, SEPARATE, np.float32(1.0), s.loss, n_out, center, lr,
-                           tables, scratch)
+            n_out, rng = choose_targets(s, center, scratch.gold, 0, noise, paths, rng, rows_out, scratch)
+            loss += update(model, context, 1, context, 1, np.float32(1.0), n_out, center, lr, s, tables, scratch)
             scored += n_out
     return rng, loss, scored, end - start
 
@@ -85,10 +82,9 @@ def cbow(model, tokens, start, end, samplers, s, rows_in, rows_out, lr, rng, scr
         n_ctx, rng = window_rows(scratch.sentence, n, i, s.window, rng, rows_in, scratch.in_ids)
         if n_ctx == 0:
             continue
-        n_out, rng = choose_targets(s.loss, center, scratch.gold, 0, s.negative, s.noise_tries, noise, paths,
-                                    rng, rows_out, scratch.out_ids, scratch.labels)
-        loss += update(model, scratch.in_ids, n_ctx, scratch.in_ids, n_ctx, s.combine, np.float32(1.0), s.loss,
-                       n_out, center, lr, tables, scratch)
+        n_out, rng = choose_targets(s, center, scratch.gold, 0, noise, paths, rng, rows_out, scratch)
+        loss += update(model, scratch.in_ids, n_ctx, scratch.in_ids, n_ctx, np.float32(1.0), n_out, center, lr, s,
+                       tables, scratch)
         scored += n_out
     return rng, loss, scored, end - start
 
@@ -110,9 +106,8 @@ def supervised(model, rows, start, end, gold, n_gold, frozen, samplers, s, rows_
     if n_gold > 1 and s.loss != ONE_VS_ALL:  # one gold label at random, as fastText
         rng, bits = next_random(rng)
         target = gold[below(bits, n_gold)]
-    n_out, rng = choose_targets(s.loss, target, gold, n_gold, s.negative, s.noise_tries, noise, paths, rng,
-                                rows_out, scratch.out_ids, scratch.labels)
+    n_out, rng = choose_targets(s, target, gold, n_gold, noise, paths, rng, rows_out, scratch)
     scale = np.float32(1.0) / np.float32(n_in)
-    loss = update(model, scratch.in_ids, n_in, scratch.grad_ids, n_grad, s.combine, scale, s.loss, n_out, target,
-                  lr, tables, scratch)
+    loss = update(model, scratch.in_ids, n_in, scratch.grad_ids, n_grad, scale, n_out, target, lr, s, tables,
+                  scratch)
     return rng, loss, 1, words

@@ -37,11 +37,13 @@ def new_scratch(max_tokens, max_in, max_hidden, max_out, dim):
 
 
 @jit
-def update(model, in_ids, n_in, grad_ids, n_grad, combine, scale, loss, n_out, target, lr, tables, scratch):
+def update(model, in_ids, n_in, grad_ids, n_grad, scale, n_out, target, lr, s, tables, scratch):
     """One step on the input rows in_ids[:n_in] against the outputs chosen in scratch.out_ids[:n_out] (and
-    scratch.labels); the hidden gradient goes to grad_ids[:n_grad] (SEPARATE: in_ids, each its own row's
-    gradient). Returns the loss."""
+    scratch.labels), combined and scored as the Settings ``s`` say (s.combine, s.loss); the hidden
+    gradient goes to grad_ids[:n_grad] times ``scale`` (SEPARATE: to in_ids, each its own row's gradient).
+    Returns the loss."""
     input_rows, output_rows = model
+    combine, loss = s.combine, s.loss
     if combine == SEPARATE:
         value = loss_update(loss, input_rows, in_ids, n_in, output_rows, scratch.out_ids, n_out,
                             scratch.labels, target, lr, tables, scratch)
