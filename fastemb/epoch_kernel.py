@@ -34,7 +34,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from .core import STRIDE, jit
-from .objectives import cbow, skipgram, supervised
+from .objectives import sentence, supervised
 from .sampling import stream_seed
 from .update import new_scratch
 
@@ -171,12 +171,9 @@ def train_chunks(model, data, samplers, s, schedule, state):
                     rng, unit_loss, unit_scored, words = supervised(
                         rows, tokens, start, end, labels[first_label:], label_offsets[u + 1] - first_label,
                         frozen, thread_samplers, s, rows_in, rows_out, lr, rng, scratch)
-                elif s.objective == CBOW:
-                    rng, unit_loss, unit_scored, words = cbow(rows, tokens, start, end, thread_samplers, s, rows_in,
-                                                              rows_out, lr, rng, scratch)
                 else:
-                    rng, unit_loss, unit_scored, words = skipgram(rows, tokens, start, end, thread_samplers, s, rows_in,
-                                                                  rows_out, lr, rng, scratch)
+                    rng, unit_loss, unit_scored, words = sentence(rows, tokens, start, end, thread_samplers, s,
+                                                                  rows_in, rows_out, lr, rng, scratch)
                 loss += unit_loss
                 scored += unit_scored
                 progress[slot] += words

@@ -1,9 +1,9 @@
 """The objectives: each turns one unit of data into input rows and targets and calls ``update.update``.
 
-    skipgram    a sentence: each context row of a centre word's reduced window predicts the centre
+    sentence    skip-gram: each context row of a centre word's reduced window predicts the centre
                 (``batched``: the window's context rows at once against one set of targets, HogBatch;
-                else one context row at a time, as word2vec and gensim)
-    cbow        a sentence: the mean (or sum) of a centre word's context rows predicts the centre
+                else one context row at a time, as word2vec and gensim);
+                CBOW: the mean (or sum) of a centre word's context rows predicts the centre
     supervised  a labelled line: the mean of its word and n-gram rows predicts one of its labels
                 (ova: all of them)
 
@@ -19,7 +19,7 @@ import numpy as np
 from .core import jit
 from .losses import ONE_VS_ALL, choose_targets, row_of
 from .sampling import below, next_random
-from .update import update
+from .update import SEPARATE, update
 
 
 @jit
@@ -49,43 +49,30 @@ def window_rows(sentence, n, i, window, rng, rows_in, in_ids):
 
 
 @jit
-def skipgram(model, tokens, start, end, samplers, s, rows_in, rows_out, lr, rng, scratch):
+def sentence(model, tokens, start, end, samplers, s, rows_in, rows_out, lr, rng, scratch):
+    """Skip-gram and CBOW over one sentence: they differ only in how a window's context rows make the hidden
+    row(s) that predict the centre word (``s.combine``, applied by ``update``)."""
     keep_threshold, noise, paths, tables = samplers
     n, rng = subsample(tokens, start, end, keep_threshold, rng, scratch.sentence)
+    one_by_one = s.combine == SEPARATE and not s.batched
     loss, scored = 0.0, 0
     for i in range(n):
         center = scratch.sentence[i]
         n_ctx, rng = window_rows(scratch.sentence, n, i, s.window, rng, rows_in, scratch.in_ids)
-        if s.batched:
-            if n_ctx == 0:
-                continue
-            n_out, rng = choose_targets(s, center, scratch.gold, 0, noise, paths, rng, rows_out, scratch)
-            loss += update(model, scratch.in_ids, n_ctx, scratch.in_ids, n_ctx, np.float32(1.0), n_out, center, lr,
-                           s, tables, scratch)
-            scored += n_ctx * n_out
+        if one_by_one:  # word2vec's skip-gram: one context row at a time, each with targets of its own
+            for c in range(n_ctx):
+                context = scratch.in_ids[c:]
+                n_out, rng = choose_targets(s, center, scratch.gold, 0, noise, paths, rng, rows_out, scratch)
+                loss += update(model, context, 1, context, 1, np.float32(1.0), n_out, center, lr, s, tables,
+                               scratch)
+                scored += n_out
             continue
-        for c in range(n_ctx):  # one context row at a time, each with targets of its own
-            context = scratch.in_ids[c:]
-            n_out, rng = choose_targets(s, center, scratch.gold, 0, noise, paths, rng, rows_out, scratch)
-            loss += update(model, context, 1, context, 1, np.float32(1.0), n_out, center, lr, s, tables, scratch)
-            scored += n_out
-    return rng, loss, scored, end - start
-
-
-@jit
-def cbow(model, tokens, start, end, samplers, s, rows_in, rows_out, lr, rng, scratch):
-    keep_threshold, noise, paths, tables = samplers
-    n, rng = subsample(tokens, start, end, keep_threshold, rng, scratch.sentence)
-    loss, scored = 0.0, 0
-    for i in range(n):
-        center = scratch.sentence[i]
-        n_ctx, rng = window_rows(scratch.sentence, n, i, s.window, rng, rows_in, scratch.in_ids)
         if n_ctx == 0:
             continue
         n_out, rng = choose_targets(s, center, scratch.gold, 0, noise, paths, rng, rows_out, scratch)
         loss += update(model, scratch.in_ids, n_ctx, scratch.in_ids, n_ctx, np.float32(1.0), n_out, center, lr, s,
                        tables, scratch)
-        scored += n_out
+        scored += (n_ctx if s.combine == SEPARATE else 1) * n_out
     return rng, loss, scored, end - start
 
 
