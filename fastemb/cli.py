@@ -357,6 +357,9 @@ def _supervised_options(command):
         ("freeze", bool, "Keep the --pretrained rows fixed while the others train."),
         ("seed", int, "Random seed (--threads 1 is bit-reproducible)."),
         ("hot_rows", click.IntRange(min=0), _COMMON[3][2]),
+        ("on_disk", bool, "Keep the encoded examples in a file beside the output (bounded memory in training)."),
+        ("max_memory", float, "MB of encoded input rows kept in memory; more are trained from a file beside "
+                              "the output."),
     ])(command)
 
 

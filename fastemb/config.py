@@ -36,6 +36,17 @@ class TrainConfig:
     threads: int = field(default_factory=lambda: os.cpu_count() or 1)
     seed: int = 1
     hot_rows: int | None = None  # threads > 1: rows of each table every thread trains a private copy of (None: auto)
+    on_disk: bool = False        # keep the encoded data in a file, trained a segment at a time
+    max_memory: float = 64.0     # MB of encoded token ids (or input rows) kept in memory; more is trained from disk
+
+    def memory_budget(self) -> float:
+        """Bytes of encoded data kept in memory: past ~16 M ids they would be the largest thing in memory,
+        and training from disk a segment at a time costs nothing measurable (one thread: the same result)."""
+        if self.on_disk:
+            return 0.0
+        if not self.max_memory >= 0:
+            raise FastembError(f"--max-memory must be >= 0 MB, got {self.max_memory}")
+        return self.max_memory * 2**20
 
     def validate(self) -> None:
         _positive(self, "dim", "epochs", "threads")
@@ -73,9 +84,7 @@ class Word2VecConfig(TrainConfig):
     max_vocab: int | None = None
     kernel: str = "batched"
     cbow_sum: bool = False        # CBOW: the sum of the context rows instead of their mean
-    on_disk: bool = False         # keep the encoded corpus in a file, trained a segment at a time
     init: str | None = None       # continue from these vectors (word2vec file) or a checkpoint
-    max_memory: float = 64.0      # MB of token ids kept in memory; a larger corpus is trained from disk
     max_words: int | None = 10_000_000  # distinct words counted before rare ones are pruned (ReduceVocab)
 
     def __post_init__(self):
@@ -96,15 +105,6 @@ class Word2VecConfig(TrainConfig):
             raise FastembError(f"--kernel must be one of {', '.join(KERNELS)}, got {self.kernel!r}")
         if self.loss not in WORD_LOSSES:
             raise FastembError(f"--loss must be one of {', '.join(WORD_LOSSES)}, got {self.loss!r}")
-
-    def memory_budget(self) -> float:
-        """Bytes of token ids kept in memory: past ~16 M tokens the ids would be the largest thing in memory,
-        and training from disk a segment at a time costs nothing measurable (one thread: the same vectors)."""
-        if self.on_disk:
-            return 0.0
-        if not self.max_memory >= 0:
-            raise FastembError(f"--max-memory must be >= 0 MB, got {self.max_memory}")
-        return self.max_memory * 2**20
 
 
 @dataclass

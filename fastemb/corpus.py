@@ -97,7 +97,11 @@ class RawCorpus:
 
 
 class _Sentences:
-    """Counts shared by the in-memory and on-disk corpora, both defined by ``offsets``."""
+    """Counts shared by the in-memory and on-disk corpora, both defined by ``offsets``.
+
+    A labelled corpus (the classifier's examples: ``tokens`` are then input rows) also has
+    ``labels`` per unit, labels[label_offsets[u]:label_offsets[u + 1]], always in memory.
+    """
 
     offsets: np.ndarray
 
@@ -118,6 +122,8 @@ class Corpus(_Sentences):
     offsets: np.ndarray       # int64 sentence boundaries into tokens (no empty sentences)
     truncated: int = 0        # over-long tokens that were cut while reading
     pruned: tuple[int, int] = (0, 0)  # (prunes of the count table, last threshold): see scan
+    labels: np.ndarray | None = None         # int32 gold labels of a labelled corpus
+    label_offsets: np.ndarray | None = None  # int64, len units + 1
 
     def head(self, tokens: int) -> "Corpus":
         """The whole sentences that fit in the first ``tokens`` tokens (at least one)."""
@@ -135,6 +141,8 @@ class Corpus(_Sentences):
 
     def blocks(self):
         yield self.tokens
+        if self.labels is not None:
+            yield from (self.labels, self.label_offsets)
 
 
 @dataclass
@@ -149,6 +157,8 @@ class DiskCorpus(_Sentences):
     offsets: np.ndarray
     truncated: int = 0
     pruned: tuple[int, int] = (0, 0)
+    labels: np.ndarray | None = None
+    label_offsets: np.ndarray | None = None
     segment_tokens: ClassVar[int] = 1 << 20  # 4 MB of token ids in memory at a time
 
     def __post_init__(self):
@@ -174,15 +184,23 @@ class DiskCorpus(_Sentences):
             handle.seek(4 * start)
             tokens = np.fromfile(handle, dtype=np.int32, count=end - start)
         offsets = self.offsets[first_sentence:last_sentence + 1] - start
-        return Corpus(tokens, offsets), chunk_starts[first_chunk:last_chunk + 1] - first_sentence
+        labels = label_offsets = None
+        if self.labels is not None:
+            first_label, last_label = self.label_offsets[first_sentence], self.label_offsets[last_sentence]
+            labels = self.labels[first_label:last_label]
+            label_offsets = self.label_offsets[first_sentence:last_sentence + 1] - first_label
+        return (Corpus(tokens, offsets, labels=labels, label_offsets=label_offsets),
+                chunk_starts[first_chunk:last_chunk + 1] - first_sentence)
 
     def blocks(self):
         with open(self.path, "rb") as handle:
             while True:
                 block = np.fromfile(handle, dtype=np.int32, count=self.segment_tokens)
                 if not len(block):
-                    return
+                    break
                 yield block
+        if self.labels is not None:
+            yield from (self.labels, self.label_offsets)
 
 
 def _blocks(handle):

@@ -126,8 +126,9 @@ def train_chunks(model, data, samplers, s, schedule, state):
                chunk_starts[k] to chunk_starts[k + 1]
     samplers = (keep_threshold, (alias_threshold, alias_index), (path nodes, labels, offsets), tables)
     s        = Settings; schedule = Schedule
-    state    = (progress, losses, stop, next_chunk): per-thread int64 words done this epoch and float64
-               loss sum and pairs (or examples) scored, thread t's slot at ``t * STRIDE``; int64 stop
+    state    = (progress, losses, stop, next_chunk): per-thread int64 words done this epoch and words since
+               the rate was read, float64 loss sum, pairs (or examples) scored and the rate, thread t's
+               slot at ``t * STRIDE``; int64 stop
                flag; int64 next unclaimed chunk in next_chunk[0] (may pass the number of chunks)
     """
     # Parallel regions take arrays, not tuples of them: unpacked here, packed again in each thread.
@@ -151,15 +152,17 @@ def train_chunks(model, data, samplers, s, schedule, state):
         scratch = new_scratch(s.max_tokens, s.max_in, s.max_hidden, s.max_out, input_store.shape[1])
         loss = losses[slot]
         scored = losses[slot + 1]
-        since_refresh = s.lr_refresh_words  # read the counters before the first unit
-        lr = np.float32(lr0)
+        # The rate and the words since it was read live in the thread's slot, so that a segment boundary,
+        # a pause or a resume does not move the next refresh; a new epoch (zeros) refreshes at once.
+        since_refresh = progress[slot + 1]
+        lr = np.float32(losses[slot + 2])
         while stop[0] == 0:
             k = claim_next(next_chunk)  # every claimed chunk is finished, so chunks < next_chunk[0] are done
             if k >= n_chunks:
                 break
             rng = stream_seed(s.seed, s.epoch, s.first_chunk + k)
             for u in range(chunk_starts[k], chunk_starts[k + 1]):
-                if since_refresh >= s.lr_refresh_words:
+                if since_refresh >= s.lr_refresh_words or lr == 0.0:
                     done = schedule.words_before
                     for other in range(s.threads):
                         done += progress[other * STRIDE]
@@ -180,5 +183,7 @@ def train_chunks(model, data, samplers, s, schedule, state):
                 since_refresh += words
                 losses[slot] = loss
                 losses[slot + 1] = scored
+                losses[slot + 2] = lr
+                progress[slot + 1] = since_refresh
             merge_hot_rows(input_store, rows_in)
             merge_hot_rows(output_store, rows_out)

@@ -216,24 +216,6 @@ class Examples:
     def __len__(self) -> int:
         return len(self.row_offsets) - 1
 
-    # What the trainer reads of its data (as of corpus.Corpus): units of tokens, here input rows.
-    @property
-    def tokens(self) -> np.ndarray:
-        return self.rows
-
-    @property
-    def offsets(self) -> np.ndarray:
-        return self.row_offsets
-
-    def segment_bounds(self, chunk_starts: np.ndarray) -> list[tuple[int, int]]:
-        return [(0, len(chunk_starts) - 1)]
-
-    def load(self, first_chunk: int, last_chunk: int, chunk_starts: np.ndarray):
-        return self, chunk_starts
-
-    def blocks(self):
-        yield from (self.rows, self.labels, self.label_offsets)
-
     @property
     def n_rows(self) -> np.ndarray:
         return np.diff(self.row_offsets)

@@ -90,6 +90,10 @@ def resume(checkpoint: str, progress: Progress | None = None):
     meta, run_info = saved["meta"], saved["meta"]["run"]
     module = objective_module(meta["objective"])
     config = module.config_from(meta)
+    if run_info.get("corpus_on_disk"):  # read the data with the layout it had: in memory or on disk
+        config.on_disk = True
+    else:
+        config.on_disk, config.max_memory = False, float("inf")
     vocab = Vocab(saved["words"], saved["counts"])
     labels = Vocab(saved["labels"], saved["label_counts"]) if "labels" in saved else None
     trainer, report = module.prepare(run_info["input"], config, progress, vocab=vocab, labels=labels,

@@ -17,6 +17,7 @@ import numpy as np
 
 from . import __version__
 from .config import SupervisedConfig
+from .corpus import DiskCorpus
 from .errors import FastembError
 from .fileio import atomic_output, check_readable
 from .labelled import Examples, TrainingData, _encode, _TokenTable, read_line_batches, read_training_data
@@ -261,8 +262,27 @@ def initial_rows(n_words: int, config: SupervisedConfig, vectors, words: list[st
     return input_rows, frozen, initialised
 
 
+def examples_dataset(examples: Examples, config: SupervisedConfig, workdir: str | None = None):
+    """The examples as the trainer's data: a labelled Corpus in memory, or, past --max-memory (or with
+    --on-disk), a DiskCorpus whose input rows wait in a scratch file in ``workdir`` and are trained a
+    segment at a time (labels and offsets stay in memory)."""
+    from .corpus import Corpus, DiskCorpus
+    labelled = dict(labels=examples.labels, label_offsets=examples.label_offsets)
+    if 4 * len(examples.rows) <= config.memory_budget():
+        return Corpus(examples.rows, examples.row_offsets, **labelled)
+    import tempfile
+    fd, path = tempfile.mkstemp(prefix=".fastemb-examples-", suffix=".int32", dir=workdir)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            examples.rows.tofile(handle)
+    except OSError as exc:
+        os.unlink(path)
+        raise FastembError(f"{path}: cannot write the encoded examples ({exc.strerror or exc})") from None
+    return DiskCorpus(path, examples.row_offsets, **labelled)
+
+
 def supervised_job(data: TrainingData, config: SupervisedConfig, input_rows: np.ndarray,
-                   frozen: np.ndarray) -> Job:
+                   frozen: np.ndarray, dataset=None) -> Job:
     """The classifier's job: labelled examples, noise labels ~ count^0.5 (fastText), the label tree for hs."""
     from .core import make_tables
     from .losses import LOSSES, NOISE_TRIES
@@ -282,7 +302,8 @@ def supervised_job(data: TrainingData, config: SupervisedConfig, input_rows: np.
                     lr_refresh_words=LR_REFRESH_WORDS, n_words=n_words, max_tokens=1,
                     max_in=max(int(examples.n_rows.max()), 1), max_hidden=1, max_out=max_out)
     word_offsets = np.concatenate(([0], np.cumsum(examples.word_counts, dtype=np.int64)))
-    return Job("supervised", config, data.words, examples, word_offsets, CHUNK_WORDS, input_rows,
+    dataset = examples_dataset(examples, config) if dataset is None else dataset
+    return Job("supervised", config, data.words, dataset, word_offsets, CHUNK_WORDS, input_rows,
                np.zeros((n_outputs, config.dim), np.float32), samplers, settings,
                hot_candidates=(n_words, n_outputs), labels=data.labels, frozen=frozen)
 
@@ -321,7 +342,8 @@ def load_pretrained(config: SupervisedConfig):
 
 
 def prepare(path: str, config: SupervisedConfig, progress: Progress | None = None, vocab=None, labels=None,
-            frozen: np.ndarray | None = None, **_) -> tuple[Trainer, dict]:
+            frozen: np.ndarray | None = None, workdir: str | None = None,
+            segment_tokens: int | None = None) -> tuple[Trainer, dict]:
     """Read ``path`` (fastText's labelled format), build (or apply the given) vocabularies, compile;
     returns the trainer and the report."""
     config.validate()
@@ -343,9 +365,17 @@ def prepare(path: str, config: SupervisedConfig, progress: Progress | None = Non
         say(f"Read with the slower Python reader: a line has more than {MAX_SENTENCE:,} tokens "
             f"or a token more than {MAX_TOKEN_BYTES:,} bytes")
     say(f"Kernels compiled or loaded from cache in {compile_seconds:.2f} s")
+    dataset = examples_dataset(examples, config, workdir)
+    if isinstance(dataset, DiskCorpus):
+        data.examples.rows = None  # they live in the scratch file now
+        if segment_tokens:
+            dataset.segment_tokens = int(segment_tokens)
+        say(f"Encoded examples kept on disk ({dataset.path}), trained {dataset.segment_tokens:,} input rows "
+            "at a time")
     started = time.perf_counter()
     input_rows, initial_frozen, initialised = initial_rows(len(data.words), config, vectors, data.words.words)
-    trainer = Trainer(supervised_job(data, config, input_rows, initial_frozen if frozen is None else frozen))
+    trainer = Trainer(supervised_job(data, config, input_rows, initial_frozen if frozen is None else frozen,
+                                     dataset))
     init_seconds = time.perf_counter() - started
     if vectors is not None:
         say(f"Initialised {initialised:,} of {len(data.words):,} word rows from {config.pretrained}"
@@ -359,7 +389,8 @@ def prepare(path: str, config: SupervisedConfig, progress: Progress | None = Non
               "save_seconds": 0.0, "threads": config.threads, "vocab_size": len(data.words),
               "labels": len(data.labels), "examples": len(examples), "lines": data.lines,
               "skipped_no_label": data.skipped_no_label, "skipped_no_words": data.skipped_no_words,
-              "corpus_tokens": int(examples.word_counts.sum()), "config": asdict(config)}
+              "corpus_tokens": int(examples.word_counts.sum()), "corpus_on_disk": isinstance(dataset, DiskCorpus),
+              "config": asdict(config)}
     return trainer, report
 
 

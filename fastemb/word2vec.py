@@ -223,13 +223,7 @@ def save_outputs(model: Word2VecModel, run_info: dict) -> None:
 
 
 def config_from(meta: dict) -> Word2VecConfig:
-    """The config of a checkpointed run, reading its data with the layout it had (in memory or on disk)."""
-    config = Word2VecConfig(**meta["config"])
-    if meta["run"].get("corpus_on_disk"):
-        config.on_disk = True
-    else:
-        config.on_disk, config.max_memory = False, float("inf")
-    return config
+    return Word2VecConfig(**meta["config"])
 
 
 def train_word2vec(path: str, config: Word2VecConfig | None = None,
