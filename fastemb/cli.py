@@ -58,6 +58,22 @@ def _default_input(input_path: str | None, what: Path) -> str:
     return str(what)
 
 
+def _training_inputs(args: tuple[str, ...], default: Path) -> list[str]:
+    """The INPUT arguments, read in order as one corpus ('-': stdin; quoted globs expanded)."""
+    from .fileio import expand_inputs
+    return expand_inputs(args) if args else [_default_input(None, default)]
+
+
+def _one_or_list(paths: list[str]) -> str | list[str]:
+    """A single input stays a plain path (in reports and checkpoints)."""
+    return paths[0] if len(paths) == 1 else paths
+
+
+def _count(n: int, noun: str) -> str:
+    """'1 epoch', '5 epochs'."""
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 def _write_report(path: str | None, report: dict) -> None:
     if not path:
         return
@@ -68,7 +84,7 @@ def _write_report(path: str | None, report: dict) -> None:
 
 
 @main.command()
-@click.argument("input_path", metavar="[INPUT]", required=False)
+@click.argument("input_args", metavar="[INPUT]...", nargs=-1)
 @click.option("-o", "--output", required=True, help="Vectors file to write (word2vec text format).")
 @click.option("--dim", default=100, show_default=True, help="Vector dimension.")
 @click.option("--window", default=5, show_default=True, help="Maximum context window (reduced at random per word).")
@@ -99,29 +115,32 @@ def _write_report(path: str | None, report: dict) -> None:
 @click.option("--save-on-interrupt", is_flag=True, help="On Ctrl-C/SIGTERM also write the vectors trained so far.")
 @click.option("--report", "report_path", default=None, help="Also write the run's figures as JSON here.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
-def skipgram(input_path, output, report_path, quiet, binary, threads, checkpoint, checkpoint_every,
+def skipgram(input_args, output, report_path, quiet, binary, threads, checkpoint, checkpoint_every,
              save_on_interrupt, **options):
-    """Train skip-gram (word2vec) vectors on INPUT (one sentence per line; .gz/.bz2/.xz ok)."""
-    from .fileio import check_readable, check_writable
+    """Train skip-gram (word2vec) vectors on INPUT (one sentence per line; .gz/.bz2/.xz ok).
+
+    Several INPUT files are read in order as one corpus; '-' reads standard input.
+    """
+    from .fileio import check_writable
     from .progress import Progress
     from .sgns import SkipGramConfig, prepare_skipgram, run_to_file
 
-    input_path = _default_input(input_path, DEFAULT_CORPUS)
+    inputs = _training_inputs(input_args, DEFAULT_CORPUS)
     config = SkipGramConfig(threads=(os.cpu_count() or 1) if threads is None else threads, **options)
     config.validate()
     if checkpoint_every <= 0:
         raise FastembError(f"--checkpoint-every must be > 0 seconds, got {checkpoint_every}")
-    check_readable(input_path)
     for path in (output, report_path, checkpoint):
         if path:
             check_writable(path)
     progress = Progress(1, config.threads, quiet=quiet)
     _return_freed_memory()
-    run_info = {"input": os.path.abspath(input_path), "output": os.path.abspath(output), "binary": binary,
+    absolute = [path if path == "-" else os.path.abspath(path) for path in inputs]
+    run_info = {"input": _one_or_list(absolute), "output": os.path.abspath(output), "binary": binary,
                 "report": os.path.abspath(report_path) if report_path else None,
                 "save_on_interrupt": save_on_interrupt}
     with _stop_on_sigterm():  # reading a big corpus takes a while too: SIGTERM stops cleanly
-        trainer, report = prepare_skipgram(input_path, config, progress, workdir=_workdir(output))
+        trainer, report = prepare_skipgram(_one_or_list(inputs), config, progress, workdir=_workdir(output))
         model = run_to_file(trainer, report, output, binary, checkpoint, checkpoint_every, save_on_interrupt,
                             progress, run_info)
     _finish_skipgram(model, output, report_path)
@@ -171,8 +190,9 @@ def _finish_skipgram(model, output, report_path):
     report, config = model.report, model.config
     report["output"] = output
     _write_report(report_path, report)
-    click.echo(f"Trained {report['words']:,} words ({report['corpus_tokens']:,} tokens x {config.epochs} epochs), "
-               f"vocabulary {report['vocab_size']:,}, dim {config.dim}, {config.threads} threads")
+    click.echo(f"Trained {report['words']:,} words ({report['corpus_tokens']:,} tokens x "
+               f"{_count(config.epochs, 'epoch')}), vocabulary {report['vocab_size']:,}, dim {config.dim}, "
+               f"{_count(config.threads, 'thread')}")
     _echo_timings(report, config.threads)
     click.echo(f"Saved {output}")
 
@@ -264,7 +284,7 @@ DEFAULT_LABELLED = DATA_DIR / "labelled-train.txt"
 
 
 @main.command()
-@click.argument("input_path", metavar="[INPUT]", required=False)
+@click.argument("input_args", metavar="[INPUT]...", nargs=-1)
 @click.option("-o", "--output", required=True, help="Model file to write (an .npz archive, at exactly this path).")
 @click.option("--vectors", "vectors_path", default=None, help="Also write the learned word vectors (word2vec text).")
 @click.option("--dim", default=100, show_default=True, help="Vector dimension.")
@@ -285,22 +305,24 @@ DEFAULT_LABELLED = DATA_DIR / "labelled-train.txt"
 @click.option("--seed", default=1, show_default=True, help="Random seed (--threads 1 is bit-reproducible).")
 @click.option("--report", "report_path", default=None, help="Also write the run's figures as JSON here.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
-def supervised(input_path, output, vectors_path, report_path, quiet, threads, **options):
-    """Train a fastText-style classifier on INPUT (`__label__x words ...` per line; .gz/.bz2/.xz ok)."""
-    from .fileio import check_readable, check_writable
+def supervised(input_args, output, vectors_path, report_path, quiet, threads, **options):
+    """Train a fastText-style classifier on INPUT (`__label__x words ...` per line; .gz/.bz2/.xz ok).
+
+    Several INPUT files are read in order as one data set; '-' reads standard input.
+    """
+    from .fileio import check_writable
     from .progress import Progress
     from .supervised import SupervisedConfig, train_supervised
 
-    input_path = _default_input(input_path, DEFAULT_LABELLED)
+    inputs = _training_inputs(input_args, DEFAULT_LABELLED)
     config = SupervisedConfig(threads=(os.cpu_count() or 1) if threads is None else threads, **options)
     config.validate()
-    check_readable(input_path)
     for path in (output, vectors_path, report_path):
         if path:
             check_writable(path)
     progress = Progress(1, config.threads, quiet=quiet)
     with _stop_on_sigterm():
-        model = train_supervised(input_path, config, progress=progress)
+        model = train_supervised(_one_or_list(inputs), config, progress=progress)
     model.save(output)
     if vectors_path:
         started = time.perf_counter()
@@ -310,9 +332,10 @@ def supervised(input_path, output, vectors_path, report_path, quiet, threads, **
     report["output"] = output
     _write_report(report_path, report)
     skipped = report["skipped_no_label"] + report["skipped_no_words"]
-    click.echo(f"Trained {report['words']:,} words ({report['examples']:,} examples x {config.epochs} epochs), "
-               f"vocabulary {report['vocab_size']:,}, {report['labels']:,} labels, dim {config.dim}, "
-               f"loss {config.loss}, {config.threads} threads"
+    click.echo(f"Trained {report['words']:,} words ({report['examples']:,} examples x "
+               f"{_count(config.epochs, 'epoch')}), vocabulary {report['vocab_size']:,}, {report['labels']:,} labels, "
+               f"dim {config.dim}, "
+               f"loss {config.loss}, {_count(config.threads, 'thread')}"
                + (f"; skipped {report['skipped_no_label']:,} lines without a label and "
                   f"{report['skipped_no_words']:,} without a known word" if skipped else ""))
     _echo_timings(report, config.threads)

@@ -18,6 +18,7 @@ import numpy as np
 from . import __version__
 from .corpus import MAX_SENTENCE, MAX_TOKEN_BYTES, Corpus, DiskCorpus, encode, scan
 from .errors import FastembError
+from .fileio import STDIN, Inputs, input_name, input_paths
 from .progress import Progress
 from .vocab import Vocab
 
@@ -118,9 +119,10 @@ def plan_chunks(offsets: np.ndarray, chunk_words: int = CHUNK_WORDS) -> np.ndarr
     return np.concatenate((starts[starts < n_sentences], [n_sentences])).astype(np.int64)
 
 
-def read_corpus(path: str, config: SkipGramConfig, vocab: Vocab | None = None,
+def read_corpus(path: Inputs, config: SkipGramConfig, vocab: Vocab | None = None,
                 workdir: str | None = None) -> tuple[Vocab, Corpus | DiskCorpus]:
-    """Scan, count and encode ``path``; over the memory budget the tokens live in ``workdir``.
+    """Scan, count and encode ``path`` (or several paths, one corpus); over the memory budget the
+    tokens live in ``workdir``.
 
     With ``vocab`` given (resuming, continuing), the corpus is encoded with it instead.
     """
@@ -129,7 +131,7 @@ def read_corpus(path: str, config: SkipGramConfig, vocab: Vocab | None = None,
     raw = scan(path, memory_budget=budget, spill_dir=workdir, max_words=config.max_words)
     try:
         if raw.n_tokens == 0:
-            raise FastembError(f"{path}: the corpus is empty (no tokens)")
+            raise FastembError(f"{input_name(path)}: the corpus is empty (no tokens)")
         if vocab is None:
             vocab, remap = Vocab.build(raw.words, raw.counts, config.min_count, config.max_vocab)
         else:
@@ -445,10 +447,11 @@ def train(corpus: Corpus, vocab: Vocab, config: SkipGramConfig, progress: Progre
     return trainer.input_rows, trainer.output_rows, trainer.stats()
 
 
-def prepare_skipgram(path: str, config: SkipGramConfig, progress: Progress | None = None,
+def prepare_skipgram(path: Inputs, config: SkipGramConfig, progress: Progress | None = None,
                      vocab: Vocab | None = None, workdir: str | None = None,
                      segment_tokens: int | None = None) -> tuple[SkipGramTrainer, dict]:
-    """Read ``path``, build (or apply the given) vocabulary, compile; returns the trainer and report.
+    """Read ``path`` (one path or a list, read in order as one corpus; '-' is standard input), build
+    (or apply the given) vocabulary, compile; returns the trainer and report.
 
     With ``vocab`` given (resuming a checkpoint), the corpus is encoded with that
     vocabulary instead of building one.
@@ -461,8 +464,10 @@ def prepare_skipgram(path: str, config: SkipGramConfig, progress: Progress | Non
     if segment_tokens and isinstance(corpus, DiskCorpus):
         corpus.segment_tokens = int(segment_tokens)
     read_seconds = time.perf_counter() - started
-    say(f"Read {corpus.n_tokens:,} tokens in {corpus.n_sentences:,} sentences; "
-        f"vocabulary {len(vocab):,} words (min-count {config.min_count}) in {read_seconds:.1f} s")
+    kept_by = ("the checkpoint's vocabulary" if resuming else f"--min-count {config.min_count}"
+               + (f" and --max-vocab {config.max_vocab:,}" if config.max_vocab else ""))
+    say(f"Read {corpus.tokens_read:,} tokens ({corpus.n_tokens:,} kept by {kept_by}) in {read_seconds:.1f} s: "
+        f"{corpus.n_sentences:,} sentences, vocabulary {len(vocab):,} words")
     if corpus.truncated:
         say(f"Warning: {corpus.truncated:,} tokens longer than {MAX_TOKEN_BYTES:,} bytes were cut to that length")
     if corpus.pruned[0]:
@@ -483,7 +488,7 @@ def prepare_skipgram(path: str, config: SkipGramConfig, progress: Progress | Non
         progress.total_words = trainer.total
         progress.threads = config.threads
         progress.started = time.perf_counter()
-    report = {"version": __version__, "objective": "skipgram", "input": path,
+    report = {"version": __version__, "objective": "skipgram", "input": path, "tokens_read": corpus.tokens_read,
               "read_seconds": read_seconds, "compile_seconds": compile_seconds,
               "save_seconds": 0.0, "threads": config.threads, "vocab_size": len(vocab),
               "corpus_tokens": corpus.n_tokens, "sentences": corpus.n_sentences,
@@ -530,8 +535,10 @@ def finish_report(trainer: SkipGramTrainer, report: dict) -> SkipGramModel:
     return SkipGramModel(trainer.vocab, trainer.input_rows, trainer.output_rows, trainer.config, report)
 
 
-def train_skipgram(path: str, config: SkipGramConfig | None = None, progress: Progress | None = None) -> SkipGramModel:
-    """Read ``path``, build the vocabulary, train, and return the model with its report."""
+def train_skipgram(path: Inputs, config: SkipGramConfig | None = None,
+                   progress: Progress | None = None) -> SkipGramModel:
+    """Read ``path`` (a path or a list of paths, one corpus), build the vocabulary, train, and return
+    the model with its report."""
     trainer, report = prepare_skipgram(path, config or SkipGramConfig(), progress)
     trainer.run(progress)
     return finish_report(trainer, report)
@@ -573,13 +580,18 @@ def run_to_file(trainer: SkipGramTrainer, report: dict, output: str, binary: boo
         notes = [f"Interrupted during {stopped}."]
         if checkpoint:
             save_state()
-            notes.append(f"Checkpoint saved to {checkpoint}; continue with: fastemb resume {checkpoint}")
+            if run_info.get("input") and STDIN in input_paths(run_info["input"]):
+                notes.append(f"Checkpoint saved to {checkpoint}; the corpus came from standard input, which "
+                             f"cannot be read again, so `fastemb resume` cannot continue this run "
+                             f"(`--init {checkpoint}` starts a new run from its vectors).")
+            else:
+                notes.append(f"Checkpoint saved to {checkpoint}; continue with: fastemb resume {checkpoint}")
         if save_on_interrupt:
             finish_report(trainer, report).save(output, binary=binary)
             notes.append(f"Vectors trained so far saved to {output}.")
         else:
             notes.append(f"{output} was not written (an existing file is unchanged).")
-        raise Interrupted(" ".join(notes), stopped.signal) from None
+        raise Interrupted("\n".join(notes), stopped.signal) from None
     if checkpoint:  # finished state first: if saving the vectors fails, `resume` only has to save them
         save_state()
     model = finish_report(trainer, report)
@@ -596,6 +608,9 @@ def resume_skipgram(checkpoint: str, progress: Progress | None = None) -> tuple[
 
     saved = load_checkpoint(checkpoint)
     meta, run_info = saved["meta"], saved["meta"]["run"]
+    if STDIN in input_paths(run_info["input"]):
+        raise FastembError(f"{checkpoint}: the run read its corpus from standard input, which cannot be read "
+                           f"again; to go on, train on the corpus as a file with --init {checkpoint}")
     config = SkipGramConfig(**meta["config"])
     if run_info.get("corpus_on_disk"):  # the same layout as when the checkpoint was written
         config.on_disk = True
@@ -606,8 +621,8 @@ def resume_skipgram(checkpoint: str, progress: Progress | None = None) -> tuple[
                                        workdir=os.path.dirname(run_info["output"]),
                                        segment_tokens=run_info.get("segment_tokens"))
     if corpus_checksum(trainer.corpus) != run_info["corpus_checksum"]:
-        raise FastembError(f"{checkpoint}: the corpus {run_info['input']} has changed since the checkpoint was "
-                           "written (checksum differs); resuming would train on different data")
+        raise FastembError(f"{checkpoint}: the corpus {input_name(run_info['input'])} has changed since the "
+                           "checkpoint was written (checksum differs); resuming would train on different data")
     trainer.restore(saved)
     if progress is not None:
         progress.say(f"Resuming at {trainer.describe_position()}")
