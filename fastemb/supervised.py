@@ -625,7 +625,7 @@ def load_model(path: str) -> SupervisedModel:
                 raise FastembError(f"{path}: model format version {version} is not supported by fastemb "
                                    f"{__version__} (it reads version {', '.join(map(str, SUPPORTED_FORMATS))})")
             stored = json.loads(str(archive["config"]))
-            stored.setdefault("eos", False)  # models written before the end token existed were trained without it
+            stored.setdefault("eos", False)  # a format-1 config without "eos" was trained without the end token
             known = {f.name for f in fields(SupervisedConfig)}
             config = SupervisedConfig(**{key: value for key, value in stored.items() if key in known})
             words = _split_joined(archive["words"])
