@@ -1,6 +1,6 @@
 # Two commands do all the set-up on a fresh machine (see README, Quick start):
 #   make demo   installs into .venv and trains skip-gram vectors on the embedded default corpus
-#   make test   installs the test extra into .venv and runs the whole test suite
+#   make test   installs the test and interop extras into .venv and runs the whole test suite
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -16,7 +16,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python -m pip install -q -e '.[test,interop]'
 	touch $@
 
 demo: $(VENV)/.installed

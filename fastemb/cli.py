@@ -58,6 +58,22 @@ def _default_input(input_path: str | None, what: Path) -> str:
     return str(what)
 
 
+def _training_inputs(args: tuple[str, ...], default: Path) -> list[str]:
+    """The INPUT arguments, read in order as one corpus ('-': stdin; quoted globs expanded)."""
+    from .fileio import expand_inputs
+    return expand_inputs(args) if args else [_default_input(None, default)]
+
+
+def _one_or_list(paths: list[str]) -> str | list[str]:
+    """A single input stays a plain path (in reports and checkpoints)."""
+    return paths[0] if len(paths) == 1 else paths
+
+
+def _count(n: int, noun: str) -> str:
+    """'1 epoch', '5 epochs'."""
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 def _write_report(path: str | None, report: dict) -> None:
     if not path:
         return
@@ -115,7 +131,7 @@ def _run_options(command):
 def _word2vec_command(model: str, summary: str):
     from .config import Word2VecConfig
 
-    @click.argument("input_path", metavar="[INPUT]", required=False)
+    @click.argument("input_args", metavar="[INPUT]...", nargs=-1)
     @click.option("-o", "--output", required=True, help="Vectors file to write (word2vec text format).")
     @_config_options(Word2VecConfig, _COMMON[:2] + [
         ("window", int, "Maximum context window (reduced at random per word)."),
@@ -142,18 +158,17 @@ def _word2vec_command(model: str, summary: str):
                   help=f"Initial learning rate  [default: {0.05 if model == 'cbow' else 0.025}, as word2vec].")
     @click.option("--binary", is_flag=True, help="Write word2vec binary format instead of text.")
     @_run_options
-    def command(input_path, output, binary, threads, checkpoint, checkpoint_every, save_on_interrupt, report_path,
+    def command(input_args, output, binary, threads, checkpoint, checkpoint_every, save_on_interrupt, report_path,
                 quiet, **options):
         from .word2vec import prepare
 
-        input_path = _default_input(input_path, DEFAULT_CORPUS)
+        inputs = _training_inputs(input_args, DEFAULT_CORPUS)
         config = Word2VecConfig(model=model, threads=(os.cpu_count() or 1) if threads is None else threads,
                                 **options)
         run_info = {"output": output, "binary": binary}
-        _train(prepare, input_path, config, run_info, checkpoint, checkpoint_every, save_on_interrupt, report_path,
-               quiet)
+        _train(prepare, inputs, config, run_info, checkpoint, checkpoint_every, save_on_interrupt, report_path, quiet)
 
-    command.__doc__ = summary
+    command.__doc__ = summary + "\n\n    Several INPUT files are read in order as one corpus; '-' reads standard input."
     return main.command(model)(command)
 
 
@@ -163,28 +178,28 @@ cbow = _word2vec_command(
     "cbow", "Train CBOW (word2vec) vectors on INPUT: the mean of a word's context rows predicts the word.")
 
 
-def _train(prepare, input_path, config, run_info, checkpoint, checkpoint_every, save_on_interrupt, report_path,
+def _train(prepare, inputs, config, run_info, checkpoint, checkpoint_every, save_on_interrupt, report_path,
            quiet) -> None:
     """What every training command does: check, read, train (with checkpoints), save, summarise."""
-    from .fileio import check_readable, check_writable
+    from .fileio import check_writable
     from .progress import Progress
     from .run import run_to_file
 
     config.validate()
     if not checkpoint_every > 0:
         raise FastembError(f"--checkpoint-every must be > 0 seconds, got {checkpoint_every}")
-    check_readable(input_path)
     for path in (run_info["output"], run_info.get("vectors"), report_path, checkpoint):
         if path:
             check_writable(path)
-    run_info = {**run_info, "input": os.path.abspath(input_path), "output": os.path.abspath(run_info["output"]),
+    absolute = [path if path == "-" else os.path.abspath(path) for path in inputs]
+    run_info = {**run_info, "input": _one_or_list(absolute), "output": os.path.abspath(run_info["output"]),
                 "report": os.path.abspath(report_path) if report_path else None}
     if run_info.get("vectors"):
         run_info["vectors"] = os.path.abspath(run_info["vectors"])
     progress = Progress(1, config.threads, quiet=quiet)
     _return_freed_memory()
     with _stop_on_sigterm():  # reading a big corpus takes a while too: SIGTERM stops cleanly
-        trainer, report = prepare(input_path, config, progress, workdir=_workdir(run_info["output"]))
+        trainer, report = prepare(_one_or_list(inputs), config, progress, workdir=_workdir(run_info["output"]))
         model = run_to_file(trainer, report, run_info, checkpoint, checkpoint_every, save_on_interrupt, progress)
     _finish(model, run_info)
 
@@ -235,18 +250,18 @@ def _finish(model, run_info: dict) -> None:
     report, config = model.report, model.config
     report["output"] = run_info["output"]
     _write_report(run_info.get("report"), report)
-    epochs = f"{config.epochs} epoch{'s' if config.epochs != 1 else ''}"
+    epochs = _count(config.epochs, "epoch")
     if report["objective"] == "supervised":
         skipped = report["skipped_no_label"] + report["skipped_no_words"]
         click.echo(f"Trained {report['words']:,} words ({report['examples']:,} examples x {epochs}), "
                    f"vocabulary {report['vocab_size']:,}, {report['labels']:,} labels, dim {config.dim}, "
-                   f"loss {config.loss}, {config.threads} threads"
+                   f"loss {config.loss}, {_count(config.threads, 'thread')}"
                    + (f"; skipped {report['skipped_no_label']:,} lines without a label and "
                       f"{report['skipped_no_words']:,} without a known word" if skipped else ""))
     else:
         click.echo(f"Trained {report['words']:,} words ({report['corpus_tokens']:,} tokens x {epochs}), "
                    f"{report['objective']}, loss {config.loss}, vocabulary {report['vocab_size']:,}, "
-                   f"dim {config.dim}, {config.threads} threads")
+                   f"dim {config.dim}, {_count(config.threads, 'thread')}")
     _echo_timings(report, config.threads)
     click.echo(f"Saved {outputs_of(run_info)}")
 
@@ -367,22 +382,25 @@ DEFAULT_LABELLED = DATA_DIR / "labelled-train.txt"
 
 
 @main.command()
-@click.argument("input_path", metavar="[INPUT]", required=False)
+@click.argument("input_args", metavar="[INPUT]...", nargs=-1)
 @click.option("-o", "--output", required=True, help="Model file to write (an .npz archive, at exactly this path).")
 @click.option("--vectors", "vectors_path", default=None, help="Also write the learned word vectors (word2vec text).")
 @_supervised_options
 @click.option("--eos/--no-eos", default=True, show_default=True,
               help="End every line with the word </s>, as fastText (a line of unknown words still predicts).")
 @_run_options
-def supervised(input_path, output, vectors_path, threads, checkpoint, checkpoint_every, save_on_interrupt,
+def supervised(input_args, output, vectors_path, threads, checkpoint, checkpoint_every, save_on_interrupt,
                report_path, quiet, **options):
-    """Train a fastText-style classifier on INPUT (`__label__x words ...` per line; .gz/.bz2/.xz ok)."""
+    """Train a fastText-style classifier on INPUT (`__label__x words ...` per line; .gz/.bz2/.xz ok).
+
+    Several INPUT files are read in order as one data set; '-' reads standard input.
+    """
     from .config import SupervisedConfig
     from .supervised import prepare
 
-    input_path = _default_input(input_path, DEFAULT_LABELLED)
+    inputs = _training_inputs(input_args, DEFAULT_LABELLED)
     config = SupervisedConfig(threads=(os.cpu_count() or 1) if threads is None else threads, **options)
-    _train(prepare, input_path, config, {"output": output, "vectors": vectors_path}, checkpoint, checkpoint_every,
+    _train(prepare, inputs, config, {"output": output, "vectors": vectors_path}, checkpoint, checkpoint_every,
            save_on_interrupt, report_path, quiet)
 
 

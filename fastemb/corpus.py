@@ -16,7 +16,7 @@ from typing import ClassVar
 import numpy as np
 
 from .errors import FastembError
-from .fileio import open_binary, remove_quietly
+from .fileio import Inputs, input_name, input_paths, open_input, remove_quietly
 
 MAX_SENTENCE = 10_000  # as gensim (MAX_WORDS_IN_BATCH): longer lines become several sentences
 MAX_TOKEN_BYTES = 1_000  # longer "words" are binary junk; cut to keep the vocabulary and files sane
@@ -122,6 +122,7 @@ class Corpus(_Sentences):
     offsets: np.ndarray       # int64 sentence boundaries into tokens (no empty sentences)
     truncated: int = 0        # over-long tokens that were cut while reading
     pruned: tuple[int, int] = (0, 0)  # (prunes of the count table, last threshold): see scan
+    tokens_read: int = 0      # tokens in the input, out-of-vocabulary ones included
     labels: np.ndarray | None = None         # int32 gold labels of a labelled corpus
     label_offsets: np.ndarray | None = None  # int64, len units + 1
 
@@ -157,6 +158,7 @@ class DiskCorpus(_Sentences):
     offsets: np.ndarray
     truncated: int = 0
     pruned: tuple[int, int] = (0, 0)
+    tokens_read: int = 0
     labels: np.ndarray | None = None
     label_offsets: np.ndarray | None = None
     segment_tokens: ClassVar[int] = 1 << 20  # 4 MB of token ids in memory at a time
@@ -291,10 +293,10 @@ class _Encoder:
         return new_ids
 
     def finish(self):
-        """(words by provisional id, tokens truncated, whether the last line had no newline)."""
-        n_words, line_tokens, truncated = int(self.limits[1]), int(self.limits[5]), int(self.limits[6])
+        """(words by provisional id, tokens truncated); every line was closed by a newline."""
+        n_words, truncated = int(self.limits[1]), int(self.limits[6])
         starts = self.word_start[:n_words + 1].copy()
-        return WordTable(self.word_bytes[:starts[-1]].tobytes(), starts), truncated, line_tokens > 0
+        return WordTable(self.word_bytes[:starts[-1]].tobytes(), starts), truncated
 
 
 def _grown(array: np.ndarray) -> np.ndarray:
@@ -377,10 +379,13 @@ class _IdStore:
         return np.concatenate(self.parts) if self.parts else np.zeros(0, np.int32)
 
 
-def scan(path: str, memory_budget: float = float("inf"), spill_dir: str | None = None,
+def scan(inputs: Inputs, memory_budget: float = float("inf"), spill_dir: str | None = None,
          max_words: int | None = None) -> RawCorpus:
-    """Read ``path`` (plain, .gz, .bz2 or .xz): ASCII-whitespace tokens, one sentence per line.
+    """Read ``inputs`` (plain, .gz, .bz2 or .xz): ASCII-whitespace tokens, one sentence per line.
 
+    ``inputs`` is a path or a list of paths, read in order as one corpus ('-' is
+    standard input); each file ends a line, so a last line without a newline is a
+    sentence of its own, never joined to the next file's first line.
     Invalid UTF-8 is replaced (U+FFFD), never fatal; tokens longer than
     MAX_TOKEN_BYTES are cut to that length and counted in ``truncated``. Once the
     ids pass ``memory_budget`` bytes they go to a spill file in ``spill_dir``.
@@ -395,40 +400,44 @@ def scan(path: str, memory_budget: float = float("inf"), spill_dir: str | None =
     line_ends: list[np.ndarray] = []
     previous_end = longest = 0
     prune_threshold = pruned = 0
+
+    def add(block) -> None:
+        nonlocal counts, previous_end, longest, prune_threshold, pruned
+        ids, ends = encoder.feed(block)
+        ends += store.n
+        if len(ends):  # the longest line so far decides whether lines need splitting
+            longest = max(longest, int(np.diff(ends, prepend=previous_end).max()))
+            previous_end = int(ends[-1])
+        line_ends.append(ends)
+        try:
+            store.add(ids)
+        except OSError as exc:
+            raise FastembError(f"{spill_dir}: cannot write the scratch file for the corpus "
+                               f"({exc.strerror or exc})") from None
+        block_counts = np.bincount(ids)
+        if len(block_counts) > len(counts):
+            counts = np.concatenate((counts, np.zeros(len(block_counts) - len(counts), np.int64)))
+        counts[:len(block_counts)] += block_counts
+        while max_words is not None and encoder.n_words > max_words:
+            prune_threshold += 1
+            pruned += 1
+            keep = counts > prune_threshold
+            store.renumber(encoder.prune(keep))
+            counts = counts[keep]
+
     try:
-        with open_binary(path) as handle:
-            for block in _blocks(handle):
-                ids, ends = encoder.feed(block)
-                ends += store.n
-                if len(ends):  # the longest line so far decides whether lines need splitting
-                    longest = max(longest, int(np.diff(ends, prepend=previous_end).max()))
-                    previous_end = int(ends[-1])
-                line_ends.append(ends)
-                try:
-                    store.add(ids)
-                except OSError as exc:
-                    raise FastembError(f"{spill_dir}: cannot write the scratch file for the corpus "
-                                       f"({exc.strerror or exc})") from None
-                block_counts = np.bincount(ids)
-                if len(block_counts) > len(counts):
-                    counts = np.concatenate((counts, np.zeros(len(block_counts) - len(counts), np.int64)))
-                counts[:len(block_counts)] += block_counts
-                while max_words is not None and encoder.n_words > max_words:
-                    prune_threshold += 1
-                    pruned += 1
-                    keep = counts > prune_threshold
-                    store.renumber(encoder.prune(keep))
-                    counts = counts[keep]
-    except (OSError, EOFError, ValueError) as exc:  # corrupt archives raise these mid-read
-        store.discard()
-        raise FastembError(f"{path}: cannot read ({exc})") from None
+        for path in input_paths(inputs):
+            try:
+                with open_input(path) as handle:
+                    for block in _blocks(handle):
+                        add(block)
+            except (OSError, EOFError, ValueError) as exc:  # corrupt archives raise these mid-read
+                raise FastembError(f"{input_name(path)}: cannot read ({exc})") from None
+            add(b"\n")  # closes the file's last line if it had no newline (a blank line is no sentence)
     except BaseException:  # FastembError, Ctrl-C: no scratch file is left behind
         store.discard()
         raise
-    words, truncated, open_line = encoder.finish()
-    if open_line:  # the file did not end with a newline
-        longest = max(longest, store.n - previous_end)
-        line_ends.append(np.array([store.n], np.int64))
+    words, truncated = encoder.finish()
     ids = store.result()
     n_lines = sum(len(ends) for ends in line_ends)
     if longest <= MAX_SENTENCE:  # every line is a sentence: one array, no per-line temporaries
@@ -510,6 +519,6 @@ def encode(raw: RawCorpus, remap: np.ndarray, cache_path: str | None = None):
         new_offsets = np.delete(new_offsets, empty + 1)
     pruned = (raw.pruned, raw.prune_threshold)
     if cache_path:
-        return DiskCorpus(cache_path, new_offsets, raw.truncated, pruned)
+        return DiskCorpus(cache_path, new_offsets, raw.truncated, pruned, raw.n_tokens)
     tokens = np.concatenate(kept_parts) if kept_parts else np.zeros(0, np.int32)
-    return Corpus(tokens, new_offsets, raw.truncated, pruned)
+    return Corpus(tokens, new_offsets, raw.truncated, pruned, raw.n_tokens)

@@ -7,11 +7,15 @@ import gzip
 import io
 import lzma
 import os
+import sys
 import tempfile
+from typing import Sequence, Union
 
 from .errors import FastembError
 
 _OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+STDIN = "-"  # as an input path: standard input, read once as a stream
+Inputs = Union[str, os.PathLike, Sequence[Union[str, os.PathLike]]]
 
 
 def check_readable(path: str) -> None:
@@ -22,6 +26,53 @@ def check_readable(path: str) -> None:
         raise FastembError(f"{path}: is a directory, not a file")
     if not os.access(path, os.R_OK):
         raise FastembError(f"{path}: not readable (permission denied)")
+
+
+def input_paths(inputs: Inputs) -> list[str]:
+    """One path or several, as a list of str; the files are read in this order as one corpus."""
+    if isinstance(inputs, (str, os.PathLike)):
+        return [os.fspath(inputs)]
+    paths = [os.fspath(path) for path in inputs]
+    if not paths:
+        raise FastembError("no input file given")
+    if paths.count(STDIN) > 1:
+        raise FastembError("'-' (standard input) can be given only once")
+    return paths
+
+
+def input_name(inputs: Inputs) -> str:
+    """How messages name the input: the path, 'standard input', or the paths joined by commas."""
+    return ", ".join("standard input" if path == STDIN else path for path in input_paths(inputs))
+
+
+def open_input(path: str):
+    """A context manager giving the bytes of ``path``: standard input for '-' (left open), else the file."""
+    if path == STDIN:
+        return contextlib.nullcontext(sys.stdin.buffer)
+    return open_binary(path)
+
+
+def expand_inputs(args) -> list[str]:
+    """The input paths named on a command line, in order, each checked readable.
+
+    '-' is standard input (once at most). An argument that names no file but is a
+    glob pattern (quoted, so the shell did not expand it) becomes the files it
+    matches, sorted.
+    """
+    import glob
+    paths: list[str] = []
+    for arg in args:
+        if arg == STDIN or os.path.exists(arg) or not any(char in arg for char in "*?["):
+            paths.append(arg)
+            continue
+        matches = sorted(path for path in glob.glob(arg) if not os.path.isdir(path))
+        if not matches:
+            raise FastembError(f"{arg}: no such file, and no file matches it as a pattern")
+        paths.extend(matches)
+    for path in input_paths(paths):
+        if path != STDIN:
+            check_readable(path)
+    return paths
 
 
 def open_binary(path: str) -> io.BufferedIOBase:

@@ -29,7 +29,7 @@ import numpy as np
 from .config import SupervisedConfig
 from .corpus import first_spellings
 from .errors import FastembError
-from .fileio import open_binary
+from .fileio import STDIN, Inputs, input_name, input_paths, open_binary
 from .vocab import Vocab
 
 READ_HINT_BYTES = 1 << 22  # the Python reader reads and encodes lines in batches of about this many bytes
@@ -143,25 +143,26 @@ def read_line_batches(path: str) -> Iterator[list[bytes]]:
                 return
             yield batch
     except (OSError, EOFError, ValueError) as exc:  # corrupt archives raise these mid-read
-        raise FastembError(f"{path}: cannot read ({exc})") from None
+        raise FastembError(f"{input_name(path)}: cannot read ({exc})") from None
     finally:
         if not stdin:  # leave sys.stdin usable
             handle.close()
 
 
-def _scan_lines(path: str, eos: bool) -> TokenStream | None:
-    """The non-blank lines of ``path`` read by the Numba tokeniser ``corpus.scan``.
+def _scan_lines(paths: list[str], eos: bool) -> TokenStream | None:
+    """The non-blank lines of ``paths`` (one after the other) read by the Numba tokeniser ``corpus.scan``.
 
-    None when scan's result is not exactly the lines: stdin, a line of more than
+    None when scan's result is not exactly the lines: stdin (which could not be read
+    again by the other reader), a line of more than
     corpus.MAX_SENTENCE tokens (scan cuts it into several sentences, and a cut cannot
     be told from a line end), or a token of more than corpus.MAX_TOKEN_BYTES bytes
     (scan shortens it; prediction would not).
     """
     from .corpus import scan
     from .labelled_kernel import end_lines
-    if path == "-":
+    if STDIN in paths:
         return None
-    raw = scan(path)
+    raw = scan(paths)
     if raw.truncated or len(raw.offsets) - 1 != raw.lines:
         return None
     types, tokens, offsets = list(raw.words), raw.ids, raw.offsets
@@ -176,18 +177,21 @@ def _scan_lines(path: str, eos: bool) -> TokenStream | None:
     return TokenStream(types, tokens.astype(np.int32, copy=False), offsets.astype(np.int64, copy=False), eos_type)
 
 
-def read_lines(path: str, eos: bool) -> tuple[TokenStream, str]:
-    """The non-blank lines of ``path`` as a TokenStream, and which reader read them.
+def read_lines(path: Inputs, eos: bool) -> tuple[TokenStream, str]:
+    """The non-blank lines of ``path`` (a path or a list of paths read in order, '-' = stdin) as a
+    TokenStream, and which reader read them.
 
     The Numba tokeniser when it can (``scan``), else the Python reader; both give
-    the same types in the same order, so the same model.
+    the same types in the same order, so the same model. Each file ends a line.
     """
-    stream = _scan_lines(path, eos)
+    paths = input_paths(path)
+    stream = _scan_lines(paths, eos)
     if stream is not None:
         return stream, "scan"
     table = _TokenTable()
-    for batch in read_line_batches(path):
-        table.add_bytes(b"".join(batch))
+    for one_path in paths:
+        for batch in read_line_batches(one_path):
+            table.add_bytes(b"".join(batch))
     return table.stream(eos).without_blank_lines(), "python"
 
 
@@ -264,21 +268,21 @@ def _ids_in(vocab: Vocab, types: list[str], chosen: np.ndarray) -> np.ndarray:
     return np.array([index.get(types[i], -1) for i in chosen], dtype=np.int32)
 
 
-def read_training_data(path: str, config: SupervisedConfig, words: Vocab | None = None,
+def read_training_data(path: Inputs, config: SupervisedConfig, words: Vocab | None = None,
                        labels: Vocab | None = None) -> TrainingData:
     """Read ``path`` once, build both vocabularies (or apply the given ones: resuming) and encode every line."""
     from .labelled_kernel import NOT_A_WORD, count_types
     stream, reader = read_lines(path, config.eos)
     types, eos_type = stream.types, stream.eos_type
     if len(stream.tokens) == 0:
-        raise FastembError(f"{path}: the file is empty (no tokens)")
+        raise FastembError(f"{input_name(path)}: the file is empty (no tokens)")
     prefix = config.label_prefix
     is_label = stream.label_types(prefix)
     if not is_label.any():
-        raise FastembError(f"{path}: no line has a label (a token starting with {prefix!r}); "
+        raise FastembError(f"{input_name(path)}: no line has a label (a token starting with {prefix!r}); "
                            "check --label-prefix")
     if is_label.sum() + (eos_type >= 0) == len(types):
-        raise FastembError(f"{path}: lines have labels but no words: nothing to learn from")
+        raise FastembError(f"{input_name(path)}: lines have labels but no words: nothing to learn from")
     counts = count_types(stream.tokens, len(types))
     word_types, label_types = np.flatnonzero(~is_label), np.flatnonzero(is_label)
     if counts[label_types].max() < config.min_count_label:
@@ -301,7 +305,7 @@ def read_training_data(path: str, config: SupervisedConfig, words: Vocab | None 
     # Every line has the end token's row; a line must also have a word of its own to be worth learning from.
     eos_known = eos_type >= 0 and token_word[eos_type] >= 0
     if not (keep & (encoded.word_counts > eos_known)).any():
-        raise FastembError(f"{path}: no line has both a label and a word (kept by --min-count {config.min_count}): "
+        raise FastembError(f"{input_name(path)}: no line has both a label and a word (kept by --min-count {config.min_count}): "
                            "nothing to learn from")
     return TrainingData(words, labels, encoded.select(keep), int(non_blank.sum()),
                         int((non_blank & ~gold).sum()), int((gold & ~used).sum()), reader)

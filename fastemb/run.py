@@ -11,6 +11,7 @@ import importlib
 import os
 
 from .errors import FastembError
+from .fileio import STDIN, input_name, input_paths
 from .progress import Progress
 from .trainer import Interrupted, Trainer
 
@@ -64,7 +65,12 @@ def run_to_file(trainer: Trainer, report: dict, run_info: dict, checkpoint: str 
         notes = [f"Interrupted during {stopped}."]
         if checkpoint:
             save_state()
-            notes.append(f"Checkpoint saved to {checkpoint}; continue with: fastemb resume {checkpoint}")
+            if STDIN in input_paths(run_info["input"]):
+                notes.append(f"Checkpoint saved to {checkpoint}; the input came from standard input, which "
+                             f"cannot be read again, so `fastemb resume` cannot continue this run "
+                             f"(`--init {checkpoint}` starts a new run from its vectors).")
+            else:
+                notes.append(f"Checkpoint saved to {checkpoint}; continue with: fastemb resume {checkpoint}")
         if save_on_interrupt:
             module.save_outputs(module.finish_report(trainer, report), run_info)
             notes.append(f"Trained so far, saved to {outputs_of(run_info)}.")
@@ -88,6 +94,9 @@ def resume(checkpoint: str, progress: Progress | None = None):
 
     saved = load_checkpoint(checkpoint)
     meta, run_info = saved["meta"], saved["meta"]["run"]
+    if STDIN in input_paths(run_info["input"]):
+        raise FastembError(f"{checkpoint}: the run read its input from standard input, which cannot be read "
+                           f"again; to go on, train on the data as a file with --init {checkpoint}")
     module = objective_module(meta["objective"])
     config = module.config_from(meta)
     if run_info.get("corpus_on_disk"):  # read the data with the layout it had: in memory or on disk
@@ -101,8 +110,8 @@ def resume(checkpoint: str, progress: Progress | None = None):
                                      workdir=os.path.dirname(run_info["output"]),
                                      segment_tokens=run_info.get("segment_tokens"))
     if corpus_checksum(trainer.data) != run_info["corpus_checksum"]:
-        raise FastembError(f"{checkpoint}: the input {run_info['input']} has changed since the checkpoint was "
-                           "written (checksum differs); resuming would train on different data")
+        raise FastembError(f"{checkpoint}: the input {input_name(run_info['input'])} has changed since the "
+                           "checkpoint was written (checksum differs); resuming would train on different data")
     trainer.restore(saved)
     if progress is not None:
         progress.say(f"Resuming at {trainer.describe_position()}")

@@ -19,7 +19,7 @@ from . import __version__
 from .config import SupervisedConfig
 from .corpus import DiskCorpus
 from .errors import FastembError
-from .fileio import atomic_output, check_readable
+from .fileio import STDIN, Inputs, atomic_output, check_readable, input_paths
 from .labelled import Examples, TrainingData, _encode, _TokenTable, read_line_batches, read_training_data
 from .metrics import TestResult, score_predictions
 from .progress import Progress
@@ -214,7 +214,7 @@ def load_model(path: str) -> SupervisedModel:
                 raise FastembError(f"{path}: model format version {version} is not supported by fastemb "
                                    f"{__version__} (it reads version {', '.join(map(str, SUPPORTED_FORMATS))})")
             stored = json.loads(str(archive["config"]))
-            stored.setdefault("eos", False)  # models written before the end token existed were trained without it
+            stored.setdefault("eos", False)  # a format-1 config without "eos" was trained without the end token
             known = {f.name for f in fields(SupervisedConfig)}
             config = SupervisedConfig(**{key: value for key, value in stored.items() if key in known})
             words = _split_joined(archive["words"])
@@ -341,11 +341,11 @@ def load_pretrained(config: SupervisedConfig):
     return vectors
 
 
-def prepare(path: str, config: SupervisedConfig, progress: Progress | None = None, vocab=None, labels=None,
+def prepare(path: Inputs, config: SupervisedConfig, progress: Progress | None = None, vocab=None, labels=None,
             frozen: np.ndarray | None = None, workdir: str | None = None,
             segment_tokens: int | None = None) -> tuple[Trainer, dict]:
-    """Read ``path`` (fastText's labelled format), build (or apply the given) vocabularies, compile;
-    returns the trainer and the report."""
+    """Read ``path`` (fastText's labelled format; a path or a list of paths read in order, '-' = stdin),
+    build (or apply the given) vocabularies, compile; returns the trainer and the report."""
     config.validate()
     say = progress.say if progress else (lambda message: None)
     resuming = vocab is not None
@@ -360,7 +360,7 @@ def prepare(path: str, config: SupervisedConfig, progress: Progress | None = Non
         + (f"; skipped {data.skipped_no_label:,} lines without a label, "
            f"{data.skipped_no_words:,} without a known word" if data.skipped_no_label or data.skipped_no_words
            else ""))
-    if data.reader == "python" and path != "-":
+    if data.reader == "python" and STDIN not in input_paths(path):
         from .corpus import MAX_SENTENCE, MAX_TOKEN_BYTES
         say(f"Read with the slower Python reader: a line has more than {MAX_SENTENCE:,} tokens "
             f"or a token more than {MAX_TOKEN_BYTES:,} bytes")
@@ -411,9 +411,10 @@ def config_from(meta: dict) -> SupervisedConfig:
     return SupervisedConfig(**meta["config"])
 
 
-def train_supervised(path: str, config: SupervisedConfig | None = None,
+def train_supervised(path: Inputs, config: SupervisedConfig | None = None,
                      progress: Progress | None = None) -> SupervisedModel:
-    """Read ``path`` (fastText's labelled format), train, and return the model with its report."""
+    """Read ``path`` (fastText's labelled format; a path or a list of paths, '-' = stdin), train, and
+    return the model with its report."""
     trainer, report = prepare(path, config or SupervisedConfig(), progress)
     trainer.run(progress)
     return finish_report(trainer, report)

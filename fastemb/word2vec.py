@@ -16,6 +16,7 @@ from . import __version__
 from .config import Word2VecConfig
 from .corpus import MAX_SENTENCE, MAX_TOKEN_BYTES, Corpus, DiskCorpus, encode, scan
 from .errors import FastembError
+from .fileio import Inputs, input_name
 from .progress import Progress
 from .trainer import Job, Trainer
 from .vocab import Vocab
@@ -47,9 +48,10 @@ class Word2VecModel:
         return self.report["save_seconds"]
 
 
-def read_corpus(path: str, config: Word2VecConfig, vocab: Vocab | None = None,
+def read_corpus(path: Inputs, config: Word2VecConfig, vocab: Vocab | None = None,
                 workdir: str | None = None) -> tuple[Vocab, Corpus | DiskCorpus]:
-    """Scan, count and encode ``path``; over the memory budget the tokens live in ``workdir``.
+    """Scan, count and encode ``path`` (or several paths, one corpus); over the memory budget the
+    tokens live in ``workdir``.
 
     With ``vocab`` given (resuming, continuing), the corpus is encoded with it instead.
     """
@@ -58,7 +60,7 @@ def read_corpus(path: str, config: Word2VecConfig, vocab: Vocab | None = None,
     raw = scan(path, memory_budget=budget, spill_dir=workdir, max_words=config.max_words)
     try:
         if raw.n_tokens == 0:
-            raise FastembError(f"{path}: the corpus is empty (no tokens)")
+            raise FastembError(f"{input_name(path)}: the corpus is empty (no tokens)")
         if vocab is None:
             vocab, remap = Vocab.build(raw.words, raw.counts, config.min_count, config.max_vocab)
         else:
@@ -166,9 +168,10 @@ def initial_rows(vocab: Vocab, config: Word2VecConfig) -> tuple[Vocab, np.ndarra
     return merged, input_rows, output_rows, len(words) - len(extra)
 
 
-def prepare(path: str, config: Word2VecConfig, progress: Progress | None = None, vocab: Vocab | None = None,
+def prepare(path: Inputs, config: Word2VecConfig, progress: Progress | None = None, vocab: Vocab | None = None,
             workdir: str | None = None, segment_tokens: int | None = None, **_) -> tuple[Trainer, dict]:
-    """Read ``path``, build (or apply the given) vocabulary, compile; returns the trainer and report.
+    """Read ``path`` (one path or a list, read in order as one corpus; '-' is standard input), build
+    (or apply the given) vocabulary, compile; returns the trainer and report.
 
     With ``vocab`` given (resuming a checkpoint), the corpus is encoded with that
     vocabulary instead of building one.
@@ -181,8 +184,10 @@ def prepare(path: str, config: Word2VecConfig, progress: Progress | None = None,
     if segment_tokens and isinstance(corpus, DiskCorpus):
         corpus.segment_tokens = int(segment_tokens)
     read_seconds = time.perf_counter() - started
-    say(f"Read {corpus.n_tokens:,} tokens in {corpus.n_sentences:,} sentences; "
-        f"vocabulary {len(vocab):,} words (min-count {config.min_count}) in {read_seconds:.1f} s")
+    kept_by = ("the checkpoint's vocabulary" if resuming else f"--min-count {config.min_count}"
+               + (f" and --max-vocab {config.max_vocab:,}" if config.max_vocab else ""))
+    say(f"Read {corpus.tokens_read:,} tokens ({corpus.n_tokens:,} kept by {kept_by}) in {read_seconds:.1f} s: "
+        f"{corpus.n_sentences:,} sentences, vocabulary {len(vocab):,} words")
     if corpus.truncated:
         say(f"Warning: {corpus.truncated:,} tokens longer than {MAX_TOKEN_BYTES:,} bytes were cut to that length")
     if corpus.pruned[0]:
@@ -203,7 +208,7 @@ def prepare(path: str, config: Word2VecConfig, progress: Progress | None = None,
         progress.total_words = trainer.total
         progress.threads = config.threads
         progress.started = time.perf_counter()
-    report = {"version": __version__, "objective": config.model, "input": path,
+    report = {"version": __version__, "objective": config.model, "input": path, "tokens_read": corpus.tokens_read,
               "read_seconds": read_seconds, "compile_seconds": compile_seconds,
               "save_seconds": 0.0, "threads": config.threads, "vocab_size": len(vocab),
               "corpus_tokens": corpus.n_tokens, "sentences": corpus.n_sentences,
@@ -226,9 +231,10 @@ def config_from(meta: dict) -> Word2VecConfig:
     return Word2VecConfig(**meta["config"])
 
 
-def train_word2vec(path: str, config: Word2VecConfig | None = None,
+def train_word2vec(path: Inputs, config: Word2VecConfig | None = None,
                    progress: Progress | None = None) -> Word2VecModel:
-    """Read ``path``, build the vocabulary, train skip-gram or CBOW (``config.model``), return the model."""
+    """Read ``path`` (a path or a list of paths, one corpus), build the vocabulary, train skip-gram or CBOW
+    (``config.model``), and return the model with its report."""
     trainer, report = prepare(path, config or Word2VecConfig(), progress)
     trainer.run(progress)
     return finish_report(trainer, report)

@@ -114,3 +114,82 @@ def test_bench_prints_words_per_second_for_each_thread_count(topic_corpus):
     rows = [line.split() for line in done.stdout.splitlines()[1:]]
     assert [row[0] for row in rows] == ["1", "2"]
     assert all(float(row[1].replace(",", "")) > 0 for row in rows)
+
+
+def _halves(path, tmp_path):
+    """``path`` cut in two files at a line boundary (each ends with a newline, as `cat` would join them)."""
+    lines = path.read_text().splitlines(keepends=True)
+    first, second = tmp_path / "part-1.txt", tmp_path / "part-2.txt"
+    first.write_text("".join(lines[:len(lines) // 3]))
+    second.write_text("".join(lines[len(lines) // 3:]))
+    return first, second
+
+
+def test_stdin_and_several_files_train_the_vectors_of_the_concatenated_file(topic_corpus, tmp_path):
+    first, second = _halves(topic_corpus, tmp_path)
+    args = ["--seed", "1", *FAST]
+    whole = run_cli("skipgram", topic_corpus, "-o", tmp_path / "whole.txt", *args)
+    assert whole.returncode == 0, whole.stderr
+    runs = {"files": run_cli("skipgram", first, second, "-o", tmp_path / "files.txt", *args),
+            "stdin": run_cli("skipgram", "-", second, "-o", tmp_path / "stdin.txt", *args,
+                             input_text=first.read_text()),
+            "glob": run_cli("skipgram", "part-*.txt", "-o", tmp_path / "glob.txt", *args, cwd=tmp_path)}
+    for name, done in runs.items():
+        assert done.returncode == 0, done.stderr
+        assert (tmp_path / f"{name}.txt").read_bytes() == (tmp_path / "whole.txt").read_bytes(), name
+    reversed_order = run_cli("skipgram", second, first, "-o", tmp_path / "reversed.txt", *args)
+    assert reversed_order.returncode == 0
+    assert (tmp_path / "reversed.txt").read_bytes() != (tmp_path / "whole.txt").read_bytes()  # order matters
+
+
+def test_stdin_and_several_files_train_the_classifier_of_the_concatenated_file(tmp_path):
+    from fastemb.supervised import load_model
+    train, test = ROOT / "data" / "labelled-train.txt", ROOT / "data" / "labelled-test.txt"
+    first, second = _halves(train, tmp_path)
+    args = ["--dim", "16", "--epochs", "2", "--word-ngrams", "2", "--buckets", "5000", "--threads", "1",
+            "--seed", "1", "--quiet"]
+    runs = {"whole": run_cli("supervised", train, "-o", tmp_path / "whole.npz", *args),
+            "files": run_cli("supervised", first, second, "-o", tmp_path / "files.npz", *args),
+            "stdin": run_cli("supervised", first, "-", "-o", tmp_path / "stdin.npz", *args,
+                             input_text=second.read_text())}
+    predictions = {}
+    for name, done in runs.items():
+        assert done.returncode == 0, done.stderr
+        model = load_model(str(tmp_path / f"{name}.npz"))
+        predictions[name] = run_cli("predict", tmp_path / f"{name}.npz", test, "-k", "2", "--probabilities").stdout
+        assert model.words == load_model(str(tmp_path / "whole.npz")).words
+    assert predictions["whole"].count("\n") == 1000
+    assert predictions["files"] == predictions["whole"] and predictions["stdin"] == predictions["whole"]
+
+
+@pytest.mark.parametrize("args,message", [
+    (["nothing-*.txt"], "nothing-*.txt: no such file, and no file matches it as a pattern"),
+    (["-", "-"], "'-' (standard input) can be given only once"),
+    (["rare.txt", "missing.txt"], "missing.txt: no such file"),
+])
+def test_bad_input_lists_are_one_clear_line(tmp_path, args, message):
+    (tmp_path / "rare.txt").write_text("a b c\n")
+    for command in ("skipgram", "supervised"):
+        done = run_cli(command, *args, "-o", tmp_path / "out", "--quiet", cwd=tmp_path, input_text="")
+        assert done.returncode == 1 and done.stderr == f"Error: {message}\n", done.stderr
+
+
+def test_a_run_on_stdin_cannot_be_resumed_and_says_so(topic_corpus, tmp_path):
+    checkpoint = tmp_path / "run.ckpt"
+    done = run_cli("skipgram", "-", "-o", tmp_path / "v.txt", "--checkpoint", checkpoint, *FAST,
+                   input_text=topic_corpus.read_text())
+    assert done.returncode == 0 and checkpoint.exists(), done.stderr
+    resumed = run_cli("resume", checkpoint)
+    assert resumed.returncode == 1 and "Traceback" not in resumed.stderr
+    assert resumed.stderr == (f"Error: {checkpoint}: the run read its corpus from standard input, which cannot be "
+                              f"read again; to go on, train on the corpus as a file with --init {checkpoint}\n")
+
+
+def test_the_read_summary_counts_tokens_read_and_tokens_kept(tmp_path):
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("a b c a b a\nrare a b\nb a once\n")  # 12 tokens; a and b occur at least twice
+    done = run_cli("skipgram", corpus, "-o", tmp_path / "v.txt", "--min-count", "2", "--dim", "8", "--epochs", "1",
+                   "--threads", "1")
+    assert done.returncode == 0, done.stderr
+    assert "Read 12 tokens (9 kept by --min-count 2) in " in done.stderr
+    assert "(9 tokens x 1 epoch)" in done.stdout

@@ -127,3 +127,36 @@ def test_max_words_is_reported_by_the_cli(tmp_path):
     assert "Warning: the word counts passed --max-words 100 distinct words and were pruned" in done.stderr
     report = json.loads((tmp_path / "r.json").read_text())
     assert report["count_prunes"] >= 1 and report["vocab_size"] <= 100
+
+
+def test_several_files_are_one_corpus_and_each_file_ends_a_line(tmp_path):
+    first, second = tmp_path / "a.txt", tmp_path / "b.txt.gz"
+    first.write_text("the cat sat\nthe dog")  # no final newline: "the dog" stays a sentence of its own
+    with gzip.open(second, "wb") as handle:
+        handle.write(b"ran the\n")
+    raw = corpus.scan([str(first), second])
+    assert list(raw.words) == ["the", "cat", "sat", "dog", "ran"]
+    assert raw.offsets.tolist() == [0, 3, 5, 7] and raw.lines == 3
+    assert raw.counts.tolist() == [3, 1, 1, 1, 1]
+    with pytest.raises(FastembError, match="missing.txt: no such file"):
+        corpus.scan([str(first), str(tmp_path / "missing.txt")])
+    with pytest.raises(FastembError, match="no input file"):
+        corpus.scan([])
+
+
+def test_train_word2vec_takes_a_list_of_paths_as_one_corpus(tmp_path):
+    from fastemb.config import Word2VecConfig
+    from fastemb.word2vec import train_word2vec
+    rng = np.random.default_rng(3)
+    lines = [" ".join(rng.choice([f"w{i}" for i in range(30)], size=10)) + "\n" for _ in range(400)]
+    whole, first, second = tmp_path / "whole.txt", tmp_path / "a.txt", tmp_path / "b.txt.gz"
+    whole.write_text("".join(lines))
+    first.write_text("".join(lines[:150]))
+    with gzip.open(second, "wt") as handle:
+        handle.write("".join(lines[150:]))
+    config = dict(dim=8, epochs=1, min_count=1, threads=1, seed=4)
+    expected = train_word2vec(str(whole), Word2VecConfig(**config))
+    got = train_word2vec([first, str(second)], Word2VecConfig(**config))
+    assert got.vocab.words == expected.vocab.words
+    assert np.array_equal(got.input_rows, expected.input_rows)
+    assert got.report["tokens_read"] == 4000
