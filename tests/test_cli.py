@@ -181,8 +181,8 @@ def test_a_run_on_stdin_cannot_be_resumed_and_says_so(topic_corpus, tmp_path):
     assert done.returncode == 0 and checkpoint.exists(), done.stderr
     resumed = run_cli("resume", checkpoint)
     assert resumed.returncode == 1 and "Traceback" not in resumed.stderr
-    assert resumed.stderr == (f"Error: {checkpoint}: the run read its corpus from standard input, which cannot be "
-                              f"read again; to go on, train on the corpus as a file with --init {checkpoint}\n")
+    assert resumed.stderr == (f"Error: {checkpoint}: the run read its input from standard input, which cannot be "
+                              f"read again; to go on, train on the data as a file with --init {checkpoint}\n")
 
 
 def test_the_read_summary_counts_tokens_read_and_tokens_kept(tmp_path):
