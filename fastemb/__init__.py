@@ -1,11 +1,11 @@
-"""fastemb: embedding layers trained by skip-gram or by a task, on one sparse row-update core."""
+"""fastemb: embedding layers trained by word2vec (skip-gram, CBOW) or by a task, on one sparse row-update core."""
 
 __version__ = "0.1.0"
 
 
 _LAZY = {"load_vectors": "vectors", "save_vectors": "vectors", "Vectors": "vectors",
-         "train_skipgram": "sgns", "SkipGramConfig": "sgns",
-         "train_supervised": "supervised", "SupervisedConfig": "supervised", "load_model": "supervised"}
+         "train_unsupervised": "api", "train_supervised": "api", "load_model": "api",
+         "Word2VecConfig": "config", "SupervisedConfig": "config"}
 
 
 def __getattr__(name):

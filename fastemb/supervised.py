@@ -73,6 +73,12 @@ class SupervisedModel:
         from .vectors import Vectors
         return Vectors(self.words, self.input_rows[:len(self.words)])
 
+    def get_word_vector(self, word: str) -> np.ndarray:
+        """The row of a vocabulary word (KeyError for any other)."""
+        if word not in self.word_index:
+            raise KeyError(f"{word!r} is not in the vocabulary ({len(self.words):,} words)")
+        return self.input_rows[self.word_index[word]]
+
     def save_vectors(self, path: str, binary: bool = False) -> None:
         from .vectors import save_vectors
         save_vectors(path, self.words, self.input_rows[:len(self.words)], binary=binary)

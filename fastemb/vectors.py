@@ -77,9 +77,14 @@ class Vectors:
         unit = self.unit_matrix
         return float(unit[self._row(word_a)] @ unit[self._row(word_b)])
 
-    def most_similar(self, positive: str | Iterable[str] = (), topn: int = 10,
+    def most_similar(self, positive: str | np.ndarray | Iterable[str] = (), topn: int = 10,
                      negative: str | Iterable[str] = (), restrict: int | None = None) -> list[tuple[str, float]]:
-        """Words closest (cosine) to the mean of the unit ``positive`` minus ``negative`` vectors."""
+        """Words closest (cosine) to the mean of the unit ``positive`` minus ``negative`` vectors; ``positive``
+        may also be a vector (as gensim's), then the words closest to it (itself included if it is a word's)."""
+        if isinstance(positive, np.ndarray):
+            if len(negative):
+                raise ValueError("most_similar takes negative words with positive words, not with a vector")
+            return self.nearest(positive, topn, restrict=restrict)
         positive = [positive] if isinstance(positive, str) else list(positive)
         negative = [negative] if isinstance(negative, str) else list(negative)
         if not positive and not negative:

@@ -24,6 +24,10 @@ from .vocab import Vocab
 CHUNK_WORDS = 10_000  # unit of work handed to a thread, and of stopping/resuming
 
 
+WORD2VEC_MAGIC = "fastemb-word2vec-model"
+WORD2VEC_FORMAT_VERSION = 1
+
+
 class Word2VecModel:
     """The trained tables: input rows are the word vectors, output rows the context side (or Huffman nodes)."""
 
@@ -34,18 +38,78 @@ class Word2VecModel:
         self.output_rows = output_rows
         self.config = config
         self.report = report
+        self._index = None
+
+    @property
+    def words(self) -> list[str]:
+        return list(self.vocab.words)
 
     @property
     def vectors(self):
+        """The word vectors (the input rows) as :class:`vectors.Vectors`: most_similar, similarity, ..."""
         from .vectors import Vectors
         return Vectors(list(self.vocab.words), self.input_rows)
 
-    def save(self, path: str, binary: bool = False) -> float:
+    def get_word_vector(self, word: str) -> np.ndarray:
+        """The vector of a vocabulary word (KeyError for any other: this model has no subwords)."""
+        if self._index is None:
+            self._index = {w: i for i, w in enumerate(self.vocab.words)}
+        if word not in self._index:
+            raise KeyError(f"{word!r} is not in the vocabulary ({len(self.vocab):,} words)")
+        return self.input_rows[self._index[word]]
+
+    def save_vectors(self, path: str, binary: bool = False) -> float:
+        """Write the word vectors in word2vec's text (or binary) format; returns seconds spent."""
         from .vectors import save_vectors
         started = time.perf_counter()
         save_vectors(path, self.vocab.words, self.input_rows, binary=binary)
         self.report["save_seconds"] = time.perf_counter() - started
         return self.report["save_seconds"]
+
+    def save(self, path: str) -> None:
+        """Write the whole model (both tables, the vocabulary with its counts, the settings) to exactly
+        ``path``, an .npz archive of arrays only, atomically: ``fastemb.load_model`` reads it back."""
+        import json
+
+        from .fileio import atomic_output
+        arrays = {"magic": np.array(WORD2VEC_MAGIC), "format_version": np.array(WORD2VEC_FORMAT_VERSION),
+                  "fastemb_version": np.array(__version__), "config": np.array(json.dumps(asdict(self.config))),
+                  "words": np.array("\n".join(self.vocab.words)), "counts": np.asarray(self.vocab.counts, np.int64),
+                  "input_rows": self.input_rows, "output_rows": self.output_rows}
+        with atomic_output(path, "wb") as handle:
+            np.savez(handle, **arrays)
+
+
+def load_word2vec_model(path: str) -> Word2VecModel:
+    """A model written by :meth:`Word2VecModel.save` (no pickle involved)."""
+    import json
+    from dataclasses import fields
+
+    from .fileio import check_readable
+    check_readable(path)
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            version = int(archive["format_version"])
+            if version != WORD2VEC_FORMAT_VERSION:
+                raise FastembError(f"{path}: model format version {version} is not supported by fastemb "
+                                   f"{__version__} (it reads version {WORD2VEC_FORMAT_VERSION})")
+            stored = json.loads(str(archive["config"]))
+            known = {f.name for f in fields(Word2VecConfig)}
+            config = Word2VecConfig(**{key: value for key, value in stored.items() if key in known})
+            text = str(archive["words"])
+            words = text.split("\n") if text else []
+            counts, inputs, outputs = (archive[name] for name in ("counts", "input_rows", "output_rows"))
+    except FastembError:
+        raise
+    except (ValueError, OSError, EOFError, KeyError, TypeError, json.JSONDecodeError) as exc:
+        raise FastembError(f"{path}: damaged fastemb model ({type(exc).__name__}: {exc})") from None
+    n_outputs = len(words) - 1 if config.loss == "hs" else len(words)
+    if (inputs.ndim != 2 or outputs.ndim != 2 or inputs.shape != (len(words), config.dim)
+            or outputs.shape != (n_outputs, config.dim) or counts.shape != (len(words),)):
+        raise FastembError(f"{path}: corrupt model (shapes {inputs.shape}, {outputs.shape} and {counts.shape} do "
+                           f"not fit {len(words)} words of dimension {config.dim})")
+    return Word2VecModel(Vocab(words, counts.astype(np.int64)), np.ascontiguousarray(inputs, np.float32),
+                         np.ascontiguousarray(outputs, np.float32), config, {})
 
 
 def read_corpus(path: Inputs, config: Word2VecConfig, vocab: Vocab | None = None,
@@ -224,7 +288,7 @@ def finish_report(trainer: Trainer, report: dict) -> Word2VecModel:
 
 
 def save_outputs(model: Word2VecModel, run_info: dict) -> None:
-    model.save(run_info["output"], binary=run_info.get("binary", False))
+    model.save_vectors(run_info["output"], binary=run_info.get("binary", False))
 
 
 def config_from(meta: dict) -> Word2VecConfig:

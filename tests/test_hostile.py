@@ -31,7 +31,7 @@ def test_random_hostile_corpora_train_or_fail_cleanly(tmp_path, seed):
     assert all(len(word.encode("utf-8", "surrogatepass")) <= 3 * corpus.MAX_TOKEN_BYTES for word in model.vocab.words)
     assert all(not any(ch in word for ch in " \t\n\r\x00") for word in model.vocab.words)
     out = tmp_path / "v.txt"
-    model.save(str(out))  # every word survives the word2vec format
+    model.save_vectors(str(out))  # every word survives the word2vec format
     assert load_vectors(str(out)).words == model.vocab.words
 
 

@@ -24,7 +24,7 @@ def vectors_and_spacy_pipeline(tmp_path_factory):
     directory = tmp_path_factory.mktemp("interop")
     path = directory / "vectors.txt"
     model = train_word2vec(str(ROOT / "data" / "corpus.txt.gz"), Word2VecConfig(dim=24, epochs=3, threads=1, seed=2))
-    model.save(str(path))
+    model.save_vectors(str(path))
     done = subprocess.run([sys.executable, "-m", "spacy", "init", "vectors", "en", str(path), str(directory / "nlp")],
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr

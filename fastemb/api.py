@@ -1,0 +1,154 @@
+"""The Python API, with the names a fastText or gensim user reaches for.
+
+    model = fastemb.train_unsupervised("corpus.txt", model="cbow", dim=100, epochs=5)
+    model = fastemb.train_unsupervised([["a", "tokenised", "sentence"], ...])   # sentences, as gensim
+    classifier = fastemb.train_supervised("train.txt", epochs=25, word_ngrams=2)
+    model.save("model.npz"); fastemb.load_model("model.npz")
+
+Keywords are the CLI's option names (``dim``, ``window``, ``epochs``, ``min_count``, ...);
+fastText's and gensim's spellings are refused with the name to use instead.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import tempfile
+from typing import Iterable
+
+from .errors import FastembError
+
+# fastText's and gensim's keywords, and fastemb's name for each.
+PEER_NAMES = {
+    "input": "the first argument", "sentences": "the first argument", "corpus_file": "the first argument",
+    "ws": "window", "epoch": "epochs", "iter": "epochs", "minCount": "min_count", "minCountLabel": "min_count_label",
+    "neg": "negative (neg for train_supervised)", "wordNgrams": "word_ngrams", "bucket": "buckets",
+    "thread": "threads", "workers": "threads", "t": "sample", "label": "label_prefix",
+    "pretrainedVectors": "pretrained", "vector_size": "dim", "size": "dim", "alpha": "lr", "min_alpha": "min_lr",
+    "max_vocab_size": "max_words", "sg": "model ('skipgram' or 'cbow')", "hs": "loss ('hs' or 'ns')",
+    "negative": "negative", "cbow_mean": "cbow_sum (its opposite)", "verbose": "quiet", "lrUpdateRate": None,
+    "minn": None, "maxn": None,
+}
+
+
+def _config(config_class, settings: dict, **fixed):
+    """A config from keyword settings, refusing unknown names (naming ours for a peer's) and naming keywords,
+    not CLI flags, in its errors."""
+    known = {field.name for field in dataclasses.fields(config_class)}
+    for name in settings:
+        if name in known:
+            continue
+        ours = PEER_NAMES.get(name)
+        if ours == name:  # a name that is ours for the other objective only
+            raise FastembError(f"{name!r} is not a setting of {config_class.__name__}; use 'neg' for the classifier")
+        hint = f"; fastemb calls it {ours}" if ours else "; fastemb has no such setting"
+        if name not in PEER_NAMES:
+            hint = f"; the settings are: {', '.join(sorted(known))}"
+        raise FastembError(f"unknown keyword {name!r}{hint}")
+    try:
+        config = config_class(**fixed, **settings)
+        config.validate()
+    except FastembError as exc:
+        raise FastembError(re.sub(r"--([a-z][a-z-]*)", lambda m: m.group(1).replace("-", "_"), str(exc))) from None
+    return config
+
+
+def _spooled(sentences: Iterable) -> str:
+    """Tokenised sentences (lists of str, as gensim takes them) written one per line to a scratch file."""
+    fd, path = tempfile.mkstemp(prefix="fastemb-sentences-", suffix=".txt")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            for sentence in sentences:
+                if isinstance(sentence, str):
+                    raise FastembError("sentences must be lists of tokens (a str was given: pass a path instead, "
+                                       "or split it)")
+                handle.write(" ".join(sentence) + "\n")
+    except BaseException:
+        os.unlink(path)
+        raise
+    return path
+
+
+def _inputs(source) -> tuple[object, str | None]:
+    """(what the readers take, a scratch file to remove): a path, a list of paths, or an iterable of sentences."""
+    if isinstance(source, (str, os.PathLike)):
+        return os.fspath(source), None
+    if isinstance(source, (list, tuple)) and source and all(isinstance(p, (str, os.PathLike)) for p in source):
+        return [os.fspath(p) for p in source], None
+    path = _spooled(source)
+    return path, path
+
+
+def _progress(quiet: bool, threads: int):
+    from .progress import Progress
+    return Progress(1, threads, quiet=quiet)
+
+
+def train_unsupervised(input, model: str = "skipgram", *, quiet: bool = False, **settings):
+    """Train word vectors with word2vec's skip-gram or CBOW and return a :class:`word2vec.Word2VecModel`.
+
+    ``input``: a path (plain, .gz, .bz2, .xz; '-' is standard input), a list of paths read in
+    order as one corpus, or an iterable of tokenised sentences (lists of str, read once).
+    ``model``: "skipgram" or "cbow". ``settings``: the CLI's options as keywords, e.g.
+    ``dim=100, window=5, loss="ns", negative=5, sample=1e-3, min_count=5, epochs=5, lr=0.025,
+    threads=4, seed=1`` (see ``fastemb skipgram --help``). Progress goes to stderr unless ``quiet``.
+    """
+    from .config import Word2VecConfig
+    from .word2vec import finish_report, prepare
+    config = _config(Word2VecConfig, settings, model=model)
+    path, scratch = _inputs(input)
+    try:
+        progress = _progress(quiet, config.threads)
+        trainer, report = prepare(path, config, progress)
+        trainer.run(progress)
+        return finish_report(trainer, report)
+    finally:
+        if scratch:
+            os.unlink(scratch)
+
+
+def train_supervised(input, *, quiet: bool = False, **settings):
+    """Train a fastText-style classifier and return a :class:`supervised.SupervisedModel`.
+
+    ``input``: a path (fastText's format: ``__label__x words ...`` per line) or a list of paths.
+    ``settings``: the CLI's options as keywords, e.g. ``dim=100, lr=0.1, epochs=5, word_ngrams=2,
+    buckets=2_000_000, loss="softmax", min_count=1, threads=4`` (see ``fastemb supervised --help``).
+    Progress goes to stderr unless ``quiet``.
+    """
+    from .config import SupervisedConfig
+    from .supervised import finish_report, prepare
+    config = _config(SupervisedConfig, settings)
+    path, scratch = _inputs(input)
+    if scratch:
+        os.unlink(scratch)
+        raise FastembError("train_supervised reads labelled lines from a path or a list of paths")
+    progress = _progress(quiet, config.threads)
+    trainer, report = prepare(path, config, progress)
+    trainer.run(progress)
+    return finish_report(trainer, report)
+
+
+def load_model(path: str):
+    """A model saved by ``.save(path)``: a skip-gram/CBOW model or a classifier (never unpickled)."""
+    from .supervised import MODEL_MAGIC, load_model as load_classifier
+    from .word2vec import WORD2VEC_MAGIC, load_word2vec_model
+    magic = _magic(path)
+    if magic == WORD2VEC_MAGIC:
+        return load_word2vec_model(path)
+    if magic == MODEL_MAGIC or magic is None:
+        return load_classifier(path)  # its own errors say what the file is not
+    raise FastembError(f"{path}: not a fastemb model (marker {magic!r})")
+
+
+def _magic(path: str) -> str | None:
+    import zipfile
+
+    import numpy as np
+    try:
+        with zipfile.ZipFile(path) as archive:
+            if "magic.npy" not in archive.namelist() or archive.getinfo("magic.npy").file_size > 4096:
+                return None
+            with archive.open("magic.npy") as member:
+                return str(np.lib.format.read_array(member, allow_pickle=False))
+    except (OSError, zipfile.BadZipFile, ValueError):
+        return None

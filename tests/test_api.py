@@ -1,0 +1,88 @@
+"""The top-level Python API: both objectives from a path, a list of paths and sentences; save, load, predict."""
+import gzip
+
+import numpy as np
+import pytest
+
+import fastemb
+from fastemb.errors import FastembError
+
+from conftest import ROOT
+
+CORPUS = ROOT / "data" / "corpus.txt.gz"
+TRAIN, TEST = ROOT / "data" / "labelled-train.txt", ROOT / "data" / "labelled-test.txt"
+FAST = {"dim": 16, "epochs": 1, "threads": 1, "seed": 3, "quiet": True}
+
+
+@pytest.fixture(scope="module")
+def lines(tmp_path_factory):
+    """The embedded corpus, its first 3,000 lines, split in two files."""
+    text = gzip.decompress(CORPUS.read_bytes()).decode().splitlines()[:3000]
+    folder = tmp_path_factory.mktemp("lines")
+    (folder / "whole.txt").write_text("\n".join(text) + "\n")
+    (folder / "a.txt").write_text("\n".join(text[:1000]) + "\n")
+    (folder / "b.txt").write_text("\n".join(text[1000:]) + "\n")
+    return folder, text
+
+
+@pytest.mark.parametrize("model", ["skipgram", "cbow"])
+def test_a_path_a_list_of_paths_and_sentences_train_the_same_vectors(lines, model):
+    folder, text = lines
+    whole = fastemb.train_unsupervised(folder / "whole.txt", model=model, **FAST)
+    parts = fastemb.train_unsupervised([folder / "a.txt", str(folder / "b.txt")], model=model, **FAST)
+    sentences = fastemb.train_unsupervised((line.split() for line in text), model=model, **FAST)
+    assert whole.words == parts.words == sentences.words and len(whole.words) > 100
+    assert np.array_equal(whole.vectors.matrix, parts.vectors.matrix)
+    assert np.array_equal(whole.vectors.matrix, sentences.vectors.matrix)
+    assert whole.config.model == model and whole.config.lr == (0.05 if model == "cbow" else 0.025)
+
+
+def test_a_word2vec_model_saves_and_loads_whole(tmp_path):
+    model = fastemb.train_unsupervised(CORPUS, model="cbow", loss="hs", **FAST)
+    model.save(str(tmp_path / "m.npz"))
+    loaded = fastemb.load_model(str(tmp_path / "m.npz"))
+    assert loaded.words == model.words and loaded.config == model.config
+    assert np.array_equal(loaded.input_rows, model.input_rows)
+    assert np.array_equal(loaded.output_rows, model.output_rows)  # the Huffman nodes' rows
+    assert np.array_equal(loaded.get_word_vector("king"), model.vectors["king"])
+    queen = dict(loaded.vectors.most_similar(loaded.get_word_vector("king"), topn=20))
+    assert "king" in queen  # most_similar takes a vector too
+    with pytest.raises(KeyError, match="not in the vocabulary"):
+        loaded.get_word_vector("no-such-word")
+
+
+def test_a_classifier_trains_predicts_tests_saves_and_loads(tmp_path):
+    classifier = fastemb.train_supervised(TRAIN, epochs=5, word_ngrams=2, buckets=10_000, threads=1, quiet=True)
+    labels, probabilities = classifier.predict("the team won the match", k=2)
+    assert len(labels) == 2 and labels[0].startswith("__label__") and probabilities[0] >= probabilities[1]
+    n, precision, recall = classifier.test(str(TEST))
+    assert n == 1000 and precision > 0.9 and recall == precision
+    classifier.save(str(tmp_path / "c.npz"))
+    loaded = fastemb.load_model(str(tmp_path / "c.npz"))
+    assert loaded.predict("the team won the match", k=2)[0] == labels
+    assert np.array_equal(loaded.get_word_vector("team"), classifier.get_word_vector("team"))
+
+
+@pytest.mark.parametrize("keyword, ours", [("ws", "window"), ("minCount", "min_count"), ("vector_size", "dim"),
+                                           ("epoch", "epochs"), ("sg", "model"), ("alpha", "lr"),
+                                           ("workers", "threads")])
+def test_a_fasttext_or_gensim_keyword_names_ours(keyword, ours):
+    with pytest.raises(FastembError, match=f"unknown keyword '{keyword}'; fastemb calls it {ours}"):
+        fastemb.train_unsupervised(CORPUS, **{keyword: 5}, quiet=True)
+
+
+def test_errors_from_python_name_the_keyword_not_the_flag():
+    with pytest.raises(FastembError) as raised:
+        fastemb.train_unsupervised(CORPUS, dim=0, quiet=True)
+    assert str(raised.value) == "dim must be a positive integer, got 0"
+    with pytest.raises(FastembError, match="^min_lr must be between 0 and lr"):
+        fastemb.train_supervised(TRAIN, min_lr=5.0, quiet=True)
+    with pytest.raises(FastembError, match="use 'neg' for the classifier"):
+        fastemb.train_supervised(TRAIN, negative=5, quiet=True)
+
+
+def test_progress_goes_to_stderr_unless_quiet(capfd):
+    fastemb.train_unsupervised(CORPUS, dim=8, epochs=1, threads=1)
+    assert "Read " in capfd.readouterr().err
+    fastemb.train_unsupervised(CORPUS, dim=8, epochs=1, threads=1, quiet=True)
+    assert capfd.readouterr().err == ""
