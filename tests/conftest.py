@@ -45,3 +45,27 @@ def topic_corpus(tmp_path) -> Path:
     path = tmp_path / "topics.txt"
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def checkpoint_after_steps(trainer, steps: int, path, monkeypatch, position: str) -> dict:
+    """Run ``trainer`` until ``steps`` segment steps are done, stop it there as Ctrl-C would (it must
+    report ``position``), save a checkpoint to ``path`` and return it as load_checkpoint reads it."""
+    from fastemb.checkpoint import load_checkpoint, save_checkpoint
+    from fastemb.trainer import Interrupted, Trainer
+    done = {"count": 0}
+    advance = Trainer._advance
+
+    def advance_then_stop(self, progress):
+        advance(self, progress)
+        done["count"] += 1
+        if done["count"] == steps:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(Trainer, "_advance", advance_then_stop)
+    with pytest.raises(Interrupted, match=position):
+        trainer.run()
+    monkeypatch.setattr(Trainer, "_advance", advance)
+    save_checkpoint(str(path), trainer, {})
+    saved = load_checkpoint(str(path))
+    assert saved["meta"]["segment"] == trainer.segment > 0
+    return saved

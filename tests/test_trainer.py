@@ -3,11 +3,9 @@ import numpy as np
 import pytest
 
 from fastemb import corpus, supervised
-from fastemb.checkpoint import load_checkpoint, save_checkpoint
 from fastemb.config import SupervisedConfig
-from fastemb.trainer import Interrupted, Trainer
 
-from conftest import ROOT
+from conftest import ROOT, checkpoint_after_steps
 
 TRAIN = ROOT / "data" / "labelled-train.txt"
 SETTINGS = {"dim": 16, "epochs": 3, "threads": 1, "seed": 4, "word_ngrams": 2, "buckets": 5_000}
@@ -40,23 +38,11 @@ def test_examples_over_the_memory_budget_train_from_disk_exactly_as_in_memory(tm
 def test_a_classifier_checkpoint_between_disk_segments_resumes_exactly(tmp_path, small_segments, monkeypatch):
     config = dict(SETTINGS, on_disk=True)
     reference, _ = _trained(SupervisedConfig(**config), tmp_path)
-    steps = {"count": 0}
-    advance = Trainer._advance
-
-    def advance_then_stop(self, progress):  # Ctrl-C right after a step inside epoch 2
-        advance(self, progress)
-        steps["count"] += 1
-        if steps["count"] == len(self.segments) + 2:
-            raise KeyboardInterrupt
-
     trainer, _ = supervised.prepare(str(TRAIN), SupervisedConfig(**config), workdir=str(tmp_path))
-    monkeypatch.setattr(Trainer, "_advance", advance_then_stop)
-    with pytest.raises(Interrupted, match="epoch 2 of 3"):
-        trainer.run()
-    monkeypatch.setattr(Trainer, "_advance", advance)
-    save_checkpoint(str(tmp_path / "run.ckpt"), trainer, {})
-    saved = load_checkpoint(str(tmp_path / "run.ckpt"))
-    assert saved["meta"]["objective"] == "supervised" and saved["meta"]["segment"] == trainer.segment > 0
+    # Ctrl-C right after a step inside epoch 2
+    saved = checkpoint_after_steps(trainer, len(trainer.segments) + 2, tmp_path / "run.ckpt", monkeypatch,
+                                   "epoch 2 of 3")
+    assert saved["meta"]["objective"] == "supervised"
     assert saved["labels"] == trainer.job.labels.words
     resumed, _ = supervised.prepare(str(TRAIN), SupervisedConfig(**config), vocab=trainer.job.vocab,
                                     labels=trainer.job.labels, frozen=saved["frozen"], workdir=str(tmp_path))

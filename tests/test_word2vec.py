@@ -8,8 +8,10 @@ from fastemb.config import Word2VecConfig
 from fastemb.corpus import Corpus
 from fastemb.epoch_kernel import merge_hot_rows, open_hot_rows, train_chunks
 from fastemb.huffman import huffman_paths
-from fastemb.trainer import Interrupted, Trainer, new_state, plan_chunks
+from fastemb.trainer import Trainer, plan_chunks
 from fastemb.vocab import Vocab
+
+from conftest import checkpoint_after_steps
 
 MODELS = [("skipgram", "pair"), ("skipgram", "batched"), ("cbow", "batched")]
 
@@ -233,28 +235,13 @@ def test_init_continues_from_existing_vectors_and_keeps_their_words(topic_corpus
 
 def test_a_checkpoint_between_disk_segments_resumes_exactly(topic_corpus, tmp_path, monkeypatch):
     from fastemb import corpus
-    from fastemb.checkpoint import load_checkpoint, save_checkpoint
     monkeypatch.setattr(corpus.DiskCorpus, "segment_tokens", 5_000)
     config = {"dim": 20, "min_count": 1, "epochs": 3, "threads": 1, "sample": 0.0, "on_disk": True, "seed": 4}
     reference = _train(topic_corpus, **config)
 
-    advances = {"count": 0}
-    advance = Trainer._advance
-
-    def advance_then_stop(self, progress):  # a Ctrl-C right after the 6th step: epoch 2, segment 2 of 4
-        advance(self, progress)
-        advances["count"] += 1
-        if advances["count"] == 6:
-            raise KeyboardInterrupt
-
     trainer, _ = word2vec.prepare(str(topic_corpus), Word2VecConfig(**config), workdir=str(tmp_path))
-    monkeypatch.setattr(Trainer, "_advance", advance_then_stop)
-    with pytest.raises(Interrupted, match="epoch 2 of 3"):
-        trainer.run()
-    monkeypatch.setattr(Trainer, "_advance", advance)
-    save_checkpoint(str(tmp_path / "run.ckpt"), trainer, {})
-    saved = load_checkpoint(str(tmp_path / "run.ckpt"))
-    assert saved["meta"]["segment"] == trainer.segment > 0
+    # Ctrl-C right after the 6th step: epoch 2, segment 2 of 4
+    saved = checkpoint_after_steps(trainer, 6, tmp_path / "run.ckpt", monkeypatch, "epoch 2 of 3")
 
     resumed, _ = word2vec.prepare(str(topic_corpus), Word2VecConfig(**config), vocab=trainer.job.vocab,
                                        workdir=str(tmp_path))
