@@ -1,4 +1,5 @@
 """The supervised classifier: sparse updates, fastText's n-gram hashing and metrics, CLI and file format."""
+import io
 import json
 import shutil
 import subprocess
@@ -7,10 +8,18 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from fastemb import supervised
+from fastemb import labelled, supervised, word2vec
 from fastemb.cli import main
-from fastemb.supervised import SupervisedConfig, SupervisedModel, load_model, score_predictions, train_supervised
-from fastemb.supervised_kernel import LOSSES, fnv1a_hashes, train_epoch
+from fastemb.config import SUPERVISED_LOSSES, SupervisedConfig, Word2VecConfig
+from fastemb.core import MAX_LOGIT, TABLE_SCALE, make_tables
+from fastemb.epoch_kernel import train_chunks
+from fastemb.huffman import huffman_paths
+from fastemb.labelled_kernel import fnv1a_hashes
+from fastemb.metrics import format_test, score_predictions
+from fastemb.progress import Progress
+from fastemb.supervised import SupervisedModel, load_model, n_output_rows, supervised_job, train_supervised
+from fastemb.trainer import Trainer
+from fastemb.vocab import Vocab
 
 from conftest import run_cli
 
@@ -65,12 +74,12 @@ def test_word_hash_is_fasttexts_fnv1a_over_signed_bytes():
 
 
 def _encode_line(text, word_ids, n_words, word_ngrams, buckets, eos=False):
-    table = supervised._TokenTable()
+    table = labelled._TokenTable()
     table.add_lines([text])
     stream = table.stream(eos)
     config = SupervisedConfig(word_ngrams=word_ngrams, buckets=buckets, eos=eos)
     token_word = np.array([-2 if t.startswith("__label__") else word_ids.get(t, -1) for t in stream.types], np.int32)
-    return supervised._encode(stream, token_word, np.full(len(stream.types), -1, np.int32), config, n_words)
+    return labelled._encode(stream, token_word, np.full(len(stream.types), -1, np.int32), config, n_words)
 
 
 @pytest.mark.skipif(shutil.which("fasttext") is None, reason="the fastText CLI is not installed")
@@ -114,62 +123,205 @@ def test_the_end_token_closes_every_line_and_forms_ngrams():
 
 
 # --------------------------------------------------------------------------------------------
-# The learning rule: one example touches only its rows
+# The learning rule: one example touches only its rows (the real epoch kernel, through the trainer)
+
+LABEL_COUNTS = np.array([30, 20, 12, 10, 9, 5, 3, 2], np.int64)  # 8 labels: an uneven label tree for hs
 
 
-def _one_example_step(loss, frozen_rows=(), gold=(3, 5)):
-    n_words, buckets, n_labels, dim = 6, 50, 8, 8
-    config = SupervisedConfig(dim=dim, word_ngrams=2, buckets=buckets, loss=loss, neg=2, threads=1, epochs=1, lr=0.5)
+def _one_example_step(loss, frozen_rows=(), gold=(3, 5), min_lr=0.0, words_before=None):
+    """One example ("w1 w3 w4" and its 2 bigrams, gold labels ``gold``) trained for one epoch by the trainer;
+    with ``words_before``, one call of the epoch kernel at that point of the schedule instead."""
+    n_words, buckets, dim = 6, 50, 8
+    config = SupervisedConfig(dim=dim, word_ngrams=2, buckets=buckets, loss=loss, neg=2, threads=1, epochs=1, lr=0.5,
+                              min_lr=min_lr)
     examples = _encode_line("w1 w3 w4", {f"w{i}": i for i in range(n_words)}, n_words, 2, buckets)
-    examples = supervised.Examples(examples.rows, examples.row_offsets, np.array(gold, np.int32),
-                                   np.array([0, len(gold)], np.int64), examples.word_counts, examples.unknown_labels)
+    examples = labelled.Examples(examples.rows, examples.row_offsets, np.array(gold, np.int32),
+                                 np.array([0, len(gold)], np.int64), examples.word_counts, examples.unknown_labels)
     assert len(set(examples.rows)) == 5  # 3 words + 2 distinct bigram buckets
     rng = np.random.default_rng(1)
     inputs = rng.standard_normal((n_words + buckets, dim)).astype(np.float32)
-    outputs = rng.standard_normal((n_labels, dim)).astype(np.float32)
+    outputs = rng.standard_normal((n_output_rows(len(LABEL_COUNTS), loss), dim)).astype(np.float32)
     frozen = np.zeros(len(inputs), np.uint8)
     frozen[list(frozen_rows)] = 1
-    before_in, before_out = inputs.copy(), outputs.copy()
-    counts = np.ones(n_labels, np.int64)
-    train_epoch(*supervised._kernel_inputs((inputs, outputs, frozen), examples, np.array([0, 1], np.int64),
-                                           supervised._samplers(counts), config, 0, 0.0, 1e9, supervised._new_state(1)))
-    changed_in = set(np.flatnonzero(np.any(inputs != before_in, axis=1)))
-    changed_out = set(np.flatnonzero(np.any(outputs != before_out, axis=1)))
-    return examples, (before_in, before_out), (inputs, outputs), changed_in, changed_out
+    data = labelled.TrainingData(Vocab([f"w{i}" for i in range(n_words)], np.ones(n_words, np.int64)),
+                                 Vocab([f"__label__{i}" for i in range(len(LABEL_COUNTS))], LABEL_COUNTS),
+                                 examples, 1, 0, 0)
+    job = supervised_job(data, config, inputs, frozen)
+    job.output_rows = outputs
+    trainer = Trainer(job)
+    before_in, before_out = trainer.input_rows.copy(), trainer.output_rows.copy()
+    if words_before is None:
+        trainer.run()
+        assert trainer.finished
+    else:
+        model, kernel_data, samplers, settings, schedule, state = trainer.kernel_arguments(trainer.data,
+                                                                                            trainer.chunk_starts)
+        train_chunks(model, kernel_data, samplers, settings, schedule._replace(words_before=float(words_before)),
+                     state)
+    after_in, after_out = trainer.input_rows, trainer.output_rows
+    changed_in = set(np.flatnonzero(np.any(after_in != before_in, axis=1)))
+    changed_out = set(np.flatnonzero(np.any(after_out != before_out, axis=1)))
+    return examples, (before_in, before_out), (after_in, after_out), changed_in, changed_out
 
 
-@pytest.mark.parametrize("loss", list(LOSSES))
+def _label_path(label):
+    """(inner nodes, branch labels) on ``label``'s path of the tree over LABEL_COUNTS, root first."""
+    paths = huffman_paths(LABEL_COUNTS)
+    first, last = paths.offsets[label], paths.offsets[label + 1]
+    return paths.nodes[first:last], paths.labels[first:last]
+
+
+@pytest.mark.parametrize("loss", list(SUPERVISED_LOSSES))
 def test_one_example_moves_only_its_word_and_ngram_rows_and_the_label_rows_its_loss_uses(loss):
     examples, _, _, changed_in, changed_out = _one_example_step(loss)
     assert changed_in == set(examples.rows)
-    if loss == "ns":  # the target (one of the gold labels 3, 5) and at most 2 noise labels
+    if loss == "ns":    # the target (one of the gold labels 3, 5) and at most 2 noise labels
         assert len(changed_out & {3, 5}) >= 1 and 2 <= len(changed_out) <= 3
-    else:             # softmax and one-vs-all score every label
+    elif loss == "hs":  # the inner nodes on the path of the target (one of the gold labels 3, 5)
+        assert changed_out in ({int(n) for n in _label_path(3)[0]}, {int(n) for n in _label_path(5)[0]})
+    else:               # softmax and one-vs-all score every label
         assert changed_out == set(range(8))
 
 
-def test_a_softmax_step_is_fasttexts_update_with_the_gradient_shared_by_the_mean():
-    examples, (in0, out0), (in1, out1), _, _ = _one_example_step("softmax", gold=(3,))
+@pytest.mark.parametrize("label", range(len(LABEL_COUNTS)))
+def test_an_hs_step_moves_exactly_the_inner_nodes_on_the_targets_path_as_word2vecs_update(label):
+    examples, (in0, out0), (in1, out1), changed_in, changed_out = _one_example_step("hs", gold=(label,))
+    nodes, branch = _label_path(label)
+    assert changed_out == {int(n) for n in nodes} and changed_in == set(examples.rows)
+    rows = examples.rows
+    hidden = in0[rows].mean(axis=0)
+    logits = out0[nodes] @ hidden
+    tables = make_tables()  # the kernel's sigmoid: word2vec's table, 0 or 1 beyond +-MAX_LOGIT
+    index = np.clip(((logits + MAX_LOGIT) * TABLE_SCALE).astype(np.int64), 0, len(tables[0]) - 1)
+    sigmoid = np.where(logits >= MAX_LOGIT, 1.0, np.where(logits <= -MAX_LOGIT, 0.0, tables[0, index]))
+    coeff = 0.5 * (branch - sigmoid)
+    np.testing.assert_allclose(out1[nodes], out0[nodes] + np.outer(coeff, hidden), atol=1e-5)
+    step = (coeff @ out0[nodes]) / len(rows)  # the gradient shared by the mean, as for every loss
+    np.testing.assert_allclose(in1[rows] - in0[rows], np.tile(step, (len(rows), 1)), atol=1e-5)
+
+
+def test_the_label_tree_of_the_hs_step_tests_is_uneven_and_branching():
+    # Else the tests above would not tell a label's path from the first few inner nodes.
+    paths = [_label_path(label)[0] for label in range(len(LABEL_COUNTS))]
+    assert len({len(nodes) for nodes in paths}) > 1
+    assert any(set(nodes) != set(range(len(nodes))) for nodes in paths)
+    assert set(_label_path(3)[0]) != set(_label_path(5)[0])
+
+
+def _assert_softmax_step(examples, before, after, lr, target=3):
+    (in0, out0), (in1, out1) = before, after
     rows = examples.rows
     hidden = in0[rows].mean(axis=0)
     p = np.exp(out0 @ hidden - (out0 @ hidden).max())
     p /= p.sum()
-    coeff = 0.5 * (np.eye(8)[3] - p)
+    coeff = lr * (np.eye(len(out0))[target] - p)
     np.testing.assert_allclose(out1, out0 + np.outer(coeff, hidden), atol=1e-5)
     step = (coeff @ out0) / len(rows)  # fastText: grad scaled by 1/n, added to every input row
     np.testing.assert_allclose(in1[rows] - in0[rows], np.tile(step, (len(rows), 1)), atol=1e-5)
 
 
-def test_frozen_rows_take_no_gradient_in_a_step():
-    examples, _, _, changed_in, _ = _one_example_step("softmax", frozen_rows=(1,))
+def test_a_softmax_step_is_fasttexts_update_with_the_gradient_shared_by_the_mean():
+    examples, before, after, _, _ = _one_example_step("softmax", gold=(3,))
+    _assert_softmax_step(examples, before, after, lr=0.5)
+
+
+@pytest.mark.parametrize("words_before,lr", [(0.0, 0.5), (1.5, 0.275), (3.0, 0.05), (30.0, 0.05)])
+def test_the_kernel_steps_with_the_learning_rate_of_its_point_in_the_schedule(words_before, lr):
+    # lr 0.5 decays linearly over the example's 3 words to --min-lr 0.05, and stays there (not 0).
+    examples, before, after, _, _ = _one_example_step("softmax", gold=(3,), min_lr=0.05, words_before=words_before)
+    _assert_softmax_step(examples, before, after, lr=lr)
+
+
+@pytest.mark.parametrize("loss", list(SUPERVISED_LOSSES))
+def test_frozen_rows_take_no_gradient_in_a_step(loss):
+    examples, _, _, changed_in, _ = _one_example_step(loss, frozen_rows=(1,))
     assert changed_in == set(examples.rows) - {1}
+
+
+@pytest.mark.parametrize("objective", ["skipgram", "cbow", "supervised"])
+def test_the_learning_rate_reaches_min_lr_at_the_end(objective, separable, topic_corpus):
+    # One schedule for every objective: linear from --lr to --min-lr (not to 0), shown by the progress line.
+    if objective == "supervised":
+        config = _config(lr=0.2, min_lr=0.0123, epochs=3)
+        trainer, _ = supervised.prepare(str(separable[0]), config)
+    else:
+        config = Word2VecConfig(model=objective, dim=8, epochs=3, min_count=1, threads=1, lr=0.05, min_lr=0.0123)
+        trainer, _ = word2vec.prepare(str(topic_corpus), config)
+    shown = io.StringIO()
+    assert trainer.current_lr() == config.lr
+    trainer.run(Progress(trainer.total, 1, stream=shown))
+    assert trainer.finished and trainer.words_done() == trainer.total
+    assert trainer.current_lr() == pytest.approx(config.min_lr, rel=1e-12, abs=0)  # lr - (lr - min_lr) rounds
+    assert shown.getvalue().rsplit("lr: ", 1)[1].startswith("0.012300 ")
+
+
+# --------------------------------------------------------------------------------------------
+# Prediction: the forward pass of the loss the model was trained with
+
+PREDICT_COUNTS = np.array([9, 7, 5, 3, 2], np.int64)  # a label tree with paths of 2 and 3 nodes
+
+
+def _random_model(loss):
+    rng = np.random.default_rng(7)
+    n_words, n_labels, dim = 10, len(PREDICT_COUNTS), 6
+    words, labels = [f"w{i}" for i in range(n_words)], [f"__label__{i}" for i in range(n_labels)]
+    inputs = rng.standard_normal((n_words, dim)).astype(np.float32)
+    outputs = rng.standard_normal((n_output_rows(n_labels, loss), dim)).astype(np.float32)
+    return SupervisedModel(words, labels, inputs, outputs, SupervisedConfig(dim=dim, loss=loss, eos=False),
+                           label_counts=PREDICT_COUNTS)
+
+
+def _probabilities(model, texts=("w1 w2 w3", "w0", "w9 w4 w4 w7", "w5 w6", "unknown")):
+    """The model's probabilities of ``texts`` and the hidden rows (means of the words' rows) in NumPy."""
+    table = labelled._TokenTable()
+    table.add_lines(texts)
+    examples = model.encode(table.stream(model.config.eos))
+    probabilities = model.probabilities(examples)
+    assert probabilities.shape == (len(texts), len(model.labels))
+    assert np.all(probabilities[-1] == 0)  # no known word: no input row, nothing predicted
+    hidden = np.array([model.input_rows[[model.word_index[w] for w in text.split()]].mean(axis=0)
+                       for text in texts[:-1]])
+    return probabilities[:-1], hidden
+
+
+def test_softmax_probabilities_are_a_distribution_equal_to_numpys_softmax():
+    model = _random_model("softmax")
+    probabilities, hidden = _probabilities(model)
+    logits = hidden @ model.output_rows.T
+    expected = np.exp(logits - logits.max(axis=1, keepdims=True))
+    expected /= expected.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(probabilities, expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("loss", ["ns", "ova"])
+def test_binary_logistic_probabilities_are_a_sigmoid_per_label(loss):
+    model = _random_model(loss)
+    probabilities, hidden = _probabilities(model)
+    np.testing.assert_allclose(probabilities, 1 / (1 + np.exp(-(hidden @ model.output_rows.T))), atol=1e-5)
+    assert np.any(np.abs(probabilities.sum(axis=1) - 1) > 0.1)  # independent labels, not a distribution
+
+
+def test_hs_probabilities_are_a_distribution_the_product_of_the_branch_probabilities_on_each_path():
+    model = _random_model("hs")
+    probabilities, hidden = _probabilities(model)
+    paths = huffman_paths(PREDICT_COUNTS)
+    branch = 1 / (1 + np.exp(-(hidden @ model.output_rows.T)))  # p(label 1) at every inner node
+    expected = np.ones_like(probabilities)
+    for label in range(len(PREDICT_COUNTS)):
+        for j in range(paths.offsets[label], paths.offsets[label + 1]):
+            node = paths.nodes[j]
+            expected[:, label] *= branch[:, node] if paths.labels[j] == 1 else 1 - branch[:, node]
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(probabilities, expected, atol=1e-5)
+    assert np.all(probabilities.max(axis=1) < 0.999)  # a real spread, not one label taking everything
 
 
 # --------------------------------------------------------------------------------------------
 # Learning
 
 
-@pytest.mark.parametrize("loss", list(LOSSES))
+@pytest.mark.parametrize("loss", list(SUPERVISED_LOSSES))
 def test_a_separable_dataset_is_learned_perfectly(separable, loss):
     train, test = separable
     model = train_supervised(str(train), _config(loss=loss, epochs=10))
@@ -219,7 +371,7 @@ def test_precision_and_recall_at_k_count_like_fasttexts_meter():
     assert per_label["a"] == (2 / 3, 2 / 3, 2 * 2 / 6)    # predicted 3x, right 2x; gold 3x
     assert per_label["b"] == (0.0, 0.0, 0.0)
     assert per_label["c"] == (1.0, 0.5, 2 / 3)
-    assert supervised.format_test(result) == "N\t4\nP@2\t0.6\nR@2\t0.5"
+    assert format_test(result) == "N\t4\nP@2\t0.6\nR@2\t0.5"
     assert score_predictions([], [], labels, 1).precision != score_predictions([], [], labels, 1).precision  # nan
 
 
@@ -341,7 +493,7 @@ def test_frozen_pretrained_rows_stay_bit_identical_while_the_others_train(separa
 
 
 def _initial(model):
-    rows, _, _ = supervised._initial_rows(len(model.words), model.config, None, model.words)
+    rows, _, _ = supervised.initial_rows(len(model.words), model.config, None, model.words)
     return rows
 
 
@@ -462,13 +614,13 @@ def _training_data(path, reader, **options):
     """read_training_data through the scan reader, or forced through the Python reader."""
     config = SupervisedConfig(word_ngrams=2, buckets=50, **options)
     if reader == "python":
-        original = supervised._scan_lines
-        supervised._scan_lines = lambda path, eos: None
+        original = labelled._scan_lines
+        labelled._scan_lines = lambda path, eos: None
         try:
-            return supervised.read_training_data(str(path), config)
+            return labelled.read_training_data(str(path), config)
         finally:
-            supervised._scan_lines = original
-    return supervised.read_training_data(str(path), config)
+            labelled._scan_lines = original
+    return labelled.read_training_data(str(path), config)
 
 
 ODD_LINES = (b"__label__a x y\n\n  \t\n__label__b y\xc2\xa0z w\r\n__label__a \xff\xfe x\x00y \xfe\n"
@@ -553,5 +705,5 @@ def test_a_model_saved_before_the_end_token_loads_without_it(tmp_path):
 
 def test_warmup_compiles_the_supervised_kernels_too():
     result = _cli("warmup")
-    assert result.exit_code == 0 and "supervised" in result.stdout
+    assert result.exit_code == 0 and "classifier" in result.stdout
     assert supervised.warm_up() < 5.0  # now loaded: no compiling left
