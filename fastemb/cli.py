@@ -135,8 +135,8 @@ def _word2vec_command(model: str, summary: str):
     @click.option("-o", "--output", required=True, help="Vectors file to write (word2vec text format).")
     @_config_options(Word2VecConfig, _COMMON[:2] + [
         ("window", int, "Maximum context window (reduced at random per word)."),
-        ("loss", click.Choice(["ns", "hs"]), "ns: negative sampling; hs: hierarchical softmax (Huffman tree "
-                                             "of the word counts; --negative is ignored)."),
+        ("loss", str, "ns (negative sampling) or hs (hierarchical softmax: a Huffman tree of the word counts; "
+                      "--negative is ignored)."),
         ("negative", int, "Noise words per positive example (--loss ns)."),
         ("sample", float, "Subsampling threshold for frequent words (0: off)."),
         ("min_count", int, "Ignore words rarer than this."),
@@ -144,8 +144,8 @@ def _word2vec_command(model: str, summary: str):
         ("max_words", int, "Distinct words counted while reading; past this, the rarest so far are pruned "
                            "(word2vec's ReduceVocab; about 70 bytes a word)."),
         ("min_lr", float, "Final learning rate (linear decay)."),
-        ("kernel", click.Choice(["batched", "pair"]),
-         "batched: a window's contexts share targets (fast); pair: word2vec's per-pair updates (skip-gram)."),
+        ("kernel", str, "batched (a window's contexts share targets: fast) or pair (word2vec's per-pair updates; "
+                        "skip-gram)."),
         *([("cbow_sum", bool, "Sum the context rows instead of averaging them (gensim's cbow_mean=0).")]
           if model == "cbow" else []),
         *_COMMON[2:],
@@ -364,8 +364,7 @@ def _supervised_options(command):
         ("min_count_label", int, "Ignore labels rarer than this."),
         ("word_ngrams", int, "Longest word n-gram used as a feature."),
         ("buckets", int, "Hash buckets for word n-grams."),
-        ("loss", click.Choice(["softmax", "ns", "ova", "hs"]), "softmax, ns (negative sampling), ova (one-vs-all, "
-                                                               "multi-label) or hs (hierarchical softmax)."),
+        ("loss", str, "softmax, ns (negative sampling), ova (one-vs-all, multi-label) or hs (hierarchical softmax)."),
         ("neg", int, "Negative labels per example with --loss ns."),
         ("label_prefix", str, "Tokens starting with this are labels."),
         ("pretrained", str, "Initialise word rows from these vectors (word2vec text or binary)."),

@@ -210,8 +210,9 @@ class Trainer:
         return float((self.loss_sum + losses[::STRIDE].sum()) / scored) if scored else 0.0
 
     def current_lr(self) -> float:
-        lr_per_word = (self.config.lr - self.config.min_lr) / max(self.total, 1.0)
-        return max(self.config.lr - lr_per_word * self.words_done(), self.config.min_lr)
+        """The rate of the schedule at the words done so far (the kernel's, up to rounding; exact at the end)."""
+        config = self.config
+        return config.min_lr + (config.lr - config.min_lr) * max(0.0, 1.0 - self.words_done() / max(self.total, 1.0))
 
     def describe_position(self) -> str:
         return (f"epoch {min(self.epoch + 1, self.config.epochs)} of {self.config.epochs}, "

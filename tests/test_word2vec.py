@@ -270,11 +270,3 @@ def test_init_from_a_checkpoint_continues_both_tables(topic_corpus, tmp_path):
     np.testing.assert_allclose(continued.input_rows[order], trainer.input_rows, atol=1e-5)
     np.testing.assert_allclose(continued.output_rows[order], trainer.output_rows, atol=1e-5)
     assert np.abs(trainer.output_rows).max() > 0.1  # the output side came from the checkpoint, not zeros
-
-
-@pytest.mark.parametrize("model", ["skipgram", "cbow"])
-def test_the_learning_rate_reaches_min_lr_at_the_end(topic_corpus, model):
-    trainer, _ = word2vec.prepare(str(topic_corpus), Word2VecConfig(model=model, dim=8, min_count=1, epochs=2,
-                                                                   threads=2, min_lr=0.001))
-    trainer.run()
-    assert trainer.words_done() == trainer.total and trainer.current_lr() == pytest.approx(0.001)
