@@ -49,6 +49,24 @@ class SubwordSettings(NamedTuple):
 
 
 @njit(cache=True, nogil=True)
+def fnv1a_step(h, byte):
+    """One byte of fastText's FNV-1a (a uint64 holding 32 bits): the byte is xored as a *signed* char."""
+    b = np.uint64(byte)
+    if b >= 128:
+        b |= np.uint64(0xFFFFFF00)
+    return ((h ^ b) * _FNV_PRIME) & _MASK32
+
+
+@njit(cache=True, nogil=True)
+def fnv1a(data, begin, end):
+    """fastText's ``Dictionary::hash`` of data[begin:end]."""
+    h = _FNV_OFFSET
+    for i in range(begin, end):
+        h = fnv1a_step(h, data[i])
+    return h
+
+
+@njit(cache=True, nogil=True)
 def _wrapped_byte(data, begin, end, p):
     """Byte p of ``<word>`` where word = data[begin:end], without building it."""
     if p == 0:
@@ -91,10 +109,7 @@ def _fill_ngrams(data, begin, end, minn, maxn, buckets, first_row, out, o):
         n = 1
         while j < size and n <= maxn:
             while True:  # one character: its first byte and its continuation bytes
-                b = np.uint64(_wrapped_byte(data, begin, end, j))
-                if b >= 128:
-                    b |= np.uint64(0xFFFFFF00)  # fastText xors the byte as a signed char
-                h = ((h ^ b) * _FNV_PRIME) & _MASK32
+                h = fnv1a_step(h, _wrapped_byte(data, begin, end, j))
                 j += 1
                 if j >= size or (_wrapped_byte(data, begin, end, j) & 0xC0) != 0x80:
                     break

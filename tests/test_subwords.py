@@ -1,12 +1,10 @@
 """fastText's character n-grams: the rows of every word equal the ids of fastText's own get_subwords."""
 from __future__ import annotations
 
-import shutil
-import subprocess
-
 import numpy as np
 import pytest
 
+from conftest import train_fasttext
 from fastemb.corpus import WordTable
 from fastemb.errors import FastembError
 from fastemb.subwords import (SubwordSettings, mean_rows, vocabulary_subword_rows, word_subword_rows)
@@ -15,23 +13,17 @@ VOCABULARY = ["cat", "cats", "running", "café", "naïve", "größe", "日本語
               "e\u0301t\u00e9", "ab", "a", "x", "привет", "mañana", "a" * 40]
 UNSEEN = ["catty", "cafés", "日本", "😀", "b", "", "</s>", "über-naïve", "🎉🎉🎉", "z" * 30, "<b>", "é"]
 
-needs_fasttext = pytest.mark.skipif(shutil.which("fasttext") is None, reason="the fastText CLI is not installed")
-
-
 def _fasttext_model(directory, minn, maxn, bucket=10007):
-    """A skip-gram model trained by fastText's CLI (every vocabulary word kept), loaded with the module."""
+    """A skip-gram model trained by fastText (every vocabulary word kept), loaded with its module."""
     fasttext = pytest.importorskip("fasttext")
     rng = np.random.default_rng(0)
     corpus = directory / "corpus.txt"
     corpus.write_text("\n".join(" ".join(rng.choice(VOCABULARY, 8)) for _ in range(300)) + "\n", encoding="utf-8")
-    out = directory / f"sg-{minn}-{maxn}"
-    subprocess.run(["fasttext", "skipgram", "-input", str(corpus), "-output", str(out), "-dim", "4", "-epoch", "1",
-                    "-minCount", "1", "-bucket", str(bucket), "-minn", str(minn), "-maxn", str(maxn), "-thread", "1",
-                    "-verbose", "0"], check=True)
-    return fasttext.load_model(f"{out}.bin")
+    path = train_fasttext("skipgram", corpus, directory / f"sg-{minn}-{maxn}", dim=4, epoch=1, minCount=1,
+                          bucket=bucket, minn=minn, maxn=maxn)
+    return fasttext.load_model(str(path))
 
 
-@needs_fasttext
 @pytest.mark.parametrize("minn,maxn", [(3, 6), (1, 2), (2, 5), (0, 0)])
 def test_rows_of_vocabulary_and_unseen_words_are_fasttexts_subword_ids(tmp_path, minn, maxn):
     model = _fasttext_model(tmp_path, minn, maxn)
