@@ -439,9 +439,8 @@ def read_fasttext(path: str) -> FastTextModelFile:
     if cursor.pos != length:
         raise FastembError(f"{path}: corrupt fastText model ({length - cursor.pos:,} bytes after the output matrix)")
 
-    blob_bytes = blob.tobytes()
-    words = WordTable(blob_bytes[:starts[nwords]], starts[:nwords + 1].copy())
-    labels = [blob_bytes[starts[i]:starts[i + 1]].decode("utf-8", "replace") for i in range(nwords, size)]
+    words = WordTable(blob[:starts[nwords]].tobytes(), starts[:nwords + 1].copy())
+    labels = [blob[starts[i]:starts[i + 1]].tobytes().decode("utf-8", "replace") for i in range(nwords, size)]
     model = FastTextModelFile(args, words, counts[:nwords].copy(), labels, counts[nwords:].copy(), input_rows,
                               output_rows, int(header["ntokens"]), path, version)
     model.check_shapes()

@@ -6,7 +6,7 @@ import shutil
 import numpy as np
 import pytest
 
-from conftest import train_fasttext
+from conftest import run_cli, train_fasttext
 from fastemb.config import SupervisedConfig, Word2VecConfig
 from fastemb.errors import FastembError
 from fastemb.fasttext_format import (MAGIC, FastTextModelFile, from_supervised, from_word2vec, hs_rows_to_fastemb,
@@ -282,3 +282,68 @@ def test_a_classifier_with_character_ngrams_is_refused_by_to_supervised(models, 
     np.testing.assert_allclose(model.word_vector("pizzas"), theirs.get_word_vector("pizzas"), atol=1e-6)
     with pytest.raises(FastembError, match="character n-grams"):
         model.to_supervised()
+
+
+# --------------------------------------------------------------------------------------------
+# The command line on fastText's files
+
+
+def test_cli_vectors_prints_what_fasttext_prints(models, tmp_path):
+    path = str(models / "sg.bin")
+    theirs = fasttext.load_model(path)
+    words = ["cat", "café", "catty", "日本", "zzzz", "</s>"]
+    from_args = run_cli("vectors", path, *words)
+    from_stdin = run_cli("vectors", path, "-", input_text=" ".join(words[:3]) + "\n" + "\t".join(words[3:]) + "\n")
+    assert from_args.returncode == 0 and from_stdin.stdout == from_args.stdout
+    lines = from_args.stdout.splitlines()
+    assert [line.split(" ")[0] for line in lines] == words
+    for word, line in zip(words, lines):
+        assert line.endswith(" ")  # fastText's layout: a space after every value
+        np.testing.assert_allclose(np.array(line.split()[1:], dtype=np.float32), theirs.get_word_vector(word),
+                                   rtol=1e-4, atol=1e-9)
+    if shutil.which("fasttext"):
+        import subprocess
+        printed = subprocess.run(["fasttext", "print-word-vectors", path], input=" ".join(words), text=True,
+                                 capture_output=True, check=True).stdout
+        assert printed == from_args.stdout
+    vec = tmp_path / "v.txt"
+    read_fasttext(path).vectors().save(str(vec))
+    plain = run_cli("vectors", vec, "cat", "catty").stdout.splitlines()
+    assert plain[0].split()[1:] == lines[0].split()[1:] and set(plain[1].split()[1:]) == {"0"}
+
+
+def test_cli_neighbors_of_an_unseen_word_in_a_bin_are_fasttexts(models):
+    path = str(models / "sg.bin")
+    theirs = fasttext.load_model(path)
+    done = run_cli("neighbors", path, "catty", "cat", "-k", "3")
+    assert done.returncode == 0, done.stderr
+    for line, word in zip(done.stdout.splitlines(), ["catty", "cat"]):
+        expected = theirs.get_nearest_neighbors(word, k=3)
+        shown = [part.rsplit(" ", 1) for part in line.split(": ", 1)[1].split(", ")]
+        assert [w for w, _ in shown] == [w for _, w in expected]
+        np.testing.assert_allclose([float(s) for _, s in shown], [s for s, _ in expected], atol=1e-3)
+
+
+@pytest.mark.parametrize("loss", ["softmax", "hs"])
+def test_cli_predict_and_test_take_a_fasttext_classifier(models, tmp_path, loss):
+    path = str(models / f"sup-{loss}.bin")
+    theirs = fasttext.load_model(path)
+    lines = tmp_path / "lines.txt"
+    lines.write_text("\n".join(LINES) + "\n", encoding="utf-8")
+    predicted = run_cli("predict", path, lines, "-k", "2", "--probabilities")
+    assert predicted.returncode == 0, predicted.stderr
+    for line, shown in zip(LINES, predicted.stdout.splitlines()):
+        expected = sorted(_fasttext_predictions(theirs, line).items(), key=lambda item: -item[1])[:2]
+        parts = shown.split()
+        assert parts[0::2] == [label for label, _ in expected]
+        np.testing.assert_allclose(np.array(parts[1::2], dtype=float), [p for _, p in expected], atol=5e-5)
+    tested = run_cli("test", path, models / "labelled.txt")
+    n, precision, recall = theirs.test(str(models / "labelled.txt"))
+    assert tested.returncode == 0, tested.stderr
+    assert tested.stdout.split()[:6] == ["N", str(n), "P@1", f"{precision:.3f}", "R@1", f"{recall:.3f}"]
+
+
+def test_cli_refuses_a_quantized_model_in_one_line(models):
+    done = run_cli("predict", models / "q.ftz", models / "labelled.txt")
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.count("\n") == 1 and "quantized" in done.stderr and "q.ftz" in done.stderr
