@@ -72,8 +72,8 @@ class FastTextModelFile:
     ntokens: int = 0
     path: str | None = None
     version: int = VERSION
-    _index: np.ndarray | None = field(default=None, repr=False)
-    _rows: tuple | None = field(default=None, repr=False)
+    _index: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)  # word_id's table
+    _rows: tuple | None = field(default=None, init=False, repr=False, compare=False)  # vocabulary_rows, once
 
     @classmethod
     def from_arrays(cls, args: dict, words: list[str], word_counts, labels: list[str], label_counts,
@@ -469,6 +469,8 @@ def write_fasttext(path: str, model: FastTextModelFile) -> None:
     labels_blob, label_starts = encode_words(model.labels)
     words_blob = _blob_array(model.words)
     blob = np.concatenate((words_blob, labels_blob))
+    if np.any(blob == 0):
+        raise FastembError(f"{path}: a word or label contains a NUL byte, which fastText's file cannot hold")
     starts = np.concatenate((model.words.starts, label_starts[1:] + len(words_blob))).astype(np.int64)
     counts = np.concatenate((model.word_counts, model.label_counts)).astype(np.int64)
     types = np.concatenate((np.zeros(model.n_words, np.int8), np.ones(len(model.labels), np.int8)))

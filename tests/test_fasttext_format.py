@@ -270,6 +270,15 @@ def test_truncated_foreign_and_padded_files_are_refused(models, tmp_path):
     assert int(np.frombuffer(data[:4], "<i4")[0]) == MAGIC
 
 
+def test_a_word_with_a_nul_byte_cannot_be_written(tmp_path):
+    rows = np.zeros((2, 4), np.float32)
+    model = FastTextModelFile.from_arrays({"dim": 4, "bucket": 0, "minn": 0, "maxn": 0}, ["a", "b\0c"], [2, 1], [], [],
+                                          rows, rows)
+    with pytest.raises(FastembError, match="NUL"):
+        model.save(str(tmp_path / "nul.bin"))
+    assert not (tmp_path / "nul.bin").exists()
+
+
 def test_a_word_vector_model_is_not_a_classifier(models):
     with pytest.raises(FastembError, match="not a classifier"):
         read_fasttext(str(models / "sg.bin")).to_supervised()
