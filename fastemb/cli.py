@@ -288,17 +288,23 @@ def _stop_on_sigterm():
 @click.option("--analogy", "analogies", nargs=3, multiple=True, metavar="A B C",
               help="Also solve A is to B as C is to ?: the words nearest B - A + C (3CosAdd; repeatable).")
 def neighbors(vectors_path, words, topn, analogies):
-    """Nearest neighbours (cosine) of each WORD in a word2vec text or binary file."""
+    """Nearest neighbours (cosine) of each WORD in a word2vec text or binary file or a fastText .bin model
+    (where a word outside the vocabulary has a vector made of its character n-grams)."""
+    from .fasttext_format import is_fasttext_file, read_fasttext
     from .vectors import load_vectors
 
     if not words and not analogies:
         raise click.UsageError("give at least one WORD or --analogy A B C")
-    vectors = load_vectors(vectors_path)
+    model = read_fasttext(vectors_path) if is_fasttext_file(vectors_path) else None
+    vectors = model.vectors() if model else load_vectors(vectors_path)
     for word in words:
-        if word not in vectors:
+        if word in vectors:
+            found = vectors.most_similar(word, topn=topn)
+        elif model and model.subword_rows(word).size:
+            found = vectors.nearest(model.word_vector(word), topn=topn, exclude=[word])
+        else:
             click.echo(f"{word}: not in the vocabulary of {vectors_path}")
             continue
-        found = vectors.most_similar(word, topn=topn)
         click.echo(f"{word}: " + ", ".join(f"{w} {score:.3f}" for w, score in found))
     for a, b, c in analogies:
         unknown = [w for w in dict.fromkeys((a, b, c)) if w not in vectors]
@@ -307,6 +313,66 @@ def neighbors(vectors_path, words, topn, analogies):
         else:
             found = vectors.analogy(a, b, c, topn=topn)
             click.echo(f"{a} : {b} :: {c} : ?  " + ", ".join(f"{w} {score:.3f}" for w, score in found))
+
+
+@main.command("vectors")
+@click.argument("model_path", metavar="MODEL")
+@click.argument("words", nargs=-1, required=True)
+def print_vectors(model_path, words):
+    """Print `word v1 ... vn` for each WORD ('-': the words of stdin), as `fasttext print-word-vectors`.
+
+    MODEL is a fastText .bin model, where every word has a vector (one outside the vocabulary is the mean
+    of its character n-grams, zeros if it has none), or a word2vec text or binary file (zeros for a word
+    it lacks).
+    """
+    import numpy as np
+
+    from .fasttext_format import is_fasttext_file, read_fasttext
+    from .vectors import load_vectors
+
+    if is_fasttext_file(model_path):
+        vectors_of = read_fasttext(model_path).word_vectors
+    else:
+        table = load_vectors(model_path)
+
+        def vectors_of(batch):
+            return np.array([table[w] if w in table else np.zeros(table.dim, np.float32) for w in batch],
+                            dtype=np.float32).reshape(len(batch), table.dim)
+    interactive = words == ("-",) and sys.stdin.isatty()
+    out = sys.stdout.buffer  # bytes: a word read from stdin may not be valid UTF-8, and is written back as it came
+    try:
+        for batch in _word_batches(words, interactive):
+            for word, vector in zip(batch, vectors_of(batch)):
+                # fastText's layout: setprecision(5) and a space after every value
+                line = word + " " + "".join(f"{v:.5g} " for v in vector.tolist()) + "\n"
+                out.write(line.encode("utf-8", "surrogateescape"))
+            if interactive:
+                out.flush()
+        out.flush()
+    except BrokenPipeError:
+        _reader_gone()
+
+
+def _reader_gone() -> None:
+    """`fastemb predict|vectors ... | head`: the reader has gone, stop quietly (no error at exit's flush)."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    sys.exit(0)
+
+
+def _word_batches(words: tuple, interactive: bool, size: int = 4096):
+    """The WORDs, or for '-' the whitespace-separated words of stdin (split at ASCII whitespace, as fastText),
+    a line at a time from a terminal."""
+    if words != ("-",):
+        yield list(words)
+        return
+    batch = []
+    for line in sys.stdin.buffer:
+        batch.extend(w.decode("utf-8", "surrogateescape") for w in line.split())
+        if len(batch) >= size or interactive:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 @main.command()
@@ -410,16 +476,23 @@ def supervised(input_args, output, vectors_path, threads, checkpoint, checkpoint
 @click.option("--threshold", default=0.0, show_default=True, help="Only predict labels with at least this probability.")
 @click.option("--per-label", is_flag=True, help="Also print precision, recall and F1 of every label.")
 def test_model(model_path, input_path, k, threshold, per_label):
-    """Precision and recall at k of MODEL on labelled INPUT ('-' = stdin), in fastText's layout."""
+    """Precision and recall at k of MODEL (fastemb's or a fastText .bin) on labelled INPUT ('-' = stdin), in
+    fastText's layout."""
     from .metrics import format_test
-    from .supervised import load_model
 
-    model = load_model(model_path)
+    model = _load_classifier(model_path)
     result = model.evaluate(input_path, k=k, threshold=threshold)
     if result.unknown_label_lines:
         click.echo(f"Warning: {result.unknown_label_lines:,} lines of {input_path} have labels never seen in "
                    "training; those labels were ignored (a line left with no known label is not scored)", err=True)
     click.echo(format_test(result, per_label))
+
+
+def _load_classifier(path: str):
+    """fastemb's classifier, or fastText's (a .bin, recognised by its magic number)."""
+    from .fasttext_format import is_fasttext_file, read_fasttext
+    from .supervised import load_model
+    return read_fasttext(path).to_supervised() if is_fasttext_file(path) else load_model(path)
 
 
 @main.command()
@@ -429,19 +502,18 @@ def test_model(model_path, input_path, k, threshold, per_label):
 @click.option("--probabilities", is_flag=True, help="Print each label's probability after it.")
 @click.option("--threshold", default=0.0, show_default=True, help="Only print labels with at least this probability.")
 def predict(model_path, input_path, k, probabilities, threshold):
-    """Top-k labels for every line of INPUT ('-' = stdin): one output line per input line."""
+    """Top-k labels for every line of INPUT ('-' = stdin) by MODEL (fastemb's or a fastText .bin): one output
+    line per input line."""
     from .metrics import format_prediction
-    from .supervised import load_model
 
-    model = load_model(model_path)
+    model = _load_classifier(model_path)
     out = sys.stdout
     try:
         for labels, probs in model.predict_file(input_path, k=k, threshold=threshold):
             out.write(format_prediction(labels, probs, probabilities) + "\n")
         out.flush()
-    except BrokenPipeError:  # `fastemb predict ... | head`: the reader has gone, stop quietly
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(0)
+    except BrokenPipeError:
+        _reader_gone()
 
 
 @main.command()

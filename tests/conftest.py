@@ -69,3 +69,25 @@ def checkpoint_after_steps(trainer, steps: int, path, monkeypatch, position: str
     saved = load_checkpoint(str(path))
     assert saved["meta"]["segment"] == trainer.segment > 0
     return saved
+
+
+def train_fasttext(command: str, input_path, output, **options) -> Path:
+    """Train with fastText itself and return ``output``.bin: its CLI (``fasttext``) when on PATH, with one
+    thread, else the ``fasttext`` Python module with 10 threads (its training is unreliable with fewer here).
+    ``options`` use fastText's names (dim, epoch, minCount, bucket, minn, maxn, wordNgrams, loss).
+    ``command`` "quantize" turns ``output``.bin into ``output``.ftz."""
+    import shutil
+    fasttext = pytest.importorskip("fasttext")
+    if shutil.which("fasttext"):
+        flags = [str(part) for key, value in options.items() for part in (f"-{key}", value)]
+        subprocess.run(["fasttext", command, "-input", str(input_path), "-output", str(output), "-verbose", "0",
+                        *([] if command == "quantize" else ["-thread", "1"]), *flags], check=True, capture_output=True)
+    elif command == "quantize":
+        model = fasttext.load_model(f"{output}.bin")
+        model.quantize(input=str(input_path), **options)
+        model.save_model(f"{output}.ftz")
+    else:
+        train = fasttext.train_supervised if command == "supervised" else fasttext.train_unsupervised
+        extra = {} if command == "supervised" else {"model": command}
+        train(str(input_path), thread=10, verbose=0, **extra, **options).save_model(f"{output}.bin")
+    return Path(f"{output}.{'ftz' if command == 'quantize' else 'bin'}")
