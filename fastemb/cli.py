@@ -148,6 +148,10 @@ def _word2vec_command(model: str, summary: str):
                         "skip-gram)."),
         *([("cbow_sum", bool, "Sum the context rows instead of averaging them (gensim's cbow_mean=0).")]
           if model == "cbow" else []),
+        ("maxn", int, "Longest character n-gram of fastText's subword model (a word is the mean of its own row "
+                      "and its n-grams' rows; 0: none, word2vec's model)."),
+        ("minn", int, "Shortest character n-gram (with --maxn)."),
+        ("buckets", int, "Hash buckets for the character n-grams (with --maxn)."),
         *_COMMON[2:],
         ("init", str, "Continue training from these vectors (word2vec file) or a checkpoint."),
         ("on_disk", bool, "Keep the encoded corpus in a file beside the output (bounded memory)."),

@@ -84,6 +84,9 @@ class Word2VecConfig(TrainConfig):
     max_vocab: int | None = None
     kernel: str = "batched"
     cbow_sum: bool = False        # CBOW: the sum of the context rows instead of their mean
+    minn: int = 3                 # character n-grams of minn..maxn characters (fastText's subwords) ...
+    maxn: int = 0                 # ... 0: none, word2vec's model
+    buckets: int = 2_000_000      # hash buckets for the character n-grams
     init: str | None = None       # continue from these vectors (word2vec file) or a checkpoint
     max_words: int | None = 10_000_000  # distinct words counted before rare ones are pruned (ReduceVocab)
 
@@ -105,6 +108,18 @@ class Word2VecConfig(TrainConfig):
             raise FastembError(f"--kernel must be one of {', '.join(KERNELS)}, got {self.kernel!r}")
         if self.loss not in WORD_LOSSES:
             raise FastembError(f"--loss must be one of {', '.join(WORD_LOSSES)}, got {self.loss!r}")
+        self.subword_settings.validate()
+        if self.subwords and self.init:
+            raise FastembError("--init continues word2vec models only; train subword models (--maxn > 0) from scratch")
+
+    @property
+    def subwords(self) -> bool:
+        return self.maxn > 0
+
+    @property
+    def subword_settings(self):
+        from .subwords import SubwordSettings
+        return SubwordSettings(self.minn, self.maxn, self.buckets)
 
 
 @dataclass

@@ -34,17 +34,17 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from .core import STRIDE, jit
-from .objectives import sentence, supervised
+from .objectives import CBOW, SKIPGRAM, SUPERVISED, sentence, supervised
 from .sampling import stream_seed
 from .update import new_scratch
 
-SKIPGRAM, CBOW, SUPERVISED = 0, 1, 2
 OBJECTIVES = {"skipgram": SKIPGRAM, "cbow": CBOW, "supervised": SUPERVISED}
 
 # What the kernel is told, by name. Every field keeps one type (int64 or float64) so one compiled kernel
 # (cached on disk) serves every run.
 Settings = namedtuple("Settings", [
     "objective",         # SKIPGRAM, CBOW or SUPERVISED
+    "subwords",          # 1: a word's input rows are its own and its character n-grams' (fastText's models)
     "loss",              # losses.LOSSES
     "combine",           # update.SEPARATE, MEAN or SUM: how input rows make the hidden row
     "batched",           # skip-gram: a window's context rows at once (1) or one at a time (0)
@@ -55,7 +55,7 @@ Settings = namedtuple("Settings", [
     "hot_in", "hot_out",  # rows of each table every thread keeps a private copy of (0 with one thread)
     "lr_refresh_words",  # re-read the learning rate after this many words (fastText: 100; word2vec: every sentence)
     "n_words",           # input rows that are words (the classifier's n-gram buckets follow them)
-    "max_tokens", "max_in", "max_hidden", "max_out",  # scratch sizes per thread
+    "max_tokens", "max_context", "max_in", "max_hidden", "max_out",  # scratch sizes per thread
 ])
 Schedule = namedtuple("Schedule", "lr min_lr words_before total_words")
 
@@ -118,8 +118,10 @@ def merge_hot_rows(store, rows):
 def train_chunks(model, data, samplers, s, schedule, state):
     """Train the segment's chunks from ``next_chunk[0]`` on; results land in the arguments.
 
-    model    = (input_store, output_store, frozen): float32 stores laid out as hot_row_map says;
-               frozen uint8 per input row (the classifier's --freeze; all 0 otherwise)
+    model    = (input_store, output_store, frozen, subword_rows, subword_offsets): float32 stores laid out
+               as hot_row_map says; frozen uint8 per input row (the classifier's --freeze; all 0
+               otherwise); word w's input rows subword_rows[subword_offsets[w]:subword_offsets[w + 1]]
+               (with s.subwords)
     data     = (tokens, offsets, labels, label_offsets, chunk_starts): a unit u is tokens[offsets[u]:
                offsets[u + 1]] (a sentence's word ids; a line's input rows) with gold labels
                labels[label_offsets[u]:label_offsets[u + 1]] (classifier only); chunk k is units
@@ -132,7 +134,7 @@ def train_chunks(model, data, samplers, s, schedule, state):
                flag; int64 next unclaimed chunk in next_chunk[0] (may pass the number of chunks)
     """
     # Parallel regions take arrays, not tuples of them: unpacked here, packed again in each thread.
-    input_store, output_store, frozen = model
+    input_store, output_store, frozen, subword_rows, subword_offsets = model
     tokens, offsets, labels, label_offsets, chunk_starts = data
     keep_threshold, (alias_threshold, alias_index), (path_nodes, path_labels, path_offsets), tables = samplers
     progress, losses, stop, next_chunk = state
@@ -143,13 +145,14 @@ def train_chunks(model, data, samplers, s, schedule, state):
     for t in prange(s.threads):
         slot = t * STRIDE
         rows = (input_store, output_store)
+        subwords = (subword_rows, subword_offsets)
         thread_samplers = (keep_threshold, (alias_threshold, alias_index), (path_nodes, path_labels, path_offsets),
                            tables)
         rows_in = hot_row_map(s.hot_in, s.threads, t)
         rows_out = hot_row_map(s.hot_out, s.threads, t)
         open_hot_rows(input_store, rows_in)
         open_hot_rows(output_store, rows_out)
-        scratch = new_scratch(s.max_tokens, s.max_in, s.max_hidden, s.max_out, input_store.shape[1])
+        scratch = new_scratch(s.max_tokens, s.max_context, s.max_in, s.max_hidden, s.max_out, input_store.shape[1])
         loss = losses[slot]
         scored = losses[slot + 1]
         # The rate and the words since it was read live in the thread's slot, so that a segment boundary,
@@ -175,8 +178,8 @@ def train_chunks(model, data, samplers, s, schedule, state):
                         rows, tokens, start, end, labels[first_label:], label_offsets[u + 1] - first_label,
                         frozen, thread_samplers, s, rows_in, rows_out, lr, rng, scratch)
                 else:
-                    rng, unit_loss, unit_scored, words = sentence(rows, tokens, start, end, thread_samplers, s,
-                                                                  rows_in, rows_out, lr, rng, scratch)
+                    rng, unit_loss, unit_scored, words = sentence(rows, tokens, start, end, thread_samplers,
+                                                                  subwords, s, rows_in, rows_out, lr, rng, scratch)
                 loss += unit_loss
                 scored += unit_scored
                 progress[slot] += words

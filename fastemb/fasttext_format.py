@@ -524,12 +524,14 @@ def from_supervised(model) -> FastTextModelFile:
 
 
 def from_word2vec(model) -> FastTextModelFile:
-    """A ``Word2VecModel`` (skip-gram or CBOW, ns or hs) as fastText's unsupervised model without n-grams."""
+    """A ``Word2VecModel`` (skip-gram or CBOW, ns or hs; with character n-grams or without) as fastText's
+    unsupervised model."""
     config, vocab = model.config, model.vocab
     output_rows = model.output_rows
     if config.loss == "hs":
         output_rows = hs_rows_to_fasttext(output_rows, len(vocab))
     args = {"dim": config.dim, "ws": config.window, "epoch": config.epochs, "minCount": config.min_count,
             "neg": config.negative, "loss": config.loss, "model": "sg" if config.model == "skipgram" else "cbow",
-            "bucket": 0, "minn": 0, "maxn": 0, "t": config.sample}
+            "bucket": config.buckets if config.subwords else 0, "minn": config.minn if config.subwords else 0,
+            "maxn": config.maxn, "t": config.sample}
     return FastTextModelFile.from_arrays(args, vocab.words, vocab.counts, [], [], model.input_rows, output_rows)

@@ -37,31 +37,32 @@ def row_of(row, rows):
 
 
 @jit
-def choose_targets(s, target, gold, n_gold, noise, paths, rng, rows, scratch):
-    """Fill scratch.out_ids (store rows, see row_of) and scratch.labels for one example; returns (n_out, rng).
+def choose_targets(s, target, gold, n_gold, noise, paths, rng, rows, scratch, first=0):
+    """Fill scratch.out_ids (store rows, see row_of) and scratch.labels from position ``first`` on for one
+    target; returns (the end of what is filled, rng).
 
     s       the kernel's Settings: loss, negative, noise_tries
     target  the model row of the word or label to predict (its position among the outputs for softmax)
     gold    ova: every gold label of the example (gold[:n_gold])
     noise   (alias_threshold, alias_index) over the output rows; paths: (nodes, labels, offsets)
     """
-    loss, out_ids, labels = s.loss, scratch.out_ids, scratch.labels
+    loss, out_ids, labels = s.loss, scratch.out_ids[first:], scratch.labels[first:]
     n_outputs = noise[0].shape[0]
     if loss == HIERARCHICAL_SOFTMAX:
         nodes, node_labels, offsets = paths
-        first = offsets[target]
-        n_out = offsets[target + 1] - first
+        start = offsets[target]
+        n_out = offsets[target + 1] - start
         for j in range(n_out):
-            out_ids[j] = row_of(nodes[first + j], rows)
-            labels[j] = node_labels[first + j]
-        return n_out, rng
+            out_ids[j] = row_of(nodes[start + j], rows)
+            labels[j] = node_labels[start + j]
+        return first + n_out, rng
     if loss == SOFTMAX or loss == ONE_VS_ALL:
         for o in range(n_outputs):
             out_ids[o] = row_of(o, rows)
             labels[o] = 0.0
         for j in range(n_gold):
             labels[gold[j]] = 1.0
-        return n_outputs, rng
+        return first + n_outputs, rng
     out_ids[0] = row_of(target, rows)
     labels[0] = 1.0
     n_out = 1
@@ -75,7 +76,7 @@ def choose_targets(s, target, gold, n_gold, noise, paths, rng, rows, scratch):
                     labels[n_out] = 0.0
                     n_out += 1
                     break
-    return n_out, rng
+    return first + n_out, rng
 
 
 @jit

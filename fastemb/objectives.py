@@ -21,6 +21,8 @@ from .losses import ONE_VS_ALL, choose_targets, row_of
 from .sampling import below, next_random
 from .update import SEPARATE, update
 
+SKIPGRAM, CBOW, SUPERVISED = 0, 1, 2  # Settings.objective
+
 
 @jit
 def subsample(tokens, start, end, keep_threshold, rng, sentence):
@@ -49,11 +51,26 @@ def window_rows(sentence, n, i, window, rng, rows_in, in_ids):
 
 
 @jit
-def sentence(model, tokens, start, end, samplers, s, rows_in, rows_out, lr, rng, scratch):
+def subword_rows(word, subwords, rows_in, out, first):
+    """out[first:] = the input rows of ``word`` (its own row, then its character n-gram rows); returns the end."""
+    rows, offsets = subwords
+    n = first
+    for j in range(offsets[word], offsets[word + 1]):
+        out[n] = row_of(rows[j], rows_in)
+        n += 1
+    return n
+
+
+@jit
+def sentence(model, tokens, start, end, samplers, subwords, s, rows_in, rows_out, lr, rng, scratch):
     """Skip-gram and CBOW over one sentence: they differ only in how a window's context rows make the hidden
-    row(s) that predict the centre word (``s.combine``, applied by ``update``)."""
+    row(s) that predict the centre word (``s.combine``, applied by ``update``). With character n-grams
+    (``s.subwords``, fastText's models) a word's rows are its own and its n-grams' (see subword_sentence)."""
     keep_threshold, noise, paths, tables = samplers
     n, rng = subsample(tokens, start, end, keep_threshold, rng, scratch.sentence)
+    if s.subwords:
+        return subword_sentence(model, n, subwords, noise, paths, tables, s, rows_in, rows_out, lr, rng,
+                                scratch, end - start)
     one_by_one = s.combine == SEPARATE and not s.batched
     loss, scored = 0.0, 0
     for i in range(n):
@@ -74,6 +91,42 @@ def sentence(model, tokens, start, end, samplers, s, rows_in, rows_out, lr, rng,
                        tables, scratch)
         scored += (n_ctx if s.combine == SEPARATE else 1) * n_out
     return rng, loss, scored, end - start
+
+
+WORD_IDS = (0, 0, 0, 0)  # a row map that leaves ids as they are (see losses.row_of)
+
+
+@jit
+def subword_sentence(model, n, subwords, noise, paths, tables, s, rows_in, rows_out, lr, rng, scratch, words):
+    """fastText's skip-gram and CBOW over the subsampled sentence scratch.sentence[:n]: every word is the
+    mean of its subword rows.
+
+    skip-gram: the centre word's mean predicts each context word (fastText's direction), all of a window's
+               context words (each with its own noise words or path) against that one hidden row at once,
+               so the centre's rows are combined and take their gradient once per window;
+    CBOW:      the mean of all the context words' subword rows predicts the centre word.
+    """
+    loss, scored = 0.0, 0
+    for i in range(n):
+        center = scratch.sentence[i]
+        n_ctx, rng = window_rows(scratch.sentence, n, i, s.window, rng, WORD_IDS, scratch.context)
+        if n_ctx == 0:
+            continue
+        if s.objective == CBOW:
+            n_in = 0
+            for c in range(n_ctx):
+                n_in = subword_rows(scratch.context[c], subwords, rows_in, scratch.in_ids, n_in)
+            n_out, rng = choose_targets(s, center, scratch.gold, 0, noise, paths, rng, rows_out, scratch)
+        else:
+            n_in = subword_rows(center, subwords, rows_in, scratch.in_ids, 0)
+            n_out = 0
+            for c in range(n_ctx):
+                n_out, rng = choose_targets(s, scratch.context[c], scratch.gold, 0, noise, paths, rng, rows_out,
+                                            scratch, n_out)
+        loss += update(model, scratch.in_ids, n_in, scratch.in_ids, n_in, np.float32(1.0), n_out, center, lr, s,
+                       tables, scratch)
+        scored += n_out
+    return rng, loss, scored, words
 
 
 @jit

@@ -305,7 +305,7 @@ def supervised_job(data: TrainingData, config: SupervisedConfig, input_rows: np.
                 paths, make_tables())
     max_out = int(np.diff(paths[2]).max()) if config.loss == "hs" else max(config.neg + 1, n_labels)
     settings = dict(loss=LOSSES[config.loss], combine=MEAN, negative=config.neg, noise_tries=NOISE_TRIES,
-                    lr_refresh_words=LR_REFRESH_WORDS, n_words=n_words, max_tokens=1,
+                    lr_refresh_words=LR_REFRESH_WORDS, n_words=n_words, max_tokens=1, max_context=1,
                     max_in=max(int(examples.n_rows.max()), 1), max_hidden=1, max_out=max_out)
     word_offsets = np.concatenate(([0], np.cumsum(examples.word_counts, dtype=np.int64)))
     dataset = examples_dataset(examples, config) if dataset is None else dataset

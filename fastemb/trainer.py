@@ -40,6 +40,7 @@ class Job:
     hot_candidates: tuple = (0, 0)  # rows of each table that may get per-thread copies (the lowest ids: hottest)
     labels: object = None          # vocab.Vocab of the labels (the classifier)
     frozen: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint8))
+    subwords: tuple = (np.zeros(0, np.int32), np.zeros(1, np.int64))  # (rows, offsets) of each word's input rows
 
     @property
     def words_per_epoch(self) -> float:
@@ -272,7 +273,7 @@ class Trainer:
         settings = self.settings._replace(epoch=self.epoch, first_chunk=self.segments[self.segment][0])
         schedule = Schedule(float(self.config.lr), float(self.config.min_lr), self.epoch * self.per_epoch,
                             float(self.total))
-        return ((self.input_store, self.output_store, self.frozen),
+        return ((self.input_store, self.output_store, self.frozen, *self.job.subwords),
                 (data.tokens, data.offsets, labels, label_offsets, chunk_starts),
                 self.job.samplers, settings, schedule, self.state)
 

@@ -22,14 +22,16 @@ from .losses import label_probabilities, loss_update
 SEPARATE, MEAN, SUM = 0, 1, 2  # how the input rows make the hidden block
 
 # Per-thread scratch, allocated once per kernel call: ids and rows of one update.
-Scratch = namedtuple("Scratch", "sentence in_ids grad_ids gold out_ids labels hidden hidden_id coeff grad scores")
+Scratch = namedtuple("Scratch", "sentence context in_ids grad_ids gold out_ids labels hidden hidden_id coeff grad "
+                                "scores")
 
 
 @jit
-def new_scratch(max_tokens, max_in, max_hidden, max_out, dim):
-    """Scratch for units of at most ``max_tokens`` tokens, ``max_in`` input rows per update, ``max_hidden``
-    hidden rows and ``max_out`` output rows."""
-    return Scratch(np.empty(max_tokens, np.int32), np.empty(max_in, np.int32), np.empty(max_in, np.int32),
+def new_scratch(max_tokens, max_context, max_in, max_hidden, max_out, dim):
+    """Scratch for units of at most ``max_tokens`` tokens, ``max_context`` words around a word, ``max_in``
+    input rows per update, ``max_hidden`` hidden rows and ``max_out`` output rows."""
+    return Scratch(np.empty(max_tokens, np.int32), np.empty(max_context, np.int32), np.empty(max_in, np.int32),
+                   np.empty(max_in, np.int32),
                    np.empty(max_in, np.int32), np.empty(max_out, np.int32), np.zeros(max_out, np.float32),
                    np.empty((1, dim), np.float32), np.zeros(1, np.int32),
                    np.empty((max_hidden, max_out), np.float32), np.empty((max_hidden, dim), np.float32),

@@ -44,25 +44,42 @@ class Word2VecModel:
     def words(self) -> list[str]:
         return list(self.vocab.words)
 
+    def word_vectors(self) -> np.ndarray:
+        """A vector per vocabulary word: its input row, or with subwords the mean of its own and its
+        character n-grams' rows (fastText's getWordVector)."""
+        if not self.config.subwords:
+            return self.input_rows[:len(self.vocab)]
+        from .subwords import mean_rows, vocabulary_subword_rows
+        rows, offsets = vocabulary_subword_rows(self.vocab.words, self.config.subword_settings)
+        out = np.empty((len(self.vocab), self.config.dim), np.float32)
+        mean_rows(self.input_rows, rows, offsets, out)
+        return out
+
     @property
     def vectors(self):
-        """The word vectors (the input rows) as :class:`vectors.Vectors`: most_similar, similarity, ..."""
+        """The word vectors as :class:`vectors.Vectors`: most_similar, similarity, ..."""
         from .vectors import Vectors
-        return Vectors(list(self.vocab.words), self.input_rows)
+        return Vectors(list(self.vocab.words), self.word_vectors())
 
     def get_word_vector(self, word: str) -> np.ndarray:
-        """The vector of a vocabulary word (KeyError for any other: this model has no subwords)."""
+        """The vector of any word with subwords (an unseen word: the mean of its n-gram rows, zeros if it has
+        none, as fastText); without, of a vocabulary word (KeyError for any other)."""
         if self._index is None:
             self._index = {w: i for i, w in enumerate(self.vocab.words)}
-        if word not in self._index:
-            raise KeyError(f"{word!r} is not in the vocabulary ({len(self.vocab):,} words)")
-        return self.input_rows[self._index[word]]
+        known = self._index.get(word, -1)
+        if not self.config.subwords:
+            if known < 0:
+                raise KeyError(f"{word!r} is not in the vocabulary ({len(self.vocab):,} words)")
+            return self.input_rows[known]
+        from .subwords import word_subword_rows
+        rows = word_subword_rows(word, self.config.subword_settings, len(self.vocab), known)
+        return self.input_rows[rows].mean(axis=0) if len(rows) else np.zeros(self.config.dim, np.float32)
 
     def save_vectors(self, path: str, binary: bool = False) -> float:
         """Write the word vectors in word2vec's text (or binary) format; returns seconds spent."""
         from .vectors import save_vectors
         started = time.perf_counter()
-        save_vectors(path, self.vocab.words, self.input_rows, binary=binary)
+        save_vectors(path, self.vocab.words, self.word_vectors(), binary=binary)
         self.report["save_seconds"] = time.perf_counter() - started
         return self.report["save_seconds"]
 
@@ -104,7 +121,8 @@ def load_word2vec_model(path: str) -> Word2VecModel:
     except (ValueError, OSError, EOFError, KeyError, TypeError, json.JSONDecodeError) as exc:
         raise FastembError(f"{path}: damaged fastemb model ({type(exc).__name__}: {exc})") from None
     n_outputs = len(words) - 1 if config.loss == "hs" else len(words)
-    if (inputs.ndim != 2 or outputs.ndim != 2 or inputs.shape != (len(words), config.dim)
+    n_inputs = len(words) + (config.buckets if config.subwords else 0)
+    if (inputs.ndim != 2 or outputs.ndim != 2 or inputs.shape != (n_inputs, config.dim)
             or outputs.shape != (n_outputs, config.dim) or counts.shape != (len(words),)):
         raise FastembError(f"{path}: corrupt model (shapes {inputs.shape}, {outputs.shape} and {counts.shape} do "
                            f"not fit {len(words)} words of dimension {config.dim})")
@@ -155,7 +173,7 @@ def word2vec_job(corpus, vocab: Vocab, config: Word2VecConfig, input_rows: np.nd
     """Skip-gram or CBOW over an encoded corpus: the samplers, the tables and the kernel's settings."""
     from .core import make_tables
     from .huffman import huffman_paths, max_path_length
-    from .losses import LOSSES
+    from .losses import LOSSES, NOISE_TRIES
     from .sampling import alias_table, keep_thresholds, noise_distribution
     from .update import MEAN, SEPARATE, SUM
 
@@ -171,20 +189,35 @@ def word2vec_job(corpus, vocab: Vocab, config: Word2VecConfig, input_rows: np.nd
     else:
         paths = (np.zeros(0, np.int32), np.zeros(0, np.float32), np.zeros(1, np.int64))
         n_outputs, max_out = n_words, config.negative + 1
+    subwords = None
+    n_inputs, max_rows = n_words, 1
+    if config.subwords:  # fastText's model: a word's rows are its own and its character n-grams'
+        from .subwords import vocabulary_subword_rows
+        subwords = vocabulary_subword_rows(vocab.words, config.subword_settings)
+        n_inputs, max_rows = n_words + config.buckets, int(np.diff(subwords[1]).max())
     if input_rows is None:
-        input_rows = initial_input_rows(n_words, config)
+        input_rows = initial_input_rows(n_inputs, config)
     if output_rows is None or output_rows.shape[0] != n_outputs:
         output_rows = np.zeros((n_outputs, config.dim), np.float32)
     samplers = (keep_thresholds(vocab.counts, config.sample), alias_table(noise_distribution(vocab.counts)),
                 tuple(paths), make_tables())
     skipgram = config.model == "skipgram"
-    max_in = 2 * config.window
-    settings = dict(loss=LOSSES[config.loss], combine=SEPARATE if skipgram else (SUM if config.cbow_sum else MEAN),
+    context = 2 * config.window
+    if not config.subwords:
+        combine, max_in, max_hidden = (SEPARATE, context, context) if skipgram else (MEAN, context, 1)
+    else:  # skip-gram: the centre's rows against every context word's targets; CBOW: all context words' rows
+        combine, max_in, max_hidden = MEAN, (max_rows if skipgram else context * max_rows), 1
+        max_out *= context if skipgram else 1
+    if config.cbow_sum and not skipgram:
+        combine = SUM
+    settings = dict(loss=LOSSES[config.loss], combine=combine, subwords=int(config.subwords),
                     batched=int(config.kernel == "batched"), window=config.window, negative=config.negative,
-                    noise_tries=1, lr_refresh_words=1, n_words=n_words, max_tokens=MAX_SENTENCE, max_in=max_in,
-                    max_hidden=max_in if skipgram else 1, max_out=max_out)
+                    noise_tries=NOISE_TRIES if config.subwords else 1, lr_refresh_words=1, n_words=n_words,
+                    max_tokens=MAX_SENTENCE, max_context=context, max_in=max_in, max_hidden=max_hidden,
+                    max_out=max_out)
+    extra = {"subwords": subwords} if subwords is not None else {}
     return Job(config.model, config, vocab, corpus, corpus.offsets, CHUNK_WORDS, input_rows, output_rows, samplers,
-               settings, hot_candidates=(n_words, n_outputs))
+               settings, hot_candidates=(n_words, n_outputs), **extra)
 
 
 def warm_up(dim: int = 8) -> float:
