@@ -4,9 +4,7 @@ Data flows one way: file -> corpus.scan -> Vocab -> corpus.encode -> kernel -> v
 """
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 import tempfile
 import threading
 import time
@@ -18,7 +16,10 @@ import numpy as np
 from . import __version__
 from .corpus import MAX_SENTENCE, MAX_TOKEN_BYTES, Corpus, DiskCorpus, encode, scan
 from .errors import FastembError
+from .fileio import scratch_file
+from .limits import check_numbers, check_skipgram_tables
 from .progress import Progress
+from .signals import held as _signals_deferred  # Ctrl-C, SIGTERM and SIGHUP wait for the block's end
 from .vocab import Vocab
 
 CHUNK_WORDS = 10_000  # unit of work handed to a thread, and of stopping/resuming
@@ -55,6 +56,7 @@ class SkipGramConfig:
 
     def validate(self) -> None:
         from .sgns_kernel import KERNELS
+        check_numbers(self)  # NaN, caps (--dim, --window, --negative, --lr), 64-bit integers
         for name in ("dim", "window", "negative", "epochs", "threads", "min_count"):
             if getattr(self, name) <= 0:
                 raise FastembError(f"--{name.replace('_', '-')} must be a positive integer, got {getattr(self, name)}")
@@ -136,7 +138,7 @@ def read_corpus(path: str, config: SkipGramConfig, vocab: Vocab | None = None,
             index = {word: i for i, word in enumerate(vocab.words)}
             remap = np.array([index.get(word, -1) for word in raw.words], dtype=np.int32)
         on_disk = raw.spill is not None or 4 * raw.n_tokens > budget
-        cache = os.path.join(workdir, f".fastemb-corpus-{os.getpid()}-{id(raw)}.int32") if on_disk else None
+        cache = scratch_file(workdir, ".fastemb-corpus-", ".int32") if on_disk else None
         return vocab, encode(raw, remap, cache)
     finally:
         if raw.spill is not None:
@@ -184,31 +186,6 @@ class _KernelRunner:
                 return
             except KeyboardInterrupt:
                 continue
-
-
-@contextlib.contextmanager
-def _signals_deferred():
-    """Hold SIGINT and SIGTERM until the block is done, then deliver them as they would have been.
-
-    Only the main thread can change signal handlers; elsewhere this does nothing.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    received = []
-    previous = {signum: signal.signal(signum, lambda signum, frame: received.append(signum))
-                for signum in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-        if received:
-            handler = previous[received[0]]
-            if callable(handler):
-                handler(received[0], None)
-            elif handler == signal.SIG_DFL:
-                os.kill(os.getpid(), received[0])
 
 
 class Interrupted(Exception):
@@ -458,6 +435,7 @@ def prepare_skipgram(path: str, config: SkipGramConfig, progress: Progress | Non
     resuming = vocab is not None
     started = time.perf_counter()
     vocab, corpus = read_corpus(path, config, vocab, workdir)
+    check_skipgram_tables(len(vocab), config.dim)  # before allocating them
     if segment_tokens and isinstance(corpus, DiskCorpus):
         corpus.segment_tokens = int(segment_tokens)
     read_seconds = time.perf_counter() - started
@@ -542,11 +520,13 @@ def run_to_file(trainer: SkipGramTrainer, report: dict, output: str, binary: boo
                 progress: Progress | None = None, run_info: dict | None = None) -> SkipGramModel:
     """Train to the end with optional periodic checkpoints, then save the vectors to ``output``.
 
-    On Ctrl-C or SIGTERM the threads stop at their next chunk boundary; the checkpoint
-    (if any) is written, and the vectors too with ``save_on_interrupt``; then
-    :class:`Interrupted` says where things are and how to go on.
+    On Ctrl-C, SIGTERM or SIGHUP the threads stop at their next chunk boundary; the vectors
+    are written with ``save_on_interrupt``, then the checkpoint (if any); then
+    :class:`Interrupted` says where things are and how to go on. At the end the vectors are
+    written before the checkpoint; ``report["checkpoint_error"]`` says if the checkpoint failed.
     """
     from .checkpoint import corpus_checksum, save_checkpoint
+    from .finishing import finish_run, stop_run
 
     run_info = dict(run_info or {})
     if checkpoint:
@@ -569,33 +549,36 @@ def run_to_file(trainer: SkipGramTrainer, report: dict, output: str, binary: boo
     try:
         trainer.run(progress, pause_every=checkpoint_every if checkpoint else None,
                     on_pause=save_state_or_warn if checkpoint else None)
-    except Interrupted as stopped:
-        notes = [f"Interrupted during {stopped}."]
-        if checkpoint:
-            save_state()
-            notes.append(f"Checkpoint saved to {checkpoint}; continue with: fastemb resume {checkpoint}")
-        if save_on_interrupt:
+    except Interrupted as stopped:  # the vectors so far (if asked), then the checkpoint: see finishing.py
+        def save_vectors():
             finish_report(trainer, report).save(output, binary=binary)
-            notes.append(f"Vectors trained so far saved to {output}.")
-        else:
-            notes.append(f"{output} was not written (an existing file is unchanged).")
-        raise Interrupted(" ".join(notes), stopped.signal) from None
-    if checkpoint:  # finished state first: if saving the vectors fails, `resume` only has to save them
-        save_state()
+        raise Interrupted(stop_run(str(stopped), output, save_vectors if save_on_interrupt else None,
+                                   save_state if checkpoint else None, checkpoint), stopped.signal) from None
     model = finish_report(trainer, report)
-    model.save(output, binary=binary)
+    # The vectors first, then the checkpoint; a failed checkpoint is reported, the vectors are kept.
+    failed = finish_run(lambda: model.save(output, binary=binary), save_state if checkpoint else None, checkpoint)
+    if checkpoint:
+        report["checkpoint_error"] = failed
     return model
 
 
-def resume_skipgram(checkpoint: str, progress: Progress | None = None) -> tuple[SkipGramModel, dict]:
-    """Continue the run saved in ``checkpoint``; writes the original command's output file.
+def resume_skipgram(checkpoint: str, progress: Progress | None = None, output: str | None = None,
+                    report_path: str | None = None, announce=None) -> tuple[SkipGramModel, dict]:
+    """Continue the run saved in ``checkpoint``; writes the original command's output file, or ``output``.
 
-    Returns the model and the original command's run description (output, report, ...).
+    A recorded output or report outside the checkpoint's directory is refused unless
+    ``output`` (``report_path``) is given (see fileio.resume_paths); ``announce(output,
+    report)`` is called with the paths before training. Returns the model and the run
+    description (output, report, ...).
     """
     from .checkpoint import corpus_checksum, load_checkpoint
+    from .fileio import resume_paths
 
     saved = load_checkpoint(checkpoint)
-    meta, run_info = saved["meta"], saved["meta"]["run"]
+    meta = saved["meta"]
+    run_info = {**meta["run"], **resume_paths(checkpoint, meta["run"], output, report_path)}
+    if announce is not None:
+        announce(run_info["output"], run_info.get("report"))
     config = SkipGramConfig(**meta["config"])
     if run_info.get("corpus_on_disk"):  # the same layout as when the checkpoint was written
         config.on_disk = True

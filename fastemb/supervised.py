@@ -38,6 +38,7 @@ from . import __version__
 from .corpus import first_spellings
 from .errors import FastembError
 from .fileio import atomic_output, check_readable, open_binary
+from .limits import check_numbers, check_supervised_tables
 from .progress import Progress
 from .vocab import Vocab
 
@@ -69,6 +70,7 @@ class SupervisedConfig:
 
     def validate(self) -> None:
         from .supervised_kernel import LOSSES
+        check_numbers(self)  # NaN, caps (--dim, --neg, --lr, --buckets), 64-bit integers
         for name in ("dim", "epochs", "threads", "min_count", "min_count_label", "neg"):
             if getattr(self, name) <= 0:
                 raise FastembError(f"--{name.replace('_', '-')} must be a positive integer, got {getattr(self, name)}")
@@ -796,6 +798,7 @@ def train_supervised(path: str, config: SupervisedConfig | None = None,
     started = time.perf_counter()
     data = read_training_data(path, config)
     read_seconds = time.perf_counter() - started
+    check_supervised_tables(len(data.words), config.n_buckets, len(data.labels), config.dim)  # before allocating
     examples = data.examples
     say(f"Read {data.lines:,} lines: {len(examples):,} examples, {int(examples.word_counts.sum()):,} words; "
         f"vocabulary {len(data.words):,} words, {len(data.labels):,} labels in {read_seconds:.1f} s"
