@@ -286,6 +286,13 @@ SLOWED = textwrap.dedent("""
     elif phase == "saving":  # the first block of the vectors file takes 2 s
         rows = vectors._format_rows
         vectors._format_rows = lambda block: (time.sleep(2), rows(block))[1]
+    elif phase == "checkpointing":  # says when training starts; writing a checkpoint takes 2 s
+        import pathlib
+        import numpy
+        import fastemb.sgns as sgns
+        run, savez = sgns.SkipGramTrainer.run, numpy.savez
+        sgns.SkipGramTrainer.run = lambda self, *a, **k: (pathlib.Path("training").touch(), run(self, *a, **k))[1]
+        numpy.savez = lambda *a, **k: (time.sleep(2), savez(*a, **k))[1]
     elif phase == "internal":
         def broken(path):
             raise ZeroDivisionError("injected")
@@ -347,6 +354,19 @@ def test_sighup_while_training_saves_the_checkpoint_and_leaves_no_scratch_file(l
     assert process.returncode == 129 and "Traceback" not in stderr and "Checkpoint saved to run.ckpt" in stderr
     assert sorted(os.listdir(tmp_path)) == ["run.ckpt"]
     assert load_checkpoint(str(tmp_path / "run.ckpt"))["meta"]["epoch"] < 40
+
+
+def test_a_second_ctrl_c_while_the_checkpoint_is_written_does_not_lose_it(long_corpus, tmp_path):
+    process = _start("checkpointing", "skipgram", long_corpus, "-o", "v.txt", "--checkpoint", "run.ckpt", *ARGS,
+                     cwd=tmp_path)
+    _wait_until(lambda: (tmp_path / "training").exists(), process)
+    time.sleep(0.5)
+    process.send_signal(signal.SIGINT)
+    _wait_until(lambda: any(p.name.endswith(".tmp") for p in tmp_path.iterdir()), process)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130 and "Traceback" not in stderr and "Checkpoint saved to run.ckpt" in stderr
+    assert load_checkpoint(str(tmp_path / "run.ckpt"))["meta"]["epoch"] < 40 and leftovers(tmp_path) == []
 
 
 @pytest.mark.parametrize("signals,code", [([signal.SIGHUP], 129), ([signal.SIGINT, signal.SIGINT], 130)])
