@@ -224,8 +224,9 @@ def resume(checkpoint, output, report_path, quiet):
 
 
 def _say(message: str) -> None:
-    """A line on stderr that -q does not silence: where a command writes is never a secret."""
-    click.echo(message, err=True)
+    """A line on stderr that -q does not silence; best effort (a terminal gone with SIGHUP stops nothing)."""
+    with contextlib.suppress(OSError):
+        click.echo(message, err=True)
 
 
 def _threads(requested: int | None, quiet: bool, flag: str = "--threads") -> int:

@@ -369,6 +369,16 @@ def test_a_second_ctrl_c_while_the_checkpoint_is_written_does_not_lose_it(long_c
     assert load_checkpoint(str(tmp_path / "run.ckpt"))["meta"]["epoch"] < 40 and leftovers(tmp_path) == []
 
 
+def test_a_closed_stderr_does_not_stop_a_run(topic_corpus, tmp_path):
+    """Progress lines into a terminal that went away (SIGHUP: EIO) or a closed pipe are dropped."""
+    process = subprocess.Popen([sys.executable, "-m", "fastemb.cli", "skipgram", str(topic_corpus), "-o", "v.txt",
+                                "--threads", "1000", *FAST[:-1]], cwd=tmp_path, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+    process.stderr.close()
+    stdout, _ = process.communicate(timeout=60)
+    assert process.returncode == 0 and b"Saved v.txt" in stdout and len(load_vectors(str(tmp_path / "v.txt"))) == 40
+
+
 @pytest.mark.parametrize("signals,code", [([signal.SIGHUP], 129), ([signal.SIGINT, signal.SIGINT], 130)])
 def test_signals_while_saving_wait_for_the_complete_file(topic_corpus, tmp_path, signals, code):
     process = _start("saving", "skipgram", topic_corpus, "-o", "v.txt", "--on-disk", *FAST, cwd=tmp_path)
