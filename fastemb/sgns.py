@@ -16,7 +16,7 @@ import numpy as np
 from . import __version__
 from .corpus import MAX_SENTENCE, MAX_TOKEN_BYTES, Corpus, DiskCorpus, encode, scan
 from .errors import FastembError
-from .fileio import scratch_file
+from .fileio import remove_quietly, scratch_file
 from .limits import check_numbers, check_skipgram_tables
 from .progress import Progress
 from .signals import held as _signals_deferred  # Ctrl-C, SIGTERM and SIGHUP wait for the block's end
@@ -142,7 +142,7 @@ def read_corpus(path: str, config: SkipGramConfig, vocab: Vocab | None = None,
         return vocab, encode(raw, remap, cache)
     finally:
         if raw.spill is not None:
-            os.unlink(raw.spill)
+            remove_quietly(raw.spill)
 
 
 class _KernelRunner:
