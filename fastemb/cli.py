@@ -6,9 +6,9 @@ numba loads only when a command trains.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
-import signal
 import sys
 import time
 from pathlib import Path
@@ -23,29 +23,92 @@ DEFAULT_CORPUS = DATA_DIR / "corpus.txt.gz"
 
 
 class _Group(click.Group):
-    """Turns FastembError into one ``Error: ...`` line and Ctrl-C into exit 130, never a traceback."""
+    """The one guard of every command: whatever goes wrong ends in a line or two, never a traceback.
+
+    FastembError is one ``Error: ...`` line (exit 1). Ctrl-C, SIGTERM and SIGHUP stop the command
+    cleanly (exit 130, 143, 129). A closed pipe on stdout ends quietly (exit 141, as a program killed
+    by SIGPIPE), a full one with one line (exit 1). Anything else is a bug: ``Error: internal error:
+    ...`` and a line asking to report it; ``--debug`` or FASTEMB_DEBUG=1 shows the traceback instead.
+    """
 
     def invoke(self, ctx):
+        from .signals import stop_on_termination
+        debug = ctx.params.get("debug") or os.environ.get("FASTEMB_DEBUG", "") not in ("", "0")
         try:
-            return super().invoke(ctx)
+            with stop_on_termination():  # SIGTERM and SIGHUP become KeyboardInterrupts, handled below
+                result = super().invoke(ctx)
+                sys.stdout.flush()
+            return result
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
         except FastembError as exc:
-            click.echo(f"Error: {exc}", err=True)
-            sys.exit(1)
+            _fail(f"Error: {exc}", 1)
         except KeyboardInterrupt as exc:
-            click.echo("\nInterrupted: no output was written; any existing output file is unchanged.", err=True)
-            sys.exit(143 if isinstance(exc, _Terminated) else 130)
-        except Exception as exc:  # noqa: BLE001 - the trainer's own stop, carrying where it stopped
-            from .trainer import Interrupted
-            if not isinstance(exc, Interrupted):
+            from .fileio import written
+            from .signals import exit_code
+            _fail("\nInterrupted: " + (f"{', '.join(written)} written before the stop." if written else
+                                      "no output was written; any existing output file is unchanged."),
+                  exit_code(exc))
+        except OSError as exc:
+            _end_if_stdout_failed(exc)
+            if exc.filename is not None and not debug:
+                _fail(f"Error: {exc.filename}: {exc.strerror or exc}", 1)
+            _internal_error(exc, debug)
+        except MemoryError as exc:
+            if debug:
                 raise
-            click.echo(f"\n{exc}", err=True)
-            sys.exit(143 if isinstance(exc.signal, _Terminated) else 130)
+            _fail(f"Error: out of memory ({exc or 'MemoryError'}); lower --dim, --buckets or the vocabulary size", 1)
+        except Exception as exc:  # noqa: BLE001 - the guard of last resort
+            from .trainer import Interrupted
+            if isinstance(exc, Interrupted):  # the trainer's own stop, carrying where it stopped
+                from .signals import exit_code
+                _fail(f"\n{exc}", exit_code(exc.signal))
+            _internal_error(exc, debug)
+
+    def main(self, *args, **kwargs):
+        try:
+            return super().main(*args, **kwargs)
+        except OSError as exc:  # `--help` or `--version` into a closed pipe or a full disk
+            _end_if_stdout_failed(exc)
+            raise
+
+
+_OUTPUT_ERRNOS = {errno.EPIPE, errno.ENOSPC, errno.EIO, errno.EDQUOT, errno.EFBIG}
+
+
+def _end_if_stdout_failed(exc: OSError) -> None:
+    """Exit if ``exc`` is a failed write to stdout (no file name: a stream): quietly with 141 for a
+    closed pipe (`| head`), as a program killed by SIGPIPE; with one line and 1 for a full disk."""
+    if exc.filename is not None or exc.errno not in _OUTPUT_ERRNOS:
+        return
+    with contextlib.suppress(OSError):  # what is still buffered goes nowhere: no complaint at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    if exc.errno == errno.EPIPE:
+        sys.exit(141)
+    _fail(f"Error: cannot write to standard output ({exc.strerror})", 1)
+
+
+def _fail(message: str, code: int):
+    """Print ``message`` on stderr (if stderr is still there) and exit with ``code``."""
+    with contextlib.suppress(OSError):
+        click.echo(message, err=True)
+    sys.exit(code)
+
+
+def _internal_error(exc: BaseException, debug: bool):
+    if debug:
+        raise exc
+    _fail(f"Error: internal error: {type(exc).__name__}: {exc}\n"
+          f"This is a bug in fastemb {__version__}: please report it with the command that caused it "
+          "(--debug before the command, or FASTEMB_DEBUG=1, shows the traceback).", 1)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="fastemb")
-def main():
-    """Train embedding layers: word2vec skip-gram or a fastText-style classifier, on one sparse core."""
+@click.option("--debug", is_flag=True, help="Show the traceback of an internal error (or set FASTEMB_DEBUG=1).")
+def main(debug):
+    """Train embedding layers: word2vec skip-gram and CBOW, fastText's subword models, or a fastText-style
+    classifier, on one sparse core."""
 
 
 def _default_input(input_path: str | None, what: Path) -> str:
@@ -128,6 +191,16 @@ def _run_options(command):
     return command
 
 
+_MORE_HELP = """
+
+    Several INPUT files are read in order as one corpus; '-' reads standard input.
+
+    Exit codes: 0 done; 1 an error (nothing written, an existing output unchanged); 3 the output
+    was written but the final --checkpoint could not be; 130, 143, 129 stopped by Ctrl-C,
+    SIGTERM, SIGHUP (the checkpoint written, with --save-on-interrupt the output too).
+    """
+
+
 def _word2vec_command(model: str, summary: str):
     from .config import Word2VecConfig
 
@@ -167,12 +240,11 @@ def _word2vec_command(model: str, summary: str):
         from .word2vec import prepare
 
         inputs = _training_inputs(input_args, DEFAULT_CORPUS)
-        config = Word2VecConfig(model=model, threads=(os.cpu_count() or 1) if threads is None else threads,
-                                **options)
+        config = Word2VecConfig(model=model, threads=_threads(threads, quiet), **options)
         run_info = {"output": output, "binary": binary}
         _train(prepare, inputs, config, run_info, checkpoint, checkpoint_every, save_on_interrupt, report_path, quiet)
 
-    command.__doc__ = summary + "\n\n    Several INPUT files are read in order as one corpus; '-' reads standard input."
+    command.__doc__ = summary + _MORE_HELP
     return main.command(model)(command)
 
 
@@ -185,16 +257,21 @@ cbow = _word2vec_command(
 def _train(prepare, inputs, config, run_info, checkpoint, checkpoint_every, save_on_interrupt, report_path,
            quiet) -> None:
     """What every training command does: check, read, train (with checkpoints), save, summarise."""
-    from .fileio import check_writable
+    from .fileio import check_paths
+    from .limits import check_number
     from .progress import Progress
     from .run import run_to_file
 
     config.validate()
-    if not checkpoint_every > 0:
-        raise FastembError(f"--checkpoint-every must be > 0 seconds, got {checkpoint_every}")
-    for path in (run_info["output"], run_info.get("vectors"), report_path, checkpoint):
-        if path:
-            check_writable(path)
+    check_number("--checkpoint-every", checkpoint_every, positive=True)
+    given = {"-o/--output": run_info["output"], "--vectors": run_info.get("vectors"), "--report": report_path,
+             "--checkpoint": checkpoint}
+    check_paths({**{f"INPUT {i + 1}" if len(inputs) > 1 else "INPUT": path for i, path in enumerate(inputs)},
+                 "--init": getattr(config, "init", None), "--pretrained": getattr(config, "pretrained", None)},
+                given)
+    if config.__class__.__name__ == "SupervisedConfig":
+        from .limits import check_supervised_tables
+        check_supervised_tables(0, config.n_buckets, 0, config.dim)  # the n-gram rows alone, before reading
     absolute = [path if path == "-" else os.path.abspath(path) for path in inputs]
     run_info = {**run_info, "input": _one_or_list(absolute), "output": os.path.abspath(run_info["output"]),
                 "report": os.path.abspath(report_path) if report_path else None}
@@ -202,25 +279,55 @@ def _train(prepare, inputs, config, run_info, checkpoint, checkpoint_every, save
         run_info["vectors"] = os.path.abspath(run_info["vectors"])
     progress = Progress(1, config.threads, quiet=quiet)
     _return_freed_memory()
-    with _stop_on_sigterm():  # reading a big corpus takes a while too: SIGTERM stops cleanly
-        trainer, report = prepare(_one_or_list(inputs), config, progress, workdir=_workdir(run_info["output"]))
-        model = run_to_file(trainer, report, run_info, checkpoint, checkpoint_every, save_on_interrupt, progress)
+    trainer, report = prepare(_one_or_list(inputs), config, progress, workdir=_workdir(run_info["output"]))
+    model = run_to_file(trainer, report, run_info, checkpoint, checkpoint_every, save_on_interrupt, progress)
     _finish(model, run_info)
 
 
 @main.command()
 @click.argument("checkpoint")
+@click.option("-o", "--output", default=None,
+              help="Write the output (vectors or model) here [default: the output the checkpoint records, if it is "
+                   "in the checkpoint's directory].")
+@click.option("--vectors", "vectors_path", default=None,
+              help="A classifier's word vectors here [default: as the checkpoint records, in its directory].")
+@click.option("--report", "report_path", default=None,
+              help="Write the run's figures as JSON here [default: the report the checkpoint records, if any and "
+                   "in the checkpoint's directory].")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
-def resume(checkpoint, quiet):
-    """Continue an interrupted training run (any command) from its CHECKPOINT and write its outputs."""
+def resume(checkpoint, output, vectors_path, report_path, quiet):
+    """Continue an interrupted training run (any command) from its CHECKPOINT and write its outputs.
+
+    The outputs the checkpoint records are written only when they are in the checkpoint's own
+    directory: a checkpoint may come from someone else, and must not choose which of your files
+    to replace. Otherwise resume refuses; -o (--vectors, --report) say where to write. The output
+    path is printed before training. Exit codes as for skipgram.
+    """
     from .progress import Progress
     from .run import resume as resume_run
 
     progress = Progress(1, 1, quiet=quiet)
     _return_freed_memory()
-    with _stop_on_sigterm():
-        model, run_info = resume_run(checkpoint, progress)
+
+    def announce(outputs, report):
+        _say(f"Resuming {checkpoint}: writing {outputs}" + (f", the report to {report}" if report else ""))
+    model, run_info = resume_run(checkpoint, progress, output, report_path, vectors_path, announce)
     _finish(model, run_info)
+
+
+def _say(message: str) -> None:
+    """A line on stderr that -q does not silence; best effort (a terminal gone with SIGHUP stops nothing)."""
+    with contextlib.suppress(OSError):
+        click.echo(message, err=True)
+
+
+def _threads(requested: int | None, quiet: bool, flag: str = "--threads") -> int:
+    """``requested`` threads, or all cores; more than the cores is cut to them, with a note."""
+    from .limits import usable_threads
+    threads, note = usable_threads(requested, flag)
+    if note and not quiet:
+        _say(note)
+    return threads
 
 
 def _return_freed_memory() -> None:
@@ -268,21 +375,10 @@ def _finish(model, run_info: dict) -> None:
                    f"dim {config.dim}, {_count(config.threads, 'thread')}")
     _echo_timings(report, config.threads)
     click.echo(f"Saved {outputs_of(run_info)}")
-
-
-class _Terminated(KeyboardInterrupt):
-    """SIGTERM, delivered like Ctrl-C so training stops cleanly at a chunk boundary."""
-
-
-@contextlib.contextmanager
-def _stop_on_sigterm():
-    def handler(signum, frame):
-        raise _Terminated()
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    if report.get("checkpoint_error"):
+        from .finishing import EXIT_CHECKPOINT_NOT_WRITTEN
+        _fail(f"Warning: {outputs_of(run_info)} saved but the final checkpoint was not ({report['checkpoint_error']})",
+              EXIT_CHECKPOINT_NOT_WRITTEN)
 
 
 @main.command()
@@ -344,23 +440,14 @@ def print_vectors(model_path, words):
                             dtype=np.float32).reshape(len(batch), table.dim)
     interactive = words == ("-",) and sys.stdin.isatty()
     out = sys.stdout.buffer  # bytes: a word read from stdin may not be valid UTF-8, and is written back as it came
-    try:
-        for batch in _word_batches(words, interactive):
-            for word, vector in zip(batch, vectors_of(batch)):
-                # fastText's layout: setprecision(5) and a space after every value
-                line = word + " " + "".join(f"{v:.5g} " for v in vector.tolist()) + "\n"
-                out.write(line.encode("utf-8", "surrogateescape"))
-            if interactive:
-                out.flush()
-        out.flush()
-    except BrokenPipeError:
-        _reader_gone()
-
-
-def _reader_gone() -> None:
-    """`fastemb predict|vectors ... | head`: the reader has gone, stop quietly (no error at exit's flush)."""
-    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    sys.exit(0)
+    for batch in _word_batches(words, interactive):  # a closed pipe or a full disk ends in the group's guard
+        for word, vector in zip(batch, vectors_of(batch)):
+            # fastText's layout: setprecision(5) and a space after every value
+            line = word + " " + "".join(f"{v:.5g} " for v in vector.tolist()) + "\n"
+            out.write(line.encode("utf-8", "surrogateescape"))
+        if interactive:
+            out.flush()
+    out.flush()
 
 
 def _word_batches(words: tuple, interactive: bool, size: int = 4096):
@@ -395,10 +482,12 @@ def bench(input_path, budget, max_threads, kernel, repeat, **options):
     from .config import Word2VecConfig
     from .word2vec import measure_throughput
 
+    from .limits import check_integer
+
     input_path = _default_input(input_path, DEFAULT_CORPUS)
-    max_threads = (os.cpu_count() or 1) if max_threads is None else max_threads
-    if budget <= 0 or max_threads <= 0 or repeat <= 0:
-        raise FastembError("--words, --threads and --repeat must be positive")
+    check_integer("--words", budget, 1)
+    check_integer("--repeat", repeat, 1, 1_000)
+    max_threads = _threads(max_threads, quiet=False)
     config = Word2VecConfig(kernel=kernel, **options)
     config.validate()
     rows = measure_throughput(input_path, config, list(range(1, max_threads + 1)), budget, repeat,
@@ -462,13 +551,14 @@ def supervised(input_args, output, vectors_path, threads, checkpoint, checkpoint
                report_path, quiet, **options):
     """Train a fastText-style classifier on INPUT (`__label__x words ...` per line; .gz/.bz2/.xz ok).
 
-    Several INPUT files are read in order as one data set; '-' reads standard input.
+    Several INPUT files are read in order as one data set; '-' reads standard input. Exit codes as
+    for skipgram.
     """
     from .config import SupervisedConfig
     from .supervised import prepare
 
     inputs = _training_inputs(input_args, DEFAULT_LABELLED)
-    config = SupervisedConfig(threads=(os.cpu_count() or 1) if threads is None else threads, **options)
+    config = SupervisedConfig(threads=_threads(threads, quiet), **options)
     _train(prepare, inputs, config, {"output": output, "vectors": vectors_path}, checkpoint, checkpoint_every,
            save_on_interrupt, report_path, quiet)
 
@@ -486,6 +576,10 @@ def test_model(model_path, input_path, k, threshold, per_label):
 
     model = _load_classifier(model_path)
     result = model.evaluate(input_path, k=k, threshold=threshold)
+    if result.examples == 0:
+        raise FastembError(f"{input_path}: no line has a label that {model_path} knows (labels start with "
+                           f"{model.config.label_prefix!r}) and a word or end of line to predict from: "
+                           "nothing to score")
     if result.unknown_label_lines:
         click.echo(f"Warning: {result.unknown_label_lines:,} lines of {input_path} have labels never seen in "
                    "training; those labels were ignored (a line left with no known label is not scored)", err=True)
@@ -511,13 +605,10 @@ def predict(model_path, input_path, k, probabilities, threshold):
     from .metrics import format_prediction
 
     model = _load_classifier(model_path)
-    out = sys.stdout
-    try:
-        for labels, probs in model.predict_file(input_path, k=k, threshold=threshold):
-            out.write(format_prediction(labels, probs, probabilities) + "\n")
-        out.flush()
-    except BrokenPipeError:
-        _reader_gone()
+    out = sys.stdout  # a closed pipe (`| head`) or a full disk ends in the group's guard
+    for labels, probs in model.predict_file(input_path, k=k, threshold=threshold):
+        out.write(format_prediction(labels, probs, probabilities) + "\n")
+    out.flush()
 
 
 @main.command()
@@ -579,13 +670,14 @@ def evaluate(vectors_path, analogy_paths, similarity_paths, restrict_vocab, meth
 def compare(first_path, second_path, word_lists, k, max_words, top, plot_path, as_json):
     """How the neighbourhoods of words differ between two vector files FIRST and SECOND."""
     from .compare import compare_vectors, format_comparison, plot_comparison, require_matplotlib
-    from .fileio import check_readable, check_writable
+    from .fileio import check_paths, check_readable, check_writable
     from .vectors import load_vectors
 
     words = [w.strip() for spec in word_lists for w in spec.split(",") if w.strip()]
     check_readable(first_path)
     check_readable(second_path)
     if plot_path:
+        check_paths({"FIRST": first_path, "SECOND": second_path}, {"--plot": plot_path})
         require_matplotlib()
         check_writable(plot_path)
     first, second = load_vectors(first_path), load_vectors(second_path)

@@ -49,6 +49,8 @@ class TrainConfig:
         return self.max_memory * 2**20
 
     def validate(self) -> None:
+        from .limits import check_numbers
+        check_numbers(self)  # NaN, caps (--dim, --window, --negative, --lr, --buckets, ...), 64-bit integers
         _positive(self, "dim", "epochs", "threads")
         if not (self.lr > 0 and math.isfinite(self.lr)):
             raise FastembError(f"--lr must be > 0, got {self.lr}")

@@ -16,7 +16,7 @@ from typing import ClassVar
 import numpy as np
 
 from .errors import FastembError
-from .fileio import Inputs, input_name, input_paths, open_input, remove_quietly
+from .fileio import Inputs, input_name, input_paths, open_input, remove_quietly, scratch_file, scratch_name
 
 MAX_SENTENCE = 10_000  # as gensim (MAX_WORDS_IN_BATCH): longer lines become several sentences
 MAX_TOKEN_BYTES = 1_000  # longer "words" are binary junk; cut to keep the vocabulary and files sane
@@ -341,9 +341,8 @@ class _IdStore:
     def add(self, ids: np.ndarray) -> None:
         self.n += len(ids)
         if self.handle is None and 4 * self.n > self.budget and self.spill_dir is not None:
-            import tempfile
-            fd, self.spill = tempfile.mkstemp(prefix="ids-", suffix=".int32", dir=self.spill_dir)
-            self.handle = os.fdopen(fd, "wb")
+            self.spill = scratch_file(self.spill_dir, "ids-", ".int32")
+            self.handle = open(self.spill, "wb")
             for part in self.parts:
                 part.tofile(self.handle)
             self.parts = []
@@ -359,7 +358,7 @@ class _IdStore:
             self.parts = [table[part] for part in self.parts]
             return
         self.handle.close()
-        renumbered = self.spill + ".renumbered"
+        renumbered = scratch_name(self.spill + ".renumbered")
         with open(self.spill, "rb") as source, open(renumbered, "wb") as target:
             while len(piece := np.fromfile(source, dtype=np.int32, count=1 << 20)):
                 table[piece].tofile(target)
@@ -470,7 +469,7 @@ def _merge_equal_words(raw: RawCorpus) -> RawCorpus:
     if raw.spill is None:
         raw.ids = remap[raw.ids]
     else:
-        merged = raw.spill + ".merged"
+        merged = scratch_name(raw.spill + ".merged")
         with open(merged, "wb") as handle:
             for _, piece in raw.id_pieces():
                 remap[piece].tofile(handle)

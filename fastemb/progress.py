@@ -42,17 +42,23 @@ class Progress:
         eta = (self.total_words - words_done) / rate if rate > 0 else 0.0
         line = (f"\rProgress: {100 * fraction:5.1f}%  words/sec/thread: {rate / self.threads:9.0f}  "
                 f"lr: {lr:.6f}  loss: {loss:.4f}  ETA: {_clock(eta)}")
-        self.stream.write(line)
-        self.stream.flush()
+        self._write(line)
         self.shown = True
 
     def close(self) -> None:
         if self.shown and not self.quiet:
-            self.stream.write("\n")
-            self.stream.flush()
+            self._write("\n")
 
     def say(self, message: str) -> None:
         """A one-off status line (reading, vocabulary, compile), unless quiet."""
         if not self.quiet:
-            self.stream.write(message + "\n")
+            self._write(message + "\n")
+
+    def _write(self, text: str) -> None:
+        """Progress is best effort: a terminal that went away (SIGHUP: EIO) or a closed pipe must
+        not stop the run, nor the checkpoint written on the way out."""
+        try:
+            self.stream.write(text)
             self.stream.flush()
+        except OSError:
+            pass

@@ -31,11 +31,14 @@ def run_to_file(trainer: Trainer, report: dict, run_info: dict, checkpoint: str 
                 progress: Progress | None = None):
     """Train to the end with optional periodic checkpoints, then write the outputs ``run_info`` names.
 
-    On Ctrl-C or SIGTERM the threads stop at their next chunk boundary; the checkpoint
-    (if any) is written, and the outputs too with ``save_on_interrupt``; then
-    :class:`Interrupted` says where things are and how to go on, one sentence a line.
+    On Ctrl-C, SIGTERM or SIGHUP the threads stop at their next chunk boundary; the outputs
+    are written with ``save_on_interrupt``, then the checkpoint (if any); then
+    :class:`Interrupted` says where things are and how to go on, one sentence a line. At the
+    end the outputs are written before the checkpoint; ``report["checkpoint_error"]`` says if
+    the checkpoint failed.
     """
     from .checkpoint import corpus_checksum, save_checkpoint
+    from .finishing import finish_run, stop_run
 
     module = objective_module(trainer.job.objective)
     run_info = dict(run_info)
@@ -61,42 +64,41 @@ def run_to_file(trainer: Trainer, report: dict, run_info: dict, checkpoint: str 
     try:
         trainer.run(progress, pause_every=checkpoint_every if checkpoint else None,
                     on_pause=save_state_or_warn if checkpoint else None)
-    except Interrupted as stopped:
-        notes = [f"Interrupted during {stopped}."]
-        if checkpoint:
-            save_state()
-            if STDIN in input_paths(run_info["input"]):
-                notes.append(f"Checkpoint saved to {checkpoint}; the input came from standard input, which "
-                             f"cannot be read again, so `fastemb resume` cannot continue this run "
-                             f"(`--init {checkpoint}` starts a new run from its vectors).")
-            else:
-                notes.append(f"Checkpoint saved to {checkpoint}; continue with: fastemb resume {checkpoint}")
-        if save_on_interrupt:
+    except Interrupted as stopped:  # what was trained so far (if asked), then the checkpoint: see finishing.py
+        def save_so_far():
             module.save_outputs(module.finish_report(trainer, report), run_info)
-            notes.append(f"Trained so far, saved to {outputs_of(run_info)}.")
-        else:
-            notes.append(f"{outputs_of(run_info)} not written (an existing file is unchanged).")
-        raise Interrupted("\n".join(notes), stopped.signal) from None
-    if checkpoint:  # finished state first: if saving the outputs fails, `resume` only has to save them
-        save_state()
+        raise Interrupted(stop_run(str(stopped), outputs_of(run_info), save_so_far if save_on_interrupt else None,
+                                   save_state if checkpoint else None, checkpoint,
+                                   resumable=STDIN not in input_paths(run_info["input"])), stopped.signal) from None
     model = module.finish_report(trainer, report)
-    module.save_outputs(model, run_info)
+    # The outputs first, then the checkpoint; a failed checkpoint is reported, the outputs are kept.
+    failed = finish_run(lambda: module.save_outputs(model, run_info), save_state if checkpoint else None, checkpoint)
+    if checkpoint:
+        report["checkpoint_error"] = failed
     return model
 
 
-def resume(checkpoint: str, progress: Progress | None = None):
-    """Continue the run saved in ``checkpoint`` and write the outputs of the command that started it.
+def resume(checkpoint: str, progress: Progress | None = None, output: str | None = None,
+           report_path: str | None = None, vectors: str | None = None, announce=None):
+    """Continue the run saved in ``checkpoint`` and write the outputs of the command that started it, or
+    ``output`` (and ``report_path``).
 
-    Returns the model and that command's run description (output, report, ...).
+    A recorded output or report outside the checkpoint's directory is refused unless given
+    here (see fileio.resume_paths); ``announce(output, report)`` is called with the paths
+    before training. Returns the model and the run description (output, report, ...).
     """
     from .checkpoint import corpus_checksum, load_checkpoint
+    from .fileio import resume_paths
     from .vocab import Vocab
 
     saved = load_checkpoint(checkpoint)
-    meta, run_info = saved["meta"], saved["meta"]["run"]
-    if STDIN in input_paths(run_info["input"]):
+    meta = saved["meta"]
+    if STDIN in input_paths(meta["run"]["input"]):
         raise FastembError(f"{checkpoint}: the run read its input from standard input, which cannot be read "
                            f"again; to go on, train on the data as a file with --init {checkpoint}")
+    run_info = {**meta["run"], **resume_paths(checkpoint, meta["run"], output, report_path, vectors)}
+    if announce is not None:
+        announce(outputs_of(run_info), run_info.get("report"))
     module = objective_module(meta["objective"])
     config = module.config_from(meta)
     if run_info.get("corpus_on_disk"):  # read the data with the layout it had: in memory or on disk

@@ -22,6 +22,7 @@ from .errors import FastembError
 from .fileio import STDIN, Inputs, atomic_output, check_readable, input_paths
 from .labelled import Examples, TrainingData, _encode, _TokenTable, read_line_batches, read_training_data
 from .metrics import TestResult, score_predictions
+from .limits import check_supervised_tables
 from .progress import Progress
 from .trainer import Job, Trainer
 
@@ -360,6 +361,8 @@ def prepare(path: Inputs, config: SupervisedConfig, progress: Progress | None = 
     started = time.perf_counter()
     data = read_training_data(path, config, vocab, labels)
     read_seconds = time.perf_counter() - started
+    check_supervised_tables(len(data.words), config.n_buckets, len(data.labels), config.dim)  # before allocating
+    check_supervised_tables(len(data.words), config.n_buckets, len(data.labels), config.dim)  # before allocating
     examples = data.examples
     say(f"Read {data.lines:,} lines: {len(examples):,} examples, {int(examples.word_counts.sum()):,} words; "
         f"vocabulary {len(data.words):,} words, {len(data.labels):,} labels in {read_seconds:.1f} s"

@@ -9,9 +9,6 @@ resumed ``--threads 1`` run continues bit for bit.
 """
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
 import threading
 import time
 from dataclasses import dataclass, field
@@ -21,6 +18,7 @@ import numpy as np
 from .core import STRIDE
 from .errors import FastembError
 from .progress import Progress
+from .signals import held
 
 
 @dataclass
@@ -115,33 +113,8 @@ class _KernelRunner:
                 continue
 
 
-@contextlib.contextmanager
-def signals_deferred():
-    """Hold SIGINT and SIGTERM until the block is done, then deliver them as they would have been.
-
-    Only the main thread can change signal handlers; elsewhere this does nothing.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    received = []
-    previous = {signum: signal.signal(signum, lambda signum, frame: received.append(signum))
-                for signum in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-        if received:
-            handler = previous[received[0]]
-            if callable(handler):
-                handler(received[0], None)
-            elif handler == signal.SIG_DFL:
-                os.kill(os.getpid(), received[0])
-
-
 class Interrupted(Exception):
-    """Training stopped at a chunk boundary on request (Ctrl-C, SIGTERM); the trainer can go on.
+    """Training stopped at a chunk boundary on request (Ctrl-C, SIGTERM, SIGHUP); the trainer can go on.
 
     ``signal`` is the KeyboardInterrupt (or subclass, e.g. for SIGTERM) that asked for it.
     """
@@ -242,7 +215,7 @@ class Trainer:
         while not self.finished:
             try:
                 self._train_segment(poll)
-                with signals_deferred():  # the bookkeeping below is never cut in half by a signal
+                with held():  # the bookkeeping below is never cut in half by a signal
                     paused = self.state[2][0] != 0
                     self.state[2][0] = 0
                     if paused:

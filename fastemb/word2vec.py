@@ -16,7 +16,8 @@ from . import __version__
 from .config import Word2VecConfig
 from .corpus import MAX_SENTENCE, MAX_TOKEN_BYTES, Corpus, DiskCorpus, encode, scan
 from .errors import FastembError
-from .fileio import Inputs, input_name
+from .fileio import Inputs, input_name, remove_quietly, scratch_file
+from .limits import check_word2vec_tables
 from .progress import Progress
 from .trainer import Job, Trainer
 from .vocab import Vocab
@@ -149,11 +150,11 @@ def read_corpus(path: Inputs, config: Word2VecConfig, vocab: Vocab | None = None
             index = {word: i for i, word in enumerate(vocab.words)}
             remap = np.array([index.get(word, -1) for word in raw.words], dtype=np.int32)
         on_disk = raw.spill is not None or 4 * raw.n_tokens > budget
-        cache = os.path.join(workdir, f".fastemb-corpus-{os.getpid()}-{id(raw)}.int32") if on_disk else None
+        cache = scratch_file(workdir, ".fastemb-corpus-", ".int32") if on_disk else None
         return vocab, encode(raw, remap, cache)
     finally:
         if raw.spill is not None:
-            os.unlink(raw.spill)
+            remove_quietly(raw.spill)
 
 
 def initial_input_rows(n_words: int, config: Word2VecConfig, out: np.ndarray | None = None) -> np.ndarray:
@@ -278,6 +279,7 @@ def prepare(path: Inputs, config: Word2VecConfig, progress: Progress | None = No
     resuming = vocab is not None
     started = time.perf_counter()
     vocab, corpus = read_corpus(path, config, vocab, workdir)
+    check_word2vec_tables(len(vocab), config.buckets if config.subwords else 0, config.dim)  # before allocating
     if segment_tokens and isinstance(corpus, DiskCorpus):
         corpus.segment_tokens = int(segment_tokens)
     read_seconds = time.perf_counter() - started
