@@ -272,6 +272,7 @@ def _train(prepare, inputs, config, run_info, checkpoint, checkpoint_every, save
     if config.__class__.__name__ == "SupervisedConfig":
         from .limits import check_supervised_tables
         check_supervised_tables(0, config.n_buckets, 0, config.dim)  # the n-gram rows alone, before reading
+    shown = dict(run_info)  # the outputs as the user named them, for the summary
     absolute = [path if path == "-" else os.path.abspath(path) for path in inputs]
     run_info = {**run_info, "input": _one_or_list(absolute), "output": os.path.abspath(run_info["output"]),
                 "report": os.path.abspath(report_path) if report_path else None}
@@ -281,7 +282,7 @@ def _train(prepare, inputs, config, run_info, checkpoint, checkpoint_every, save
     _return_freed_memory()
     trainer, report = prepare(_one_or_list(inputs), config, progress, workdir=_workdir(run_info["output"]))
     model = run_to_file(trainer, report, run_info, checkpoint, checkpoint_every, save_on_interrupt, progress)
-    _finish(model, run_info)
+    _finish(model, run_info, shown)
 
 
 @main.command()
@@ -355,8 +356,9 @@ def _echo_timings(report: dict, threads: int) -> None:
                f"final loss {report['loss']:.4f}")
 
 
-def _finish(model, run_info: dict) -> None:
-    """The report file and the summary lines every training command prints."""
+def _finish(model, run_info: dict, shown: dict | None = None) -> None:
+    """The report file and the summary lines every training command prints (``shown``: the outputs as the
+    user named them)."""
     from .run import outputs_of
     report, config = model.report, model.config
     report["output"] = run_info["output"]
@@ -374,10 +376,10 @@ def _finish(model, run_info: dict) -> None:
                    f"{report['objective']}, loss {config.loss}, vocabulary {report['vocab_size']:,}, "
                    f"dim {config.dim}, {_count(config.threads, 'thread')}")
     _echo_timings(report, config.threads)
-    click.echo(f"Saved {outputs_of(run_info)}")
+    click.echo(f"Saved {outputs_of(shown or run_info)}")
     if report.get("checkpoint_error"):
         from .finishing import EXIT_CHECKPOINT_NOT_WRITTEN
-        _fail(f"Warning: {outputs_of(run_info)} saved but the final checkpoint was not ({report['checkpoint_error']})",
+        _fail(f"Warning: {outputs_of(shown or run_info)} saved but the final checkpoint was not ({report['checkpoint_error']})",
               EXIT_CHECKPOINT_NOT_WRITTEN)
 
 

@@ -139,9 +139,10 @@ def check_memory(nbytes: int, what: str, hint: str) -> None:
 
 def check_word2vec_tables(n_words: int, n_buckets: int, dim: int) -> None:
     """Input and output rows (2 x words, and the character n-gram buckets of a subword model) x dim x 4 bytes."""
-    buckets = f" + {n_buckets:,} buckets" if n_buckets else ""
-    check_memory((2 * n_words + n_buckets) * dim * 4, f"the tables ((2 x {n_words:,} words{buckets}) x {dim:,} dims "
-                 "x 4 bytes)", "lower --dim or --buckets, or shrink the vocabulary with --min-count or --max-vocab")
+    rows = f"(2 x {n_words:,} words + {n_buckets:,} buckets)" if n_buckets else f"2 x {n_words:,} words"
+    check_memory((2 * n_words + n_buckets) * dim * 4, f"the tables ({rows} x {dim:,} dims x 4 bytes)",
+                 "lower --dim" + (" or --buckets" if n_buckets else "") + ", or shrink the vocabulary with "
+                 "--min-count or --max-vocab")
 
 
 def check_supervised_tables(n_words: int, n_buckets: int, n_labels: int, dim: int) -> None:

@@ -158,7 +158,7 @@ def test_a_final_checkpoint_that_cannot_be_written_keeps_the_vectors(topic_corpu
     out, report = tmp_path / "v.txt", tmp_path / "r.json"
     done = invoke("skipgram", topic_corpus, "-o", out, "--checkpoint", tmp_path / "run.ckpt", "--report", report, *FAST)
     assert done.exit_code == EXIT_CHECKPOINT_NOT_WRITTEN, done.stderr
-    assert "Warning: the vectors were saved but the final checkpoint was not" in done.stderr
+    assert f"Warning: {out} saved but the final checkpoint was not" in done.stderr
     assert len(load_vectors(str(out))) == 40 and f"Saved {out}" in done.stdout
     assert "injected" in json.loads(report.read_text())["checkpoint_error"]
 
@@ -202,7 +202,7 @@ def test_a_stopped_run_saves_the_vectors_then_tries_the_checkpoint():
     def fails():
         raise FastembError("disk full")
     notes = stop_run("epoch 1 of 2", "v.txt", lambda: None, fails, "run.ckpt")
-    assert "Vectors trained so far saved to v.txt" in notes and "checkpoint was NOT saved (disk full)" in notes
+    assert "Trained so far, saved to v.txt." in notes and "checkpoint was NOT saved (disk full)" in notes
 
 
 def test_signals_during_a_held_block_wait_for_its_end():
@@ -255,7 +255,7 @@ def test_resume_refuses_an_output_outside_the_checkpoint_directory_unless_given(
     assert "pass --report FILE" in done.stderr
     done = invoke("resume", foreign_checkpoint, "-o", a / "v.txt", "--report", a / "r.json", "--quiet")
     assert done.exit_code == 0, done.stderr
-    assert f"the vectors will be written to {a / 'v.txt'}" in done.stderr  # said before training, even with -q
+    assert f"writing {a / 'v.txt'}, the report to {a / 'r.json'}" in done.stderr  # said before training, even with -q
     assert len(load_vectors(str(a / "v.txt"))) == 40 and json.loads((a / "r.json").read_text())["output"]
     assert (b / "v.txt").read_text() == "precious\n" and (b / "r.json").read_bytes() == recorded_report
     for clash in (topic_corpus, foreign_checkpoint):  # -o may not name the corpus or the checkpoint itself
@@ -266,7 +266,7 @@ def test_resume_refuses_an_output_outside_the_checkpoint_directory_unless_given(
 def test_resume_paths_accepts_the_checkpoint_directory_only(tmp_path):
     checkpoint = str(tmp_path / "run.ckpt")
     run = {"input": str(tmp_path / "c.txt"), "output": str(tmp_path / "v.txt"), "report": None}
-    assert resume_paths(checkpoint, run) == {"output": run["output"], "report": None}
+    assert resume_paths(checkpoint, run) == {"output": run["output"], "report": None, "vectors": None}
     for hostile in ("/etc/passwd", str(tmp_path / "sub" / "v.txt"), ["not", "a", "path"], ""):
         with pytest.raises(FastembError, match="pass -o FILE"):
             resume_paths(checkpoint, {**run, "output": hostile})
@@ -289,9 +289,9 @@ SLOWED = textwrap.dedent("""
     elif phase == "checkpointing":  # says when training starts; writing a checkpoint takes 2 s
         import pathlib
         import numpy
-        import fastemb.sgns as sgns
-        run, savez = sgns.SkipGramTrainer.run, numpy.savez
-        sgns.SkipGramTrainer.run = lambda self, *a, **k: (pathlib.Path("training").touch(), run(self, *a, **k))[1]
+        import fastemb.trainer as trainer
+        run, savez = trainer.Trainer.run, numpy.savez
+        trainer.Trainer.run = lambda self, *a, **k: (pathlib.Path("training").touch(), run(self, *a, **k))[1]
         numpy.savez = lambda *a, **k: (time.sleep(2), savez(*a, **k))[1]
     elif phase == "internal":
         def broken(path):
