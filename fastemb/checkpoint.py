@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import zipfile
+from dataclasses import asdict
 
 import numpy as np
 
 from . import __version__
+from .archive import Archive, Field, as_counts, as_float32_rows, config_from_dict, require
 from .errors import FastembError
-from .fileio import atomic_output, check_readable
+from .fileio import atomic_output
 
 MAGIC = "fastemb-checkpoint"
 FORMAT_VERSION = 2  # 2: one shared next-chunk counter instead of one per thread
@@ -46,23 +47,110 @@ def save_checkpoint(path: str, trainer, run: dict) -> None:
                  progress=progress, losses=losses, next_chunk=next_chunk)
 
 
+# What each member of a checkpoint must hold (see save_checkpoint).
+_TEXT = Field("u", 1, itemsizes=(1,))                 # UTF-8 bytes
+_SPEC = {
+    "meta": Field("u", 1, itemsizes=(1,), max_bytes=1 << 20),
+    "words": _TEXT,
+    "counts": Field("iu", 1),
+    "input_rows": Field("f", 2),
+    "output_rows": Field("f", 2),
+    "progress": Field("iu", 1),
+    "losses": Field("f", 1),
+    "next_chunk": Field("iu", 1),
+}
+# The run description a resume relies on: key -> (type, required).
+_RUN_KEYS = {"input": ("str", True), "output": ("str", True), "corpus_checksum": ("str", False),
+             "binary": ("bool", False), "report": ("str | None", False), "save_on_interrupt": ("bool", False),
+             "checkpoint": ("str", False), "checkpoint_every": ("float", False), "corpus_on_disk": ("bool", False),
+             "segment_tokens": ("int | None", False)}
+
+
 def load_checkpoint(path: str) -> dict:
-    """Read a checkpoint written by :func:`save_checkpoint`; a clear error for anything else."""
-    check_readable(path)
+    """Read a checkpoint written by :func:`save_checkpoint`; a clear error for anything else.
+
+    Every field is checked before it is used (types, shapes, lengths, ranges), so what
+    the trainer and its kernels receive is consistent: counts and rows one per word,
+    per-thread state for the recorded thread count, a position that is not negative.
+    """
+    with Archive(path, "a fastemb checkpoint") as archive:
+        meta = _read_meta(archive)
+        config = meta["config"]
+        words = archive.read_lines("words", _SPEC["words"], _max_word_chars())
+        if not words:
+            archive.fail("words", "no words")
+        n, dim = len(words), config.dim
+        arrays = {"words": words, "meta": meta}
+        arrays["counts"] = as_counts(archive.read("counts", _SPEC["counts"], (n,)),
+                                     lambda problem: archive.fail("counts", problem))
+        for name in ("input_rows", "output_rows"):
+            arrays[name] = as_float32_rows(archive.read(name, _SPEC[name], (n, dim)),
+                                           lambda problem, name=name: archive.fail(name, problem))
+        arrays.update(_read_state(archive, config.threads))
+    meta["config"] = asdict(config)
+    return arrays
+
+
+def _max_word_chars() -> int:
+    from .corpus import MAX_TOKEN_BYTES
+    return MAX_TOKEN_BYTES  # the corpus reader cuts longer tokens: a longer word was never read by it
+
+
+def _read_meta(archive: Archive) -> dict:
+    """The JSON description: marker, version, settings (validated), position and the run's paths."""
+    from .sgns import SkipGramConfig
     try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {name: data[name] for name in data.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        raise FastembError(f"{path}: not a fastemb checkpoint ({exc})") from None
-    try:
-        meta = json.loads(arrays.pop("meta").tobytes().decode("utf-8"))
-        if meta.get("format") != MAGIC:
-            raise ValueError
-    except (KeyError, ValueError, UnicodeDecodeError, AttributeError):
-        raise FastembError(f"{path}: not a fastemb checkpoint") from None
+        meta = archive.read_json("meta", _SPEC["meta"])
+    except FastembError:
+        if "meta" not in archive:
+            raise FastembError(f"{archive.path}: not a fastemb checkpoint (no fastemb marker)") from None
+        raise
+    if not isinstance(meta, dict) or meta.get("format") != MAGIC:
+        raise FastembError(f"{archive.path}: not a fastemb checkpoint (wrong marker)")
     if meta.get("format_version") != FORMAT_VERSION:
-        raise FastembError(f"{path}: checkpoint format version {meta.get('format_version')} is not supported "
-                           f"by fastemb {__version__} (it reads version {FORMAT_VERSION})")
-    arrays["words"] = arrays["words"].tobytes().decode("utf-8").split("\n")
-    arrays["meta"] = meta
+        raise FastembError(f"{archive.path}: checkpoint format version {str(meta.get('format_version'))[:20]} is "
+                           f"not supported by fastemb {__version__} (it reads version {FORMAT_VERSION})")
+    where = f"{archive.path}: field meta"
+    # A resumed run records max_memory as infinite (the corpus layout is fixed by then).
+    config = config_from_dict(SkipGramConfig, meta.get("config"), f"{where}: config", unbounded=("max_memory",))
+    meta["config"] = config
+    epoch = require(meta, "epoch", "int", where)
+    if not 0 <= epoch <= config.epochs:
+        raise FastembError(f"{where}: epoch is {epoch}, outside 0..{config.epochs} (the run's epochs)")
+    if require(meta, "segment", "int", where, 0) < 0:
+        raise FastembError(f"{where}: segment is {meta['segment']}, expected a non-negative integer")
+    for key in ("loss_sum", "scored", "train_seconds"):
+        if require(meta, key, "float", where) < 0:
+            raise FastembError(f"{where}: {key} is {meta[key]}, expected a non-negative number")
+    run = require(meta, "run", "dict", where, {})
+    if not isinstance(run, dict):
+        raise FastembError(f"{where}: run is a JSON {type(run).__name__}, expected an object")
+    for key, (annotation, required) in _RUN_KEYS.items():
+        require(run, key, annotation, f"{where}: run", ... if required else None)
+    if run.get("segment_tokens") is not None and run["segment_tokens"] <= 0:
+        raise FastembError(f"{where}: run: segment_tokens is {run['segment_tokens']}, expected a positive integer")
+    if run.get("checkpoint_every") is not None and not run["checkpoint_every"] > 0:
+        raise FastembError(f"{where}: run: checkpoint_every is {run['checkpoint_every']}, expected a positive number")
+    return meta
+
+
+def _read_state(archive: Archive, threads: int) -> dict:
+    """Per-thread progress and losses (one STRIDE slot per thread), and the next chunk to train."""
+    from .sgns_kernel import STRIDE
+    arrays = {}
+    for name in ("progress", "losses", "next_chunk"):
+        wanted = STRIDE if name == "next_chunk" else threads * STRIDE
+        array = archive.read(name, _SPEC[name], (wanted,))
+        if name == "losses":
+            array = array.astype(np.float64)
+            bad = ~np.isfinite(array) | (array < 0)
+        else:
+            if array.dtype.kind == "u" and int(array.max()) >= 2**63:
+                archive.fail(name, "a value is out of range")
+            array = array.astype(np.int64)
+            bad = array < 0
+        if bad.any():
+            archive.fail(name, f"entry {int(np.argmax(bad))} is {array[int(np.argmax(bad))]}, "
+                               "expected a non-negative number")
+        arrays[name] = array
     return arrays
