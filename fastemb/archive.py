@@ -50,7 +50,10 @@ def available_memory() -> int | None:
 
 
 def megabytes(n_bytes: int) -> str:
-    return f"{n_bytes / 2**20:,.1f} MB"
+    """A size for a message: bytes below a megabyte, megabytes up to a terabyte, then powers of ten."""
+    if n_bytes < 2**20:
+        return f"{n_bytes:,} bytes"
+    return f"{n_bytes / 2**20:,.1f} MB" if n_bytes < 2**40 else f"{n_bytes:.3g} bytes"
 
 
 def check_fits_in_memory(n_bytes: int, where: str, what: str) -> None:
@@ -222,8 +225,8 @@ class Archive:
         if header is None:
             return None
         if shape is not None and any(want is not None and want != got for want, got in zip(shape, header.shape)):
-            wanted = "(" + ", ".join("any" if n is None else str(n) for n in shape) + ("," if len(shape) == 1 else "") + ")"
-            self.fail(name, f"has shape {header.shape}, expected {wanted}")
+            wanted = tuple("any" if n is None else n for n in shape)
+            self.fail(name, f"has shape {header.shape}, expected {wanted}".replace("'any'", "any"))
         flat = np.empty(math.prod(header.shape), dtype=header.dtype)
         view = memoryview(flat).cast("B")
         try:
@@ -380,7 +383,8 @@ def require(mapping: dict, key: str, annotation: str, where: str, default=...):
 def check_finite_rows(rows: np.ndarray, fail, block_rows: int = 1 << 14) -> None:
     """NaN or infinity anywhere in ``rows`` is refused, a block at a time (no whole-matrix mask)."""
     for start in range(0, len(rows), block_rows):
-        finite = np.isfinite(rows[start:start + block_rows]).reshape(len(rows[start:start + block_rows]), -1).all(axis=1)
+        block = rows[start:start + block_rows]
+        finite = np.isfinite(block).reshape(len(block), -1).all(axis=1)
         if not finite.all():
             fail(f"row {start + int(np.argmin(finite))} holds NaN or infinite values")
 

@@ -316,7 +316,8 @@ def supervised(input_path, output, vectors_path, report_path, quiet, threads, **
                + (f"; skipped {report['skipped_no_label']:,} lines without a label and "
                   f"{report['skipped_no_words']:,} without a known word" if skipped else ""))
     _echo_timings(report, config.threads)
-    click.echo(f"Saved {output} ({os.path.getsize(output) / 2**20:,.1f} MB)" + (f" and {vectors_path}" if vectors_path else ""))
+    click.echo(f"Saved {output} ({os.path.getsize(output) / 2**20:,.1f} MB)"
+               + (f" and {vectors_path}" if vectors_path else ""))
 
 
 @main.command("test")
