@@ -179,13 +179,23 @@ class Archive:
 
     def header(self, name: str, spec: Field) -> Header | None:
         """The member's .npy header, checked against ``spec`` and the member's declared size; None if absent."""
-        if name in self._headers:
-            return self._headers[name]
         info = self.members.get(name)
         if info is None:
             if spec.required:
                 self.fail(name, "missing")
             return None
+        header = self._headers.get(name) or self._parse_header(name, info)
+        dtype, shape = header.dtype, header.shape
+        if dtype.kind not in spec.kinds or (spec.itemsizes is not None and dtype.itemsize not in spec.itemsizes):
+            self.fail(name, f"holds {dtype} values, expected {spec.describe()}")
+        if len(shape) != spec.ndim:
+            self.fail(name, f"has shape {shape}, expected {spec.describe()}")
+        if spec.max_bytes is not None and header.n_bytes > spec.max_bytes:
+            self.fail(name, f"{header.n_bytes:,} bytes, more than the {spec.max_bytes:,} such a field can hold")
+        return header
+
+    def _parse_header(self, name: str, info: zipfile.ZipInfo) -> Header:
+        """Magic and header, from the member's first bytes only; the size they imply against the declared one."""
         try:
             with self._zip.open(info) as member:
                 start = member.read(_NPY_HEADER_MAX + 16)
@@ -200,16 +210,10 @@ class Archive:
             self.fail(name, f"not a valid .npy array ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})")
         if dtype.hasobject or dtype.fields is not None or dtype.subdtype is not None:
             self.fail(name, f"dtype {dtype} is not allowed (objects are never unpickled)")
-        if dtype.kind not in spec.kinds or (spec.itemsizes is not None and dtype.itemsize not in spec.itemsizes):
-            self.fail(name, f"holds {dtype} values, expected {spec.describe()}")
-        if len(shape) != spec.ndim:
-            self.fail(name, f"has shape {shape}, expected {spec.describe()}")
         header = Header(dtype, tuple(int(n) for n in shape), bool(fortran_order), stream.tell())
         if header.offset + header.n_bytes != info.file_size:
             self.fail(name, f"its header declares {header.shape} {dtype} values ({header.n_bytes:,} bytes), "
                             f"but the member holds {info.file_size - header.offset:,} bytes")
-        if spec.max_bytes is not None and header.n_bytes > spec.max_bytes:
-            self.fail(name, f"{header.n_bytes:,} bytes, more than the {spec.max_bytes:,} such a field can hold")
         self._headers[name] = header
         return header
 

@@ -60,21 +60,23 @@ _SPEC = {
     "next_chunk": Field("iu", 1),
 }
 # The run description a resume relies on: key -> (type, required).
-_RUN_KEYS = {"input": ("str", True), "output": ("str", True), "corpus_checksum": ("str", False),
+_RUN_KEYS = {"input": ("str", True), "output": ("str", True), "corpus_checksum": ("str", True),
              "binary": ("bool", False), "report": ("str | None", False), "save_on_interrupt": ("bool", False),
              "checkpoint": ("str", False), "checkpoint_every": ("float", False), "corpus_on_disk": ("bool", False),
              "segment_tokens": ("int | None", False)}
 
 
-def load_checkpoint(path: str) -> dict:
+def load_checkpoint(path: str, resuming: bool = False) -> dict:
     """Read a checkpoint written by :func:`save_checkpoint`; a clear error for anything else.
 
     Every field is checked before it is used (types, shapes, lengths, ranges), so what
     the trainer and its kernels receive is consistent: counts and rows one per word,
     per-thread state for the recorded thread count, a position that is not negative.
+    ``resuming`` also requires the run's description (input and output paths), which
+    only ``resume`` uses.
     """
     with Archive(path, "a fastemb checkpoint") as archive:
-        meta = _read_meta(archive)
+        meta = _read_meta(archive, resuming)
         config = meta["config"]
         words = archive.read_lines("words", _SPEC["words"], _max_word_chars())
         if not words:
@@ -96,7 +98,7 @@ def _max_word_chars() -> int:
     return MAX_TOKEN_BYTES  # the corpus reader cuts longer tokens: a longer word was never read by it
 
 
-def _read_meta(archive: Archive) -> dict:
+def _read_meta(archive: Archive, resuming: bool) -> dict:
     """The JSON description: marker, version, settings (validated), position and the run's paths."""
     from .sgns import SkipGramConfig
     try:
@@ -126,7 +128,7 @@ def _read_meta(archive: Archive) -> dict:
     if not isinstance(run, dict):
         raise FastembError(f"{where}: run is a JSON {type(run).__name__}, expected an object")
     for key, (annotation, required) in _RUN_KEYS.items():
-        require(run, key, annotation, f"{where}: run", ... if required else None)
+        require(run, key, annotation, f"{where}: run", ... if required and resuming else None)
     if run.get("segment_tokens") is not None and run["segment_tokens"] <= 0:
         raise FastembError(f"{where}: run: segment_tokens is {run['segment_tokens']}, expected a positive integer")
     if run.get("checkpoint_every") is not None and not run["checkpoint_every"] > 0:

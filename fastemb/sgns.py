@@ -594,7 +594,7 @@ def resume_skipgram(checkpoint: str, progress: Progress | None = None) -> tuple[
     """
     from .checkpoint import corpus_checksum, load_checkpoint
 
-    saved = load_checkpoint(checkpoint)
+    saved = load_checkpoint(checkpoint, resuming=True)
     meta, run_info = saved["meta"], saved["meta"]["run"]
     config = SkipGramConfig(**meta["config"])
     if run_info.get("corpus_on_disk"):  # the same layout as when the checkpoint was written

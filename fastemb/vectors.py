@@ -374,6 +374,8 @@ def _read_text(handle, sample: bytes, rows: _Rows) -> None:
         pending = lines.pop() if chunk else b""
         for line in lines:
             line_number += 1
+            if len(line) > max_line:
+                _refuse_long_line(line[:max_line + 1], line_number, dim, max_line, rows)
             fields = line.split()  # also drops fastText's trailing space and Windows' \r
             if not fields:
                 continue
