@@ -201,7 +201,8 @@ CHECKPOINT_CASES = {
     "no meta": (_drop("meta"), "not a fastemb checkpoint"),
     "meta not JSON": (lambda arrays, meta: {**arrays, "meta": _blob(b"{\"format\"")}, "field meta: not valid JSON"),
     "meta a list": (lambda arrays, meta: {**arrays, "meta": _blob([1, 2])}, "wrong marker"),
-    "meta of 2 MB": (lambda arrays, meta: {**arrays, "meta": np.zeros(2 << 20, np.uint8)}, "field meta: 2,097,152 bytes"),
+    "meta of 2 MB": (lambda arrays, meta: {**arrays, "meta": np.zeros(2 << 20, np.uint8)},
+                     "field meta: 2,097,152 bytes"),
     "meta 2-D": (lambda arrays, meta: {**arrays, "meta": _blob(meta).reshape(1, -1)}, "field meta: has shape"),
     "format version 99": (_meta(lambda m: m.update(format_version=99)), "format version 99 is not supported"),
     "config a list": (_meta(lambda m: m.update(config=[1])), "field meta: config is a JSON list"),
@@ -241,7 +242,8 @@ CHECKPOINT_CASES = {
     "progress short": (_set("progress", lambda a: a[:16]), "field progress: has shape (16,), expected (32,)"),
     "progress negative": (_set("progress", lambda a: _first(a, -1)), "field progress: entry 0 is -1"),
     "losses NaN": (_set("losses", lambda a: _first(a, np.nan)), "field losses: entry 0 is nan"),
-    "next_chunk negative": (_set("next_chunk", lambda a: _first(a, -5)), "field next_chunk: entry 0 is -5"),
+    "next_chunk negative": (_set("next_chunk", lambda a: _first(a, -10**9)),
+                            "field next_chunk: entry 0 is -1000000000"),
     "next_chunk float": (_set("next_chunk", lambda a: a.astype(np.float32)), "field next_chunk: holds float32"),
     "next_chunk 0-D": (_set("next_chunk", lambda a: np.array(3)), "field next_chunk: has shape ()"),
     "a shape that lies": (_set("input_rows", lambda a: npy_header("<f4", (10**6, 8)) + a.tobytes()),
@@ -321,11 +323,13 @@ def test_a_zip_bomb_checkpoint_is_refused_in_bounded_memory(checkpoint_run):
     assert zlib.decompressobj(-15).decompress(bomb[1], 1 << 16)[:6] == b"\x93NUMPY"  # a real deflate stream
     write_zip(path, _zip_of(arrays, meta, {"input_rows.npy": bomb}))
     assert path.stat().st_size < 4 << 20 and bomb[3] > 1 << 30
-    for command in (["resume", path, "-q"],
-                    ["skipgram", directory / "corpus.txt", "-o", directory / "init.txt", "--init", path, "--dim", 8, "-q"]):
+    # --init reads the corpus (and loads its kernels) before the checkpoint: a higher floor, far below the bomb.
+    for command, most_mb in ((["resume", path, "-q"], 200),
+                             (["skipgram", directory / "corpus.txt", "-o", directory / "init.txt", "--init", path,
+                               "--dim", 8, "-q"], 400)):
         done, peak_mb = run_measured(*command)
         assert_one_error_line(done, path, "member input_rows.npy: declares", "zip bomb")
-        assert peak_mb < 200, peak_mb
+        assert peak_mb < most_mb, (command[0], peak_mb)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -364,7 +368,8 @@ MODEL_CASES = {
     "wrong magic": (_model_set("magic", lambda a: np.array("something else")), "wrong marker"),
     "magic of bytes": (_model_set("magic", lambda a: np.zeros(3, np.int8)), "field magic: holds int8"),
     "format version 99": (_model_set("format_version", lambda a: np.array(99)), "model format version 99"),
-    "format version a string": (_model_set("format_version", lambda a: np.array("2")), "field format_version: holds <U1"),
+    "format version a string": (_model_set("format_version", lambda a: np.array("2")),
+                                "field format_version: holds <U1"),
     "config not JSON": (_model_set("config", lambda a: np.array("{dim")), "field config: not valid JSON"),
     "config a list": (_model_set("config", lambda a: np.array("[]")), "field config is a JSON list"),
     "word_ngrams a string": (_config_edit(lambda c: c.update(word_ngrams="2")), "word_ngrams is '2', expected int"),
@@ -477,7 +482,8 @@ VECTOR_CASES = {
     "count 10^23": (b"100000000000000000000000 3\na 1 2 3\n", "file has 1 vector rows but the header says 1000"),
     "dim 10^9": (b"2 1000000000\na 1 2 3\n", "line 1: the header declares vectors of dimension 1,000,000,000"),
     "word of 5,000 bytes": (b"2 3\na 1 2 3\n" + b"x" * 5000 + b" 1 2 3\n", "line 3: the word 'xxxx"),
-    "word of 1,001 characters": (b"2 3\na 1 2 3\n" + "é".encode() * 1001 + b" 1 2 3\n", "longer than 1,000 characters"),
+    "word of 1,001 characters": (b"2 3\na 1 2 3\n" + "é".encode() * 1001 + b" 1 2 3\n",
+                                 "longer than 1,000 characters"),
     "binary word without end": (b"2 3\na " + b"\0" * 12 + b"\n" + b"x" * 50_000, "record 2: the word"),
     "NaN": (b"2 3\na 1 2 3\nb 1 nan 3\n", "line 3: NaN or infinite value"),
     "overflow": (b"2 3\na 1 2 3\nb 1 1e39 3\n", "line 3: NaN or infinite value"),
