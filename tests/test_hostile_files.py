@@ -128,6 +128,16 @@ def test_a_field_is_checked_against_its_spec_before_its_data(tmp_path):
                 archive.read(name, spec, shape)
 
 
+def test_big_endian_and_fortran_order_arrays_read_as_numpy_reads_them(tmp_path):
+    rows = np.arange(12, dtype=np.float32).reshape(3, 4)
+    path = tmp_path / "a.npz"
+    write_arrays(path, {"big": rows.astype(">f4"), "fortran": np.asfortranarray(rows)})
+    with Archive(str(path), "a test archive") as archive:
+        for name in ("big", "fortran"):
+            read = archive.read(name, Field("f", 2), (3, 4))
+            assert read.dtype.isnative and np.array_equal(read, rows)
+
+
 def test_members_past_the_memory_budget_are_refused_before_inflating(tmp_path):
     path = tmp_path / "a.npz"
     write_arrays(path, {"rows": np.ones((300, 100), np.float32)})
