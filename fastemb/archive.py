@@ -208,8 +208,10 @@ class Archive:
             shape, fortran_order, dtype = reader(stream, max_header_size=_NPY_HEADER_MAX)
         except (ValueError, TypeError, SyntaxError, EOFError, OverflowError, MemoryError) as exc:
             self.fail(name, f"not a valid .npy array ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})")
-        if dtype.hasobject or dtype.fields is not None or dtype.subdtype is not None:
-            self.fail(name, f"dtype {dtype} is not allowed (objects are never unpickled)")
+        if dtype.hasobject or dtype.fields is not None or dtype.subdtype is not None or dtype.itemsize == 0:
+            self.fail(name, f"dtype {dtype} is not allowed" + (" (objects are never unpickled)" if dtype.hasobject else ""))
+        if any(n < 0 for n in shape):
+            self.fail(name, f"its header declares the shape {shape}, with a negative length")
         header = Header(dtype, tuple(int(n) for n in shape), bool(fortran_order), stream.tell())
         if header.offset + header.n_bytes != info.file_size:
             self.fail(name, f"its header declares {header.shape} {dtype} values ({header.n_bytes:,} bytes), "

@@ -258,6 +258,8 @@ CHECKPOINT_CASES = {
     "next_chunk 0-D": (_set("next_chunk", lambda a: np.array(3)), "field next_chunk: has shape ()"),
     "a shape that lies": (_set("input_rows", lambda a: npy_header("<f4", (10**6, 8)) + a.tobytes()),
                           "field input_rows: its header declares (1000000, 8) float32 values (32,000,000 bytes)"),
+    "a negative shape": (_set("counts", lambda a: npy_header("<i8", (-2, -2)) + a[:4].tobytes()),
+                         "field counts: its header declares the shape (-2, -2), with a negative length"),
     "a header that is not one": (_set("counts", lambda a: b"\x93NUMPY\x01\x00\x10\x00{'descr': x}     \n"),
                                  "field counts: not a valid .npy array"),
 }
