@@ -209,7 +209,8 @@ class Archive:
         except (ValueError, TypeError, SyntaxError, EOFError, OverflowError, MemoryError) as exc:
             self.fail(name, f"not a valid .npy array ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})")
         if dtype.hasobject or dtype.fields is not None or dtype.subdtype is not None or dtype.itemsize == 0:
-            self.fail(name, f"dtype {dtype} is not allowed" + (" (objects are never unpickled)" if dtype.hasobject else ""))
+            why = " (objects are never unpickled)" if dtype.hasobject else ""
+            self.fail(name, f"dtype {dtype} is not allowed{why}")
         if any(n < 0 for n in shape):
             self.fail(name, f"its header declares the shape {shape}, with a negative length")
         header = Header(dtype, tuple(int(n) for n in shape), bool(fortran_order), stream.tell())
