@@ -16,6 +16,7 @@ import json
 import math
 import os
 import re
+import sys
 import zipfile
 import zlib
 from dataclasses import dataclass, fields
@@ -261,9 +262,8 @@ class Archive:
         if array is None:
             return None
         try:
-            if array.dtype.kind == "U":
-                return array.tobytes().decode("utf-32-le" if array.dtype.byteorder != ">" else "utf-32-be") \
-                    .rstrip("\x00")
+            if array.dtype.kind == "U":  # read() made it native: UTF-32 in this machine's byte order
+                return array.tobytes().decode(f"utf-32-{sys.byteorder[0]}e").rstrip("\x00")
             if array.dtype.kind == "u" and array.dtype.itemsize == 1:
                 return array.tobytes().decode("utf-8")
         except UnicodeDecodeError as exc:
