@@ -376,10 +376,14 @@ def _finish(model, run_info: dict, shown: dict | None = None) -> None:
                    f"{report['objective']}, loss {config.loss}, vocabulary {report['vocab_size']:,}, "
                    f"dim {config.dim}, {_count(config.threads, 'thread')}")
     _echo_timings(report, config.threads)
-    click.echo(f"Saved {outputs_of(shown or run_info)}")
+    shown = shown or run_info
+    saved = [f"{shown[key]}" + (f" ({os.path.getsize(run_info[key]) / 2**20:,.1f} MB)"
+                                if os.path.isfile(run_info[key]) else "")
+             for key in ("output", "vectors") if run_info.get(key)]
+    click.echo(f"Saved {' and '.join(saved)}")
     if report.get("checkpoint_error"):
         from .finishing import EXIT_CHECKPOINT_NOT_WRITTEN
-        _fail(f"Warning: {outputs_of(shown or run_info)} saved but the final checkpoint was not ({report['checkpoint_error']})",
+        _fail(f"Warning: {outputs_of(shown)} saved but the final checkpoint was not ({report['checkpoint_error']})",
               EXIT_CHECKPOINT_NOT_WRITTEN)
 
 

@@ -140,8 +140,12 @@ class Corpus(_Sentences):
     def load(self, first_chunk: int, last_chunk: int, chunk_starts: np.ndarray):
         return self, chunk_starts
 
-    def blocks(self):
+    def token_blocks(self):
         yield self.tokens
+
+    def blocks(self):
+        """Everything that defines the data, for its checksum: the tokens, then any labels."""
+        yield from self.token_blocks()
         if self.labels is not None:
             yield from (self.labels, self.label_offsets)
 
@@ -194,13 +198,17 @@ class DiskCorpus(_Sentences):
         return (Corpus(tokens, offsets, labels=labels, label_offsets=label_offsets),
                 chunk_starts[first_chunk:last_chunk + 1] - first_sentence)
 
-    def blocks(self):
+    def token_blocks(self):
         with open(self.path, "rb") as handle:
             while True:
                 block = np.fromfile(handle, dtype=np.int32, count=self.segment_tokens)
                 if not len(block):
-                    break
+                    return
                 yield block
+
+    def blocks(self):
+        """Everything that defines the data, for its checksum: the tokens, then any labels."""
+        yield from self.token_blocks()
         if self.labels is not None:
             yield from (self.labels, self.label_offsets)
 

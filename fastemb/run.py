@@ -91,7 +91,7 @@ def resume(checkpoint: str, progress: Progress | None = None, output: str | None
     from .fileio import resume_paths
     from .vocab import Vocab
 
-    saved = load_checkpoint(checkpoint)
+    saved = load_checkpoint(checkpoint, resuming=True)
     meta = saved["meta"]
     if STDIN in input_paths(meta["run"]["input"]):
         raise FastembError(f"{checkpoint}: the run read its input from standard input, which cannot be read "

@@ -9,17 +9,17 @@ from __future__ import annotations
 import json
 import os
 import time
-import zipfile
-from dataclasses import asdict, fields
+from dataclasses import asdict
 from typing import Iterable, Iterator
 
 import numpy as np
 
 from . import __version__
+from .archive import Archive, Field, as_counts, as_float32_rows, check_fits_in_memory, config_from_dict
 from .config import SupervisedConfig
 from .corpus import DiskCorpus
 from .errors import FastembError
-from .fileio import STDIN, Inputs, atomic_output, check_readable, input_paths
+from .fileio import STDIN, Inputs, atomic_output, input_paths
 from .labelled import Examples, TrainingData, _encode, _TokenTable, read_line_batches, read_training_data
 from .metrics import TestResult, score_predictions
 from .limits import check_supervised_tables
@@ -29,8 +29,8 @@ from .trainer import Job, Trainer
 CHUNK_WORDS = 2048         # words per unit of work handed to a thread (also one random stream)
 LR_REFRESH_WORDS = 100     # fastText's lrUpdateRate: re-read the other threads' progress this often
 MODEL_MAGIC = "fastemb-supervised-model"
-FORMAT_VERSION = 1
-SUPPORTED_FORMATS = (1,)
+FORMAT_VERSION = 2         # 2: only the n-gram bucket rows that training touched are stored (see SupervisedModel.save)
+SUPPORTED_FORMATS = (1, 2)
 
 
 def n_output_rows(n_labels: int, loss: str) -> int:
@@ -60,6 +60,8 @@ class SupervisedModel:
         self.word_counts = np.zeros(len(words), np.int64) if word_counts is None else word_counts
         self.label_counts = np.zeros(len(labels), np.int64) if label_counts is None else label_counts
         self.report = report if report is not None else {}
+        # Bucket ids some training example used (None: unknown, found at save by comparing with the initial rows).
+        self.trained_buckets: np.ndarray | None = None
         self.word_index = {w: i for i, w in enumerate(self.words)}
         self.label_index = {label: i for i, label in enumerate(self.labels)}
         self.paths = label_paths(self.label_counts, config.loss)
@@ -177,8 +179,18 @@ class SupervisedModel:
         return result.examples, result.precision, result.recall
 
     def save(self, path: str) -> float:
-        """Write the model to exactly ``path`` (an .npz archive), atomically; returns seconds spent."""
+        """Write the model to exactly ``path`` (an .npz archive), atomically; returns seconds spent.
+
+        Of the n-gram bucket rows, only those some training example used are stored: the
+        others never left their initial values, which :func:`load_model` regenerates from
+        the seed (a 2 M-bucket model trained on a few thousand lines keeps a few
+        thousand rows). A few untouched rows are stored too, so that loading can check
+        the regenerated values bit for bit.
+        """
         started = time.perf_counter()
+        n_words = len(self.words)
+        stored = self.stored_bucket_ids()
+        sample = _untouched_sample(stored, len(self.input_rows) - n_words)
         arrays = {
             "magic": np.array(MODEL_MAGIC),
             "format_version": np.array(FORMAT_VERSION, dtype=np.int64),
@@ -190,8 +202,12 @@ class SupervisedModel:
             "labels": np.array("\n".join(self.labels)),
             "word_counts": np.asarray(self.word_counts, dtype=np.int64),
             "label_counts": np.asarray(self.label_counts, dtype=np.int64),
-            "input_rows": self.input_rows,
+            "input_rows": self.input_rows[:n_words],
             "output_rows": self.output_rows,
+            "bucket_ids": stored,
+            "bucket_rows": self.input_rows[n_words + stored],
+            "initial_sample_ids": sample,
+            "initial_sample_rows": self.input_rows[n_words + sample],
         }
         with atomic_output(path, "wb") as handle:
             np.savez(handle, **arrays)
@@ -199,53 +215,140 @@ class SupervisedModel:
         self.report["save_seconds"] = self.report.get("save_seconds", 0.0) + seconds
         return seconds
 
+    def stored_bucket_ids(self) -> np.ndarray:
+        """Sorted int64 ids of the bucket rows a saved model must hold: those training used, or (when that
+        is not known) those that differ, bit for bit, from their initial values."""
+        n_words, n_buckets = len(self.words), len(self.input_rows) - len(self.words)
+        if self.trained_buckets is not None or n_buckets == 0:
+            ids = np.zeros(0, np.int64) if self.trained_buckets is None else self.trained_buckets
+            return np.unique(np.asarray(ids, dtype=np.int64))
+        initial = initial_rows(n_words, self.config, None, self.words)[0]
+        rows = np.ascontiguousarray(self.input_rows, dtype=np.float32)
+        changed = [np.flatnonzero((rows[start:start + 65536].view(np.uint32)
+                                   != initial[start:start + 65536].view(np.uint32)).any(axis=1)) + start - n_words
+                   for start in range(n_words, len(rows), 65536)]
+        return np.concatenate(changed).astype(np.int64)
+
+
+def trained_bucket_ids(dataset, n_words: int, n_buckets: int) -> np.ndarray:
+    """Sorted ids of the n-gram buckets that some example uses (input rows past the word rows), read a block
+    of the examples' rows at a time (in memory or from their scratch file)."""
+    used = np.zeros(n_buckets, dtype=bool)
+    for rows in dataset.token_blocks():
+        for start in range(0, len(rows), 1 << 24):  # bounded temporaries on a large data set
+            block = rows[start:start + (1 << 24)]
+            used[block[block >= n_words] - n_words] = True
+    return np.flatnonzero(used).astype(np.int64)
+
+
+def _untouched_sample(stored: np.ndarray, n_buckets: int, size: int = 16) -> np.ndarray:
+    """Up to ``size`` bucket ids not in ``stored``, spread over the table."""
+    untouched = np.ones(n_buckets, dtype=bool)
+    untouched[stored] = False
+    ids = np.flatnonzero(untouched)
+    if len(ids) <= size:
+        return ids.astype(np.int64)
+    return ids[np.linspace(0, len(ids) - 1, size).astype(np.int64)].astype(np.int64)
+
+
+# What each member of a model file must hold (see SupervisedModel.save); format 1 stored every bucket row.
+_TEXT = Field("U", 0)
+_MODEL_FIELDS = {
+    "magic": Field("U", 0, max_bytes=1024),
+    "format_version": Field("iu", 0),
+    "config": Field("U", 0, max_bytes=1 << 20),
+    "words": _TEXT,
+    "labels": _TEXT,
+    "word_counts": Field("iu", 1),
+    "label_counts": Field("iu", 1),
+    "input_rows": Field("f", 2),
+    "output_rows": Field("f", 2),
+}
+_COMPACT_FIELDS = {
+    "bucket_ids": Field("iu", 1),
+    "bucket_rows": Field("f", 2),
+    "initial_sample_ids": Field("iu", 1),
+    "initial_sample_rows": Field("f", 2),
+}
+
 
 def load_model(path: str) -> SupervisedModel:
-    """Read a model written by :meth:`SupervisedModel.save` (no pickle involved)."""
-    check_readable(path)
-    not_ours = f"{path}: not a fastemb supervised model"
-    try:
-        archive = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile):  # numpy's text here is about pickles: misleading
-        raise FastembError(f"{not_ours} (not an .npz archive)") from None
-    if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise FastembError(f"{not_ours} (a single .npy array, not a model archive)")
-    try:
-        with archive:
-            if "magic" not in archive.files:
-                raise FastembError(f"{not_ours} (no fastemb marker)")
-            if str(archive["magic"]) != MODEL_MAGIC:
-                raise FastembError(f"{not_ours} (wrong marker)")
-            version = int(archive["format_version"])
-            if version not in SUPPORTED_FORMATS:
-                raise FastembError(f"{path}: model format version {version} is not supported by fastemb "
-                                   f"{__version__} (it reads version {', '.join(map(str, SUPPORTED_FORMATS))})")
-            stored = json.loads(str(archive["config"]))
-            stored.setdefault("eos", False)  # a format-1 config without "eos" was trained without the end token
-            known = {f.name for f in fields(SupervisedConfig)}
-            config = SupervisedConfig(**{key: value for key, value in stored.items() if key in known})
-            words = _split_joined(archive["words"])
-            labels = _split_joined(archive["labels"])
-            parts = {name: archive[name] for name in ("word_counts", "label_counts", "input_rows", "output_rows")}
-    except FastembError:
-        raise
-    except (ValueError, OSError, EOFError, KeyError, TypeError, zipfile.BadZipFile, json.JSONDecodeError) as exc:
-        raise FastembError(f"{path}: damaged fastemb model ({type(exc).__name__}: {exc})") from None
-    input_rows, output_rows = parts["input_rows"], parts["output_rows"]
-    if (input_rows.ndim != 2 or output_rows.ndim != 2 or input_rows.shape[1] != output_rows.shape[1]
-            or input_rows.shape[0] != len(words) + config.n_buckets
-            or output_rows.shape[0] != n_output_rows(len(labels), config.loss)):
-        raise FastembError(f"{path}: corrupt model (matrix shapes {input_rows.shape} and {output_rows.shape} "
-                           f"do not fit {len(words)} words, {config.n_buckets} buckets, {len(labels)} labels "
-                           f"and --loss {config.loss})")
-    return SupervisedModel(words, labels, np.ascontiguousarray(input_rows, dtype=np.float32),
-                           np.ascontiguousarray(output_rows, dtype=np.float32), config,
-                           parts["word_counts"], parts["label_counts"])
+    """Read a model written by :meth:`SupervisedModel.save` (no pickle involved).
+
+    Every field is checked before it is used: the settings (as SupervisedConfig
+    validates them), vocabularies and counts of one length, rows of the shapes
+    those imply, finite values, bucket ids in range.
+    """
+    with Archive(path, "a fastemb supervised model") as archive:
+        if "magic" not in archive:
+            raise FastembError(f"{path}: not a fastemb supervised model (no fastemb marker)")
+        if archive.read_text("magic", _MODEL_FIELDS["magic"]) != MODEL_MAGIC:
+            raise FastembError(f"{path}: not a fastemb supervised model (wrong marker)")
+        version = archive.read_scalar_int("format_version", _MODEL_FIELDS["format_version"])
+        if version not in SUPPORTED_FORMATS:
+            raise FastembError(f"{path}: model format version {version} is not supported by fastemb "
+                               f"{__version__} (it reads version {', '.join(map(str, SUPPORTED_FORMATS))})")
+        archive.check({**_MODEL_FIELDS, **(_COMPACT_FIELDS if version >= 2 else {})})  # before any data is read
+        stored = archive.read_json("config", _MODEL_FIELDS["config"])
+        if isinstance(stored, dict):
+            stored.setdefault("eos", False)  # models written before the end token existed were trained without it
+        config = config_from_dict(SupervisedConfig, stored, f"{path}: field config", ignore_unknown=True)
+        words = archive.read_lines("words", _TEXT)
+        labels = archive.read_lines("labels", _TEXT)
+        if not labels:
+            archive.fail("labels", "no labels: the model cannot predict anything")
+        if not all(label.startswith(config.label_prefix) for label in labels):
+            archive.fail("labels", f"a label does not start with the label prefix {config.label_prefix!r}")
+        counts = [as_counts(archive.read(name, _MODEL_FIELDS[name], (n,)),
+                            lambda problem, name=name: archive.fail(name, problem))
+                  for name, n in (("word_counts", len(words)), ("label_counts", len(labels)))]
+        output_rows = _float_rows(archive, "output_rows", (n_output_rows(len(labels), config.loss), config.dim))
+        n_words, n_buckets = len(words), config.n_buckets
+        if version == 1:
+            input_rows = _float_rows(archive, "input_rows", (n_words + n_buckets, config.dim))
+            trained = None
+        else:
+            input_rows, trained = _compact_input_rows(archive, config, words)
+    model = SupervisedModel(words, labels, input_rows, output_rows, config, *counts)
+    model.trained_buckets = trained
+    return model
 
 
-def _split_joined(stored: np.ndarray) -> list[str]:
-    text = str(stored)
-    return text.split("\n") if text else []
+def _float_rows(archive: Archive, name: str, shape: tuple[int | None, ...]) -> np.ndarray:
+    return as_float32_rows(archive.read(name, Field("f", 2), shape), lambda problem: archive.fail(name, problem))
+
+
+def _bucket_ids(archive: Archive, name: str, n_buckets: int) -> np.ndarray:
+    """Strictly increasing bucket ids in 0..n_buckets-1: every index the loader writes through is checked."""
+    ids = archive.read(name, Field("iu", 1))
+    if len(ids) and (int(ids.min()) < 0 or int(ids.max()) >= n_buckets):
+        archive.fail(name, f"a bucket id is outside 0..{n_buckets - 1} (the model has {n_buckets:,} buckets)")
+    ids = ids.astype(np.int64)
+    if len(ids) > 1 and not (np.diff(ids) > 0).all():
+        archive.fail(name, "bucket ids are not strictly increasing")
+    return ids
+
+
+def _compact_input_rows(archive: Archive, config: SupervisedConfig, words: list[str]):
+    """Word rows and the stored bucket rows over the regenerated initial table; (rows, stored bucket ids)."""
+    n_words, n_buckets, dim = len(words), config.n_buckets, config.dim
+    word_rows = _float_rows(archive, "input_rows", (n_words, dim))
+    ids = _bucket_ids(archive, "bucket_ids", n_buckets)
+    bucket_rows = _float_rows(archive, "bucket_rows", (len(ids), dim))
+    sample = _bucket_ids(archive, "initial_sample_ids", n_buckets)
+    sample_rows = _float_rows(archive, "initial_sample_rows", (len(sample), dim))
+    if n_buckets == 0:
+        return word_rows, ids
+    check_fits_in_memory((n_words + n_buckets) * dim * 4, f"{archive.path}: field config",
+                         f"the input rows of {n_words:,} words and {n_buckets:,} buckets of dimension {dim}")
+    input_rows = initial_rows(n_words, config, None, words)[0]
+    if not np.array_equal(input_rows[n_words + sample].view(np.uint32), sample_rows.view(np.uint32)):
+        archive.fail("initial_sample_rows", "the bucket rows regenerated from the seed differ from the stored "
+                                            "sample: the model was written by a fastemb that initialises rows "
+                                            "differently, and cannot be rebuilt exactly")
+    input_rows[:n_words] = word_rows
+    input_rows[n_words + ids] = bucket_rows
+    return input_rows, ids
 
 
 # ---------------------------------------------------------------------------------------------
@@ -406,8 +509,10 @@ def prepare(path: Inputs, config: SupervisedConfig, progress: Progress | None = 
 def finish_report(trainer: Trainer, report: dict) -> SupervisedModel:
     report.update(trainer.stats())
     job = trainer.job
-    return SupervisedModel(job.vocab.words, job.labels.words, trainer.input_rows, trainer.output_rows,
-                           trainer.config, job.vocab.counts, job.labels.counts, report)
+    model = SupervisedModel(job.vocab.words, job.labels.words, trainer.input_rows, trainer.output_rows,
+                            trainer.config, job.vocab.counts, job.labels.counts, report)
+    model.trained_buckets = trained_bucket_ids(trainer.data, len(job.vocab), trainer.config.n_buckets)
+    return model
 
 
 def save_outputs(model: SupervisedModel, run_info: dict) -> None:

@@ -6,18 +6,30 @@ module reads theirs (gensim, word2vec C ``-binary 0/1``, fastText ``.vec``).
 from __future__ import annotations
 
 import lzma
+import os
 import re
+import stat
 import zlib
 from typing import Iterable, Sequence
 
 import numpy as np
 
+from .corpus import MAX_TOKEN_BYTES
 from .errors import FastembError
 from .fileio import atomic_output, open_binary
 
 _SEARCH_BLOCK_ROWS = 8192
 _SAVE_BLOCK_VALUES = 1 << 17  # values formatted per batch: enough to amortise numpy calls, small enough for the cache
 _READ_CHUNK_BYTES = 1 << 22
+# The longest number a text row may hold: '%.17g' of a float64 takes 24 characters, '%f' of float32's
+# largest value 46. With the word cap this bounds a line, so that a file of one endless line is
+# refused after reading about that much, never slurped whole.
+_MAX_VALUE_BYTES = 64
+_DEFLATE_MAX_RATIO = 1032  # the most gzip can inflate: what a .gz file's length allows
+# A word has at most as many characters as the corpus reader keeps bytes of a token (an invalid
+# byte decodes to one U+FFFD), so at most 4 UTF-8 bytes a character.
+MAX_WORD_CHARS = MAX_TOKEN_BYTES
+_MAX_WORD_BYTES = 4 * MAX_WORD_CHARS
 # Characters a word may not contain: every word2vec reader splits records on them.
 _FIELD_BREAK = re.compile(r"[ \t\n\r\x0b\x0c]")
 # Bytes that never occur in a text vectors file but are common in raw float32 data.
@@ -228,9 +240,10 @@ def load_vectors(path: str, binary: bool | None = None, limit: int | None = None
     if limit is not None and limit <= 0:
         raise ValueError("limit must be a positive number of words")
     # A number too large for float32 parses as inf and is reported below with its line.
-    with open_binary(path) as handle, np.errstate(over="ignore"):
+    with open_binary(path) as handle, np.errstate(over="ignore", invalid="ignore"):
         try:
             count, dim = _read_header(handle, path)
+            header_bytes = handle.tell()
             # Enough to hold the first binary record (and more) for telling binary from text.
             sample = handle.read(min(4 * dim + 1024, 1 << 20))
             if binary is None:
@@ -242,9 +255,9 @@ def load_vectors(path: str, binary: bool | None = None, limit: int | None = None
                 binary = _looks_binary(sample, dim)
             wanted = count if limit is None else min(limit, count)
             try:
-                matrix = np.empty((wanted, dim), dtype=np.float32)
+                matrix = np.empty((_rows_to_allocate(path, wanted, dim, header_bytes), dim), dtype=np.float32)
             except MemoryError:
-                raise FastembError(f"{path}: line 1: the header declares {count} x {dim} values, "
+                raise FastembError(f"{path}: line 1: the header declares {count:,} x {dim:,} values, "
                                    "too many to fit in memory") from None
             rows = _Rows(path, count, matrix, *(("record", "records") if binary else ("line", "rows")))
             (_read_binary if binary else _read_text)(handle, sample, rows)
@@ -252,10 +265,36 @@ def load_vectors(path: str, binary: bool | None = None, limit: int | None = None
             raise FastembError(f"{path}: cannot read ({exc})") from None
     if len(rows.words) < wanted:
         raise FastembError(f"{path}: file has {len(rows.words)} vector {rows.noun} but the header says {count}")
-    finite = np.isfinite(matrix).all(axis=1)
-    if not finite.all():
-        raise FastembError(f"{path}: {rows.place_of(int(np.argmin(finite)))}: NaN or infinite value")
+    block_rows = max(1, _SAVE_BLOCK_VALUES // dim)
+    for start in range(0, len(matrix), block_rows):  # a block at a time: no whole-matrix mask
+        finite = np.isfinite(matrix[start:start + block_rows]).all(axis=1)
+        if not finite.all():
+            raise FastembError(f"{path}: {rows.place_of(start + int(np.argmin(finite)))}: NaN or infinite value")
     return Vectors(rows.words, matrix)
+
+
+def _rows_to_allocate(path: str, wanted: int, dim: int, header_bytes: int) -> int:
+    """How many of the header's ``wanted`` rows can be in the file: no more are allocated.
+
+    The shortest record is a one-byte word and ``dim`` one-digit values, each after a
+    space: 2 * dim + 1 bytes (a binary record is longer). A header that declares more
+    rows than that is found out by counting them (the error says how many there are);
+    one whose single row cannot fit is refused at once. A .gz file may inflate at most
+    gzip's ratio; .bz2 and .xz have no such bound: only memory limits them.
+    """
+    from .archive import check_fits_in_memory, megabytes
+    info = os.stat(path)
+    suffix = os.path.splitext(path)[1].lower()
+    room = (None if not stat.S_ISREG(info.st_mode) or suffix in (".bz2", ".xz")  # a pipe's length is unknown
+            else _DEFLATE_MAX_RATIO * info.st_size if suffix == ".gz" else info.st_size - header_bytes)
+    if room is not None:
+        if room < 2 * dim + 1:
+            raise FastembError(f"{path}: line 1: the header declares vectors of dimension {dim:,}: one takes at "
+                               f"least {megabytes(2 * dim + 1)}, but the file holds {megabytes(max(room, 0))} after "
+                               "the header")
+        wanted = min(wanted, room // (2 * dim + 1))
+    check_fits_in_memory(wanted * dim * 4, f"{path}: line 1", f"the header's {wanted:,} words of dimension {dim:,}")
+    return wanted
 
 
 def _read_header(handle, path: str) -> tuple[int, int]:
@@ -318,6 +357,8 @@ class _Rows:
     def add(self, word_bytes: bytes, number: int) -> int:
         """Register the next word; returns its row in the matrix."""
         word = word_bytes.decode("utf-8", errors="replace")
+        if len(word) > MAX_WORD_CHARS:
+            _refuse_long_word(word, number, rows=self)
         row = self.row_of.setdefault(word, len(self.words))
         if row != len(self.words):
             self.fail(number, f"duplicate word {word!r} (first at {self.place_of(row)})")
@@ -329,6 +370,7 @@ class _Rows:
 def _read_text(handle, sample: bytes, rows: _Rows) -> None:
     dim = rows.matrix.shape[1]
     stop_early = len(rows.matrix) < rows.count  # with a limit, the rest of the file is not read
+    max_line = _MAX_WORD_BYTES + (dim + 1) * _MAX_VALUE_BYTES
     line_number = 1
     pending = sample
     while True:
@@ -337,6 +379,8 @@ def _read_text(handle, sample: bytes, rows: _Rows) -> None:
         pending = lines.pop() if chunk else b""
         for line in lines:
             line_number += 1
+            if len(line) > max_line:
+                _refuse_long_line(line[:max_line + 1], line_number, dim, max_line, rows)
             fields = line.split()  # also drops fastText's trailing space and Windows' \r
             if not fields:
                 continue
@@ -353,6 +397,25 @@ def _read_text(handle, sample: bytes, rows: _Rows) -> None:
                 return
         if not chunk:
             return
+        if len(pending) > max_line:  # the line so far is already too long to be a row: never read it all
+            _refuse_long_line(pending[:max_line + 1], line_number + 1, dim, max_line, rows)
+
+
+def _refuse_long_word(word: bytes | str, number: int, rows: _Rows):
+    shown = word[:20] if isinstance(word, str) else word[:20].decode('utf-8', 'replace')
+    rows.fail(number, f"the word {shown!r}... is longer than {MAX_WORD_CHARS:,} characters "
+                      "(the corpus reader's limit on a token)")
+
+
+def _refuse_long_line(start: bytes, number: int, dim: int, max_line: int, rows: _Rows):
+    """The line beginning with ``start`` (more than ``max_line`` bytes) cannot be a row; say why."""
+    fields = start.split()
+    if fields and len(fields[0].decode("utf-8", "replace")) > MAX_WORD_CHARS:
+        _refuse_long_word(fields[0], number, rows)
+    if len(fields) > dim + 1:
+        rows.fail(number, f"expected {dim} values after the word, found more")
+    rows.fail(number, f"line longer than {max_line:,} bytes: more than a word of at most {MAX_WORD_CHARS:,} "
+                      f"characters and {dim} numbers of at most {_MAX_VALUE_BYTES} characters")
 
 
 def _first_non_number(fields: list[bytes]) -> str:
@@ -390,6 +453,8 @@ def _read_binary(handle, sample: bytes, rows: _Rows) -> None:
         space = data.find(b" ", start)
         while space < 0:
             searched = len(data) - start
+            if searched > _MAX_WORD_BYTES:  # no space within a word's length: never read the rest
+                _refuse_long_word(data[start:start + 20], record, rows)
             if not read_more():
                 rows.fail(record, f"binary file truncated inside the word ({rows.count} records declared)")
             space = data.find(b" ", searched)

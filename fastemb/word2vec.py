@@ -99,36 +99,32 @@ class Word2VecModel:
 
 
 def load_word2vec_model(path: str) -> Word2VecModel:
-    """A model written by :meth:`Word2VecModel.save` (no pickle involved)."""
-    import json
-    from dataclasses import fields
-
-    from .fileio import check_readable
-    check_readable(path)
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            version = int(archive["format_version"])
-            if version != WORD2VEC_FORMAT_VERSION:
-                raise FastembError(f"{path}: model format version {version} is not supported by fastemb "
-                                   f"{__version__} (it reads version {WORD2VEC_FORMAT_VERSION})")
-            stored = json.loads(str(archive["config"]))
-            known = {f.name for f in fields(Word2VecConfig)}
-            config = Word2VecConfig(**{key: value for key, value in stored.items() if key in known})
-            text = str(archive["words"])
-            words = text.split("\n") if text else []
-            counts, inputs, outputs = (archive[name] for name in ("counts", "input_rows", "output_rows"))
-    except FastembError:
-        raise
-    except (ValueError, OSError, EOFError, KeyError, TypeError, json.JSONDecodeError) as exc:
-        raise FastembError(f"{path}: damaged fastemb model ({type(exc).__name__}: {exc})") from None
-    n_outputs = len(words) - 1 if config.loss == "hs" else len(words)
-    n_inputs = len(words) + (config.buckets if config.subwords else 0)
-    if (inputs.ndim != 2 or outputs.ndim != 2 or inputs.shape != (n_inputs, config.dim)
-            or outputs.shape != (n_outputs, config.dim) or counts.shape != (len(words),)):
-        raise FastembError(f"{path}: corrupt model (shapes {inputs.shape}, {outputs.shape} and {counts.shape} do "
-                           f"not fit {len(words)} words of dimension {config.dim})")
-    return Word2VecModel(Vocab(words, counts.astype(np.int64)), np.ascontiguousarray(inputs, np.float32),
-                         np.ascontiguousarray(outputs, np.float32), config, {})
+    """A model written by :meth:`Word2VecModel.save`, every field checked before it is used (never unpickled)."""
+    from .archive import Archive, Field, as_counts, as_float32_rows, config_from_dict
+    fields = {"magic": Field("U", 0, max_bytes=1024), "format_version": Field("iu", 0),
+              "config": Field("U", 0, max_bytes=1 << 20), "words": Field("U", 0), "counts": Field("iu", 1),
+              "input_rows": Field("f", 2), "output_rows": Field("f", 2)}
+    with Archive(path, "a fastemb word2vec model") as archive:
+        if "magic" not in archive or archive.read_text("magic", fields["magic"]) != WORD2VEC_MAGIC:
+            raise FastembError(f"{path}: not a fastemb word2vec model (no fastemb marker)")
+        version = archive.read_scalar_int("format_version", fields["format_version"])
+        if version != WORD2VEC_FORMAT_VERSION:
+            raise FastembError(f"{path}: model format version {version} is not supported by fastemb "
+                               f"{__version__} (it reads version {WORD2VEC_FORMAT_VERSION})")
+        archive.check(fields)  # every member's header before any data is read
+        config = config_from_dict(Word2VecConfig, archive.read_json("config", fields["config"]),
+                                  f"{path}: field config", ignore_unknown=True)
+        words = archive.read_lines("words", fields["words"])
+        if not words:
+            archive.fail("words", "no words")
+        counts = as_counts(archive.read("counts", fields["counts"], (len(words),)),
+                           lambda problem: archive.fail("counts", problem))
+        shapes = {"input_rows": len(words) + (config.buckets if config.subwords else 0),
+                  "output_rows": len(words) - (config.loss == "hs")}
+        inputs, outputs = (as_float32_rows(archive.read(name, fields[name], (rows, config.dim)),
+                                           lambda problem, name=name: archive.fail(name, problem))
+                           for name, rows in shapes.items())
+    return Word2VecModel(Vocab(words, counts), inputs, outputs, config, {})
 
 
 def read_corpus(path: Inputs, config: Word2VecConfig, vocab: Vocab | None = None,
