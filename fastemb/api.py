@@ -27,7 +27,6 @@ PEER_NAMES = {
     "pretrainedVectors": "pretrained", "vector_size": "dim", "size": "dim", "alpha": "lr", "min_alpha": "min_lr",
     "max_vocab_size": "max_words", "sg": "model ('skipgram' or 'cbow')", "hs": "loss ('hs' or 'ns')",
     "negative": "negative", "cbow_mean": "cbow_sum (its opposite)", "verbose": "quiet", "lrUpdateRate": None,
-    "minn": None, "maxn": None,
 }
 
 

@@ -69,7 +69,7 @@ _SPEC = {
 }
 # The run description a resume relies on: key -> (type, required).
 _RUN_KEYS = {"input": ("str | list", True), "output": ("str", True), "corpus_checksum": ("str", True),
-             "vectors": ("str | None", False),
+             "vectors": ("str | None", False), "model": ("str | None", False),
              "binary": ("bool", False), "report": ("str | None", False), "save_on_interrupt": ("bool", False),
              "checkpoint": ("str", False), "checkpoint_every": ("float", False), "corpus_on_disk": ("bool", False),
              "segment_tokens": ("int | None", False)}

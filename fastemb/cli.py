@@ -234,14 +234,17 @@ def _word2vec_command(model: str, summary: str):
     @click.option("--lr", type=float, default=None,
                   help=f"Initial learning rate  [default: {0.05 if model == 'cbow' else 0.025}, as word2vec].")
     @click.option("--binary", is_flag=True, help="Write word2vec binary format instead of text.")
+    @click.option("--save-model", "model_path", default=None,
+                  help="Also write the whole model (an .npz: both tables, the vocabulary, the settings), for "
+                       "`fastemb vectors`, `neighbors` and `export` and for vectors of unseen words with subwords.")
     @_run_options
-    def command(input_args, output, binary, threads, checkpoint, checkpoint_every, save_on_interrupt, report_path,
-                quiet, **options):
+    def command(input_args, output, binary, model_path, threads, checkpoint, checkpoint_every, save_on_interrupt,
+                report_path, quiet, **options):
         from .word2vec import prepare
 
         inputs = _training_inputs(input_args, DEFAULT_CORPUS)
         config = Word2VecConfig(model=model, threads=_threads(threads, quiet), **options)
-        run_info = {"output": output, "binary": binary}
+        run_info = {"output": output, "binary": binary, "model": model_path}
         _train(prepare, inputs, config, run_info, checkpoint, checkpoint_every, save_on_interrupt, report_path, quiet)
 
     command.__doc__ = summary + _MORE_HELP
@@ -264,8 +267,8 @@ def _train(prepare, inputs, config, run_info, checkpoint, checkpoint_every, save
 
     config.validate()
     check_number("--checkpoint-every", checkpoint_every, positive=True)
-    given = {"-o/--output": run_info["output"], "--vectors": run_info.get("vectors"), "--report": report_path,
-             "--checkpoint": checkpoint}
+    given = {"-o/--output": run_info["output"], "--vectors": run_info.get("vectors"),
+             "--save-model": run_info.get("model"), "--report": report_path, "--checkpoint": checkpoint}
     check_paths({**{f"INPUT {i + 1}" if len(inputs) > 1 else "INPUT": path for i, path in enumerate(inputs)},
                  "--init": getattr(config, "init", None), "--pretrained": getattr(config, "pretrained", None)},
                 given)
@@ -276,8 +279,9 @@ def _train(prepare, inputs, config, run_info, checkpoint, checkpoint_every, save
     absolute = [path if path == "-" else os.path.abspath(path) for path in inputs]
     run_info = {**run_info, "input": _one_or_list(absolute), "output": os.path.abspath(run_info["output"]),
                 "report": os.path.abspath(report_path) if report_path else None}
-    if run_info.get("vectors"):
-        run_info["vectors"] = os.path.abspath(run_info["vectors"])
+    for key in ("vectors", "model"):
+        if run_info.get(key):
+            run_info[key] = os.path.abspath(run_info[key])
     progress = Progress(1, config.threads, quiet=quiet)
     _return_freed_memory()
     trainer, report = prepare(_one_or_list(inputs), config, progress, workdir=_workdir(run_info["output"]))
@@ -292,11 +296,13 @@ def _train(prepare, inputs, config, run_info, checkpoint, checkpoint_every, save
                    "in the checkpoint's directory].")
 @click.option("--vectors", "vectors_path", default=None,
               help="A classifier's word vectors here [default: as the checkpoint records, in its directory].")
+@click.option("--save-model", "model_path", default=None,
+              help="A word2vec model file here [default: as the checkpoint records, in its directory].")
 @click.option("--report", "report_path", default=None,
               help="Write the run's figures as JSON here [default: the report the checkpoint records, if any and "
                    "in the checkpoint's directory].")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
-def resume(checkpoint, output, vectors_path, report_path, quiet):
+def resume(checkpoint, output, vectors_path, model_path, report_path, quiet):
     """Continue an interrupted training run (any command) from its CHECKPOINT and write its outputs.
 
     The outputs the checkpoint records are written only when they are in the checkpoint's own
@@ -312,7 +318,7 @@ def resume(checkpoint, output, vectors_path, report_path, quiet):
 
     def announce(outputs, report):
         _say(f"Resuming {checkpoint}: writing {outputs}" + (f", the report to {report}" if report else ""))
-    model, run_info = resume_run(checkpoint, progress, output, report_path, vectors_path, announce)
+    model, run_info = resume_run(checkpoint, progress, output, report_path, vectors_path, model_path, announce)
     _finish(model, run_info)
 
 
@@ -379,7 +385,7 @@ def _finish(model, run_info: dict, shown: dict | None = None) -> None:
     shown = shown or run_info
     saved = [f"{shown[key]}" + (f" ({os.path.getsize(run_info[key]) / 2**20:,.1f} MB)"
                                 if os.path.isfile(run_info[key]) else "")
-             for key in ("output", "vectors") if run_info.get(key)]
+             for key in ("output", "vectors", "model") if run_info.get(key)]
     click.echo(f"Saved {' and '.join(saved)}")
     if report.get("checkpoint_error"):
         from .finishing import EXIT_CHECKPOINT_NOT_WRITTEN
@@ -394,20 +400,17 @@ def _finish(model, run_info: dict, shown: dict | None = None) -> None:
 @click.option("--analogy", "analogies", nargs=3, multiple=True, metavar="A B C",
               help="Also solve A is to B as C is to ?: the words nearest B - A + C (3CosAdd; repeatable).")
 def neighbors(vectors_path, words, topn, analogies):
-    """Nearest neighbours (cosine) of each WORD in a word2vec text or binary file or a fastText .bin model
-    (where a word outside the vocabulary has a vector made of its character n-grams)."""
-    from .fasttext_format import is_fasttext_file, read_fasttext
-    from .vectors import load_vectors
-
+    """Nearest neighbours (cosine) of each WORD in a word2vec text or binary file, a fastemb model file or a
+    fastText .bin model (in a subword model a word outside the vocabulary has a vector made of its character
+    n-grams)."""
     if not words and not analogies:
         raise click.UsageError("give at least one WORD or --analogy A B C")
-    model = read_fasttext(vectors_path) if is_fasttext_file(vectors_path) else None
-    vectors = model.vectors() if model else load_vectors(vectors_path)
+    vectors, vector_of = _word_vectors(vectors_path)
     for word in words:
         if word in vectors:
             found = vectors.most_similar(word, topn=topn)
-        elif model and model.subword_rows(word).size:
-            found = vectors.nearest(model.word_vector(word), topn=topn, exclude=[word])
+        elif (vector := vector_of(word)) is not None:
+            found = vectors.nearest(vector, topn=topn, exclude=[word])
         else:
             click.echo(f"{word}: not in the vocabulary of {vectors_path}")
             continue
@@ -421,29 +424,51 @@ def neighbors(vectors_path, words, topn, analogies):
             click.echo(f"{a} : {b} :: {c} : ?  " + ", ".join(f"{w} {score:.3f}" for w, score in found))
 
 
+def _word_vectors(path: str):
+    """(the vocabulary's vectors, word -> its vector or None) of a fastText .bin, a fastemb model file or a
+    word2vec file; a subword model gives a word outside its vocabulary a vector (None if it has no n-gram)."""
+    from .api import _magic, load_model
+    from .fasttext_format import is_fasttext_file, read_fasttext
+    from .vectors import load_vectors
+    if is_fasttext_file(path):
+        model = read_fasttext(path)
+        return model.vectors(), lambda word: model.word_vector(word) if model.subword_rows(word).size else None
+    if _magic(path) is not None:
+        model = load_model(path)
+
+        def vector_of(word):
+            try:
+                vector = model.get_word_vector(word)
+            except KeyError:
+                return None
+            return vector if vector.any() else None
+        return model.vectors, vector_of
+    table = load_vectors(path)
+    return table, lambda word: table[word] if word in table else None
+
+
 @main.command("vectors")
 @click.argument("model_path", metavar="MODEL")
 @click.argument("words", nargs=-1, required=True)
 def print_vectors(model_path, words):
     """Print `word v1 ... vn` for each WORD ('-': the words of stdin), as `fasttext print-word-vectors`.
 
-    MODEL is a fastText .bin model, where every word has a vector (one outside the vocabulary is the mean
-    of its character n-grams, zeros if it has none), or a word2vec text or binary file (zeros for a word
-    it lacks).
+    MODEL is a fastText .bin model or a fastemb model file (with subwords every word has a vector: one
+    outside the vocabulary is the mean of its character n-grams, zeros if it has none), or a word2vec text
+    or binary file (zeros for a word it lacks).
     """
     import numpy as np
 
     from .fasttext_format import is_fasttext_file, read_fasttext
-    from .vectors import load_vectors
 
     if is_fasttext_file(model_path):
         vectors_of = read_fasttext(model_path).word_vectors
     else:
-        table = load_vectors(model_path)
+        table, vector_of = _word_vectors(model_path)
 
         def vectors_of(batch):
-            return np.array([table[w] if w in table else np.zeros(table.dim, np.float32) for w in batch],
-                            dtype=np.float32).reshape(len(batch), table.dim)
+            return np.array([vector if (vector := vector_of(w)) is not None else np.zeros(table.dim, np.float32)
+                             for w in batch], dtype=np.float32).reshape(len(batch), table.dim)
     interactive = words == ("-",) and sys.stdin.isatty()
     out = sys.stdout.buffer  # bytes: a word read from stdin may not be valid UTF-8, and is written back as it came
     for batch in _word_batches(words, interactive):  # a closed pipe or a full disk ends in the group's guard
@@ -657,6 +682,24 @@ def evaluate(vectors_path, analogy_paths, similarity_paths, restrict_vocab, meth
         click.echo("\n" + format_analogies(result))
     if similarities:
         click.echo("\n" + format_similarity(similarities))
+
+
+@main.command()
+@click.argument("model_path", metavar="MODEL")
+@click.argument("output", metavar="OUT")
+def export(model_path, output):
+    """Write MODEL (a fastemb model file: skip-gram, CBOW, subword or classifier) as fastText's binary model
+    OUT (.bin), which fastText's load_model reads with the same word vectors and predictions."""
+    from .api import load_model
+    from .fasttext_format import from_supervised, from_word2vec, write_fasttext
+    from .fileio import check_paths, check_readable
+    from .supervised import SupervisedModel
+
+    check_readable(model_path)
+    check_paths({"MODEL": model_path}, {"OUT": output})
+    model = load_model(model_path)
+    write_fasttext(output, from_supervised(model) if isinstance(model, SupervisedModel) else from_word2vec(model))
+    click.echo(f"Saved {output} ({os.path.getsize(output) / 2**20:,.1f} MB)")
 
 
 @main.command()

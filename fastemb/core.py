@@ -195,7 +195,8 @@ def softmax_rows(hidden, out_matrix, out_ids, n_out, target, lr, scores, g, grad
     for o in range(n_out):
         scores[o] = math.exp(scores[o] - top)
         total += scores[o]
-    inv_total = np.float32(1.0) / total
+    # total >= 1 (the top score contributes exp(0)); only rows that diverged to inf/NaN make it less
+    inv_total = np.float32(1.0) / max(total, np.float32(1e-30))
     for o in range(n_out):
         p = scores[o] * inv_total
         g[0] = ((np.float32(1.0) if o == target else np.float32(0.0)) - p) * lr

@@ -145,18 +145,18 @@ def check_paths(inputs: dict[str, str | None], outputs: dict[str, str | None]) -
 
 
 def resume_paths(checkpoint: str, run: dict, output: str | None = None, report: str | None = None,
-                 vectors: str | None = None) -> dict:
-    """Where ``fastemb resume`` may write: {"output": ..., "report": ..., "vectors": ...}, absolute paths.
+                 vectors: str | None = None, model: str | None = None) -> dict:
+    """Where ``fastemb resume`` may write: {"output", "report", "vectors", "model": path}, absolute paths.
 
     A checkpoint is a file that may come from someone else: the outputs it records are
     used only inside the checkpoint's own directory. Elsewhere the user must name them
-    (``output``, ``report``, ``vectors``); the paths given win anyway. Outputs are then
+    (``output``, ``report``, ``vectors``, ``model``); the paths given win anyway. Outputs are then
     checked against the inputs, the checkpoint and each other (check_paths).
     """
     home = os.path.realpath(os.path.dirname(os.path.abspath(checkpoint)))
     chosen, names = {}, {}
     for key, given, flag in (("output", output, "-o/--output"), ("report", report, "--report"),
-                             ("vectors", vectors, "--vectors")):
+                             ("vectors", vectors, "--vectors"), ("model", model, "--save-model")):
         recorded = run.get(key)
         option = flag.split("/")[0]
         names[key] = flag if given is not None else f"the {key} the checkpoint records,"

@@ -23,7 +23,7 @@ def objective_module(objective: str):
 
 
 def outputs_of(run_info: dict) -> str:
-    return " and ".join(path for path in (run_info["output"], run_info.get("vectors")) if path)
+    return " and ".join(path for path in (run_info["output"], run_info.get("vectors"), run_info.get("model")) if path)
 
 
 def run_to_file(trainer: Trainer, report: dict, run_info: dict, checkpoint: str | None = None,
@@ -79,7 +79,7 @@ def run_to_file(trainer: Trainer, report: dict, run_info: dict, checkpoint: str 
 
 
 def resume(checkpoint: str, progress: Progress | None = None, output: str | None = None,
-           report_path: str | None = None, vectors: str | None = None, announce=None):
+           report_path: str | None = None, vectors: str | None = None, model: str | None = None, announce=None):
     """Continue the run saved in ``checkpoint`` and write the outputs of the command that started it, or
     ``output`` (and ``report_path``).
 
@@ -96,7 +96,7 @@ def resume(checkpoint: str, progress: Progress | None = None, output: str | None
     if STDIN in input_paths(meta["run"]["input"]):
         raise FastembError(f"{checkpoint}: the run read its input from standard input, which cannot be read "
                            f"again; to go on, train on the data as a file with --init {checkpoint}")
-    run_info = {**meta["run"], **resume_paths(checkpoint, meta["run"], output, report_path, vectors)}
+    run_info = {**meta["run"], **resume_paths(checkpoint, meta["run"], output, report_path, vectors, model)}
     if announce is not None:
         announce(outputs_of(run_info), run_info.get("report"))
     module = objective_module(meta["objective"])

@@ -291,8 +291,10 @@ def load_model(path: str) -> SupervisedModel:
         archive.check({**_MODEL_FIELDS, **(_COMPACT_FIELDS if version >= 2 else {})})  # before any data is read
         stored = archive.read_json("config", _MODEL_FIELDS["config"])
         if isinstance(stored, dict):
-            stored.setdefault("eos", False)  # models written before the end token existed were trained without it
-        config = config_from_dict(SupervisedConfig, stored, f"{path}: field config", ignore_unknown=True)
+            stored.setdefault("eos", False)  # a format-1 config without "eos" was trained without the end token
+        # A resumed run that kept its data in memory records max_memory as infinite.
+        config = config_from_dict(SupervisedConfig, stored, f"{path}: field config", ignore_unknown=True,
+                                  unbounded=("max_memory",))
         words = archive.read_lines("words", _TEXT)
         labels = archive.read_lines("labels", _TEXT)
         if not labels:

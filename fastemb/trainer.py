@@ -218,12 +218,15 @@ class Trainer:
                 with held():  # the bookkeeping below is never cut in half by a signal
                     paused = self.state[2][0] != 0
                     self.state[2][0] = 0
-                    if paused:
-                        if on_pause is not None:
+                    if not paused:
+                        self._advance(progress)
+                    # A segment shorter than a poll (a small epoch) ends before poll() can ask for a pause:
+                    # its end is a chunk boundary too.
+                    due = pause_every is not None and time.perf_counter() - last_pause >= pause_every
+                    if paused or due:
+                        if on_pause is not None and not self.finished:
                             on_pause()
                         last_pause = time.perf_counter()
-                    else:
-                        self._advance(progress)
             except KeyboardInterrupt as request:
                 self.state[2][0] = 0
                 progress.close()

@@ -113,7 +113,7 @@ def load_word2vec_model(path: str) -> Word2VecModel:
                                f"{__version__} (it reads version {WORD2VEC_FORMAT_VERSION})")
         archive.check(fields)  # every member's header before any data is read
         config = config_from_dict(Word2VecConfig, archive.read_json("config", fields["config"]),
-                                  f"{path}: field config", ignore_unknown=True)
+                                  f"{path}: field config", ignore_unknown=True, unbounded=("max_memory",))
         words = archive.read_lines("words", fields["words"])
         if not words:
             archive.fail("words", "no words")
@@ -320,6 +320,8 @@ def finish_report(trainer: Trainer, report: dict) -> Word2VecModel:
 
 def save_outputs(model: Word2VecModel, run_info: dict) -> None:
     model.save_vectors(run_info["output"], binary=run_info.get("binary", False))
+    if run_info.get("model"):
+        model.save(run_info["model"])
 
 
 def config_from(meta: dict) -> Word2VecConfig:

@@ -386,7 +386,7 @@ MODEL_CASES = {
     "config a list": (_model_set("config", lambda a: np.array("[]")), "field config is a JSON list"),
     "word_ngrams a string": (_config_edit(lambda c: c.update(word_ngrams="2")), "word_ngrams is '2', expected int"),
     "buckets negative": (_config_edit(lambda c: c.update(buckets=-1)), "--buckets must be a positive integer"),
-    "buckets too many for memory": (_config_edit(lambda c: c.update(buckets=10**15)), "needs", "memory available"),
+    "buckets too many for memory": (_config_edit(lambda c: c.update(buckets=2**30)), "needs", "memory available"),
     "dim another": (_config_edit(lambda c: c.update(dim=9)), "field output_rows: has shape"),
     "loss unknown": (_config_edit(lambda c: c.update(loss="hinge")), "--loss must be one of"),
     "seed 2^70": (_config_edit(lambda c: c.update(seed=2**70)), "seed is 1180591620717411303424, out of range"),

@@ -65,10 +65,10 @@ def test_signal_stops_cleanly_and_the_checkpoint_resumes_bit_identically(long_co
     assert time.monotonic() - sent < 10  # stops at the next chunk boundary, not at the end of training
     assert process.returncode == code, stderr
     assert "Traceback" not in stderr
-    lines = stderr.strip().splitlines()[-3:]  # one sentence a line: the command to copy stands alone at its end
+    lines = stderr.strip().splitlines()[-3:]  # one sentence a line, in the order things were done
     assert lines[0].startswith("Interrupted during epoch ")
-    assert lines[1] == f"Checkpoint saved to {checkpoint}; continue with: fastemb resume {checkpoint}"
-    assert lines[2] == f"{out} was not written (an existing file is unchanged)."
+    assert lines[1] == f"{out} not written (an existing file is unchanged)."
+    assert lines[2] == f"Checkpoint saved to {checkpoint}; continue with: fastemb resume {checkpoint}"
     assert out.read_text() == "previous vectors\n"
     resumed = run_cli("resume", checkpoint, "--quiet")
     assert resumed.returncode == 0, resumed.stderr

@@ -266,7 +266,7 @@ def test_resume_refuses_an_output_outside_the_checkpoint_directory_unless_given(
 def test_resume_paths_accepts_the_checkpoint_directory_only(tmp_path):
     checkpoint = str(tmp_path / "run.ckpt")
     run = {"input": str(tmp_path / "c.txt"), "output": str(tmp_path / "v.txt"), "report": None}
-    assert resume_paths(checkpoint, run) == {"output": run["output"], "report": None, "vectors": None}
+    assert resume_paths(checkpoint, run) == {"output": run["output"], "report": None, "vectors": None, "model": None}
     for hostile in ("/etc/passwd", str(tmp_path / "sub" / "v.txt"), ["not", "a", "path"], ""):
         with pytest.raises(FastembError, match="pass -o FILE"):
             resume_paths(checkpoint, {**run, "output": hostile})

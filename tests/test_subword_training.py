@@ -85,3 +85,22 @@ def test_a_subword_model_goes_to_fasttext_with_the_same_vectors(subword_model, t
     theirs = fasttext.load_model(str(tmp_path / "m.bin"))
     for word in ("king", "swimming", "kingdoms", "unseenword"):
         np.testing.assert_allclose(theirs.get_word_vector(word), subword_model.get_word_vector(word), atol=1e-6)
+
+
+def test_the_cli_saves_a_subword_model_and_answers_for_unseen_words_and_exports_it(tmp_path):
+    from conftest import run_cli
+    done = run_cli("skipgram", CORPUS, "-o", tmp_path / "v.txt", "--save-model", tmp_path / "m.npz", "--maxn", 5,
+                   "--buckets", 20_000, "--epochs", 1, "--threads", 1, "--quiet")
+    assert done.returncode == 0 and "m.npz (" in done.stdout, done.stderr
+    shown = run_cli("vectors", tmp_path / "m.npz", "kings", "king")
+    model = fastemb.load_model(str(tmp_path / "m.npz"))
+    for line, word in zip(shown.stdout.splitlines(), ("kings", "king")):
+        values = np.array(line.split()[1:], dtype=np.float32)
+        assert line.split()[0] == word
+        np.testing.assert_allclose(values, model.get_word_vector(word), rtol=1e-4, atol=1e-5)
+    near = run_cli("neighbors", tmp_path / "m.npz", "kings", "-k", "3")
+    assert near.returncode == 0 and near.stdout.startswith("kings: ") and "not in the vocabulary" not in near.stdout
+    exported = run_cli("export", tmp_path / "m.npz", tmp_path / "m.bin")
+    assert exported.returncode == 0, exported.stderr
+    again = run_cli("vectors", tmp_path / "m.bin", "kings", "king")
+    assert again.stdout == shown.stdout  # fastText's file gives the same vectors, unseen words included

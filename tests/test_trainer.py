@@ -55,7 +55,7 @@ def test_a_classifier_checkpoint_between_disk_segments_resumes_exactly(tmp_path,
 @pytest.mark.parametrize("loss", ["softmax", "ova", "hs"])
 def test_two_threads_with_private_label_rows_learn_the_classifier(loss, tmp_path):
     # Every label row and the 100 most frequent words are private to each thread, merged every chunk.
-    trainer, _ = _trained(SupervisedConfig(**dict(SETTINGS, threads=2, hot_rows=100, loss=loss, epochs=5)), tmp_path)
+    trainer, _ = _trained(SupervisedConfig(**dict(SETTINGS, threads=2, hot_rows=100, loss=loss, epochs=10)), tmp_path)
     assert trainer.hot_in == 100 and trainer.hot_out == len(trainer.output_rows)
     model = supervised.finish_report(trainer, {})
     _, precision, _ = model.test(str(ROOT / "data" / "labelled-test.txt"))
