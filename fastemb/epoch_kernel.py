@@ -115,7 +115,7 @@ def merge_hot_rows(store, rows):
 
 
 @njit(cache=True, nogil=True, fastmath=True, parallel=True)
-def train_chunks(model, data, samplers, s, schedule, state):
+def train_chunks(model, data, samplers, settings, schedule, state):
     """Train the segment's chunks from ``next_chunk[0]`` on; results land in the arguments.
 
     model    = (input_store, output_store, frozen, subword_rows, subword_offsets): float32 stores laid out
@@ -127,7 +127,7 @@ def train_chunks(model, data, samplers, s, schedule, state):
                labels[label_offsets[u]:label_offsets[u + 1]] (classifier only); chunk k is units
                chunk_starts[k] to chunk_starts[k + 1]
     samplers = (keep_threshold, (alias_threshold, alias_index), (path nodes, labels, offsets), tables)
-    s        = Settings; schedule = Schedule
+    settings = Settings; schedule = Schedule
     state    = (progress, losses, stop, next_chunk): per-thread int64 words done this epoch and words since
                the rate was read, float64 loss sum, pairs (or examples) scored and the rate, thread t's
                slot at ``t * STRIDE``; int64 stop
@@ -138,6 +138,7 @@ def train_chunks(model, data, samplers, s, schedule, state):
     tokens, offsets, labels, label_offsets, chunk_starts = data
     keep_threshold, (alias_threshold, alias_index), (path_nodes, path_labels, path_offsets), tables = samplers
     progress, losses, stop, next_chunk = state
+    s = Settings(*settings)  # the fields as values of this function, not loads through the argument in every loop
     n_chunks = len(chunk_starts) - 1
     lr0, min_lr = schedule.lr, schedule.min_lr
     lr_per_word = (lr0 - min_lr) / max(schedule.total_words, 1.0)

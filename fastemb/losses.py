@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import jit, logistic_rows, softmax_rows
+from .core import inline, jit, logistic_rows, softmax_rows
 from .sampling import draw_noise
 
 NEGATIVE_SAMPLING, HIERARCHICAL_SOFTMAX, SOFTMAX, ONE_VS_ALL = 0, 1, 2, 3
@@ -25,7 +25,7 @@ LOSSES = {"ns": NEGATIVE_SAMPLING, "hs": HIERARCHICAL_SOFTMAX, "softmax": SOFTMA
 NOISE_TRIES = 64  # fastText redraws a noise label equal to the target; this many draws at most
 
 
-@jit
+@inline
 def row_of(row, rows):
     """The store row of model row ``row`` for one thread: its private copy of a hot row, else the shared one.
 
@@ -36,7 +36,7 @@ def row_of(row, rows):
     return row + (private if row < hot else shared)
 
 
-@jit
+@inline
 def choose_targets(s, target, gold, n_gold, noise, paths, rng, rows, scratch, first=0):
     """Fill scratch.out_ids (store rows, see row_of) and scratch.labels from position ``first`` on for one
     target; returns (the end of what is filled, rng).
@@ -69,17 +69,19 @@ def choose_targets(s, target, gold, n_gold, noise, paths, rng, rows, scratch, fi
     if n_outputs > 1:
         alias_threshold, alias_index = noise
         for _ in range(s.negative):
-            for _try in range(s.noise_tries):
+            word, rng = draw_noise(rng, alias_threshold, alias_index)
+            tries = 1
+            while word == target and tries < s.noise_tries:
                 word, rng = draw_noise(rng, alias_threshold, alias_index)
-                if word != target:
-                    out_ids[n_out] = row_of(word, rows)
-                    labels[n_out] = 0.0
-                    n_out += 1
-                    break
+                tries += 1
+            if word != target:
+                out_ids[n_out] = row_of(word, rows)
+                labels[n_out] = 0.0
+                n_out += 1
     return first + n_out, rng
 
 
-@jit
+@inline
 def loss_update(loss, hidden, hidden_ids, n_hidden, output_rows, out_ids, n_out, labels, target, lr, tables, scratch):
     """Score the hidden rows against the chosen output rows, move those rows, leave the hidden gradient in
     ``scratch.grad[:n_hidden]``; returns the loss. softmax takes one hidden row."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import jit
+from .core import inline, jit
 from .losses import ONE_VS_ALL, choose_targets, row_of
 from .sampling import below, next_random
 from .update import SEPARATE, update
@@ -24,7 +24,7 @@ from .update import SEPARATE, update
 SKIPGRAM, CBOW, SUPERVISED = 0, 1, 2  # Settings.objective
 
 
-@jit
+@inline
 def subsample(tokens, start, end, keep_threshold, rng, sentence):
     """sentence[:n] = the tokens[start:end] that survive word2vec's subsampling of frequent words."""
     n = 0
@@ -36,7 +36,7 @@ def subsample(tokens, start, end, keep_threshold, rng, sentence):
     return n, rng
 
 
-@jit
+@inline
 def window_rows(sentence, n, i, window, rng, rows_in, in_ids):
     """in_ids[:count] = the input rows of the words around sentence[i] in a window reduced at random
     to [1, window] (word2vec's b); returns (count, rng)."""
@@ -50,7 +50,7 @@ def window_rows(sentence, n, i, window, rng, rows_in, in_ids):
     return count, rng
 
 
-@jit
+@inline
 def subword_rows(word, subwords, rows_in, out, first):
     """out[first:] = the input rows of ``word`` (its own row, then its character n-gram rows); returns the end."""
     rows, offsets = subwords
@@ -61,7 +61,7 @@ def subword_rows(word, subwords, rows_in, out, first):
     return n
 
 
-@jit
+@inline
 def sentence(model, tokens, start, end, samplers, subwords, s, rows_in, rows_out, lr, rng, scratch):
     """Skip-gram and CBOW over one sentence: they differ only in how a window's context rows make the hidden
     row(s) that predict the centre word (``s.combine``, applied by ``update``). With character n-grams

@@ -16,7 +16,7 @@ from collections import namedtuple
 import numpy as np
 from numba import njit, prange
 
-from .core import add_rows, add_to_rows, combine_rows, jit
+from .core import add_rows, add_to_rows, combine_rows, inline, jit
 from .losses import label_probabilities, loss_update
 
 SEPARATE, MEAN, SUM = 0, 1, 2  # how the input rows make the hidden block
@@ -30,15 +30,17 @@ Scratch = namedtuple("Scratch", "sentence context in_ids grad_ids gold out_ids l
 def new_scratch(max_tokens, max_context, max_in, max_hidden, max_out, dim):
     """Scratch for units of at most ``max_tokens`` tokens, ``max_context`` words around a word, ``max_in``
     input rows per update, ``max_hidden`` hidden rows and ``max_out`` output rows."""
-    return Scratch(np.empty(max_tokens, np.int32), np.empty(max_context, np.int32), np.empty(max_in, np.int32),
-                   np.empty(max_in, np.int32),
-                   np.empty(max_in, np.int32), np.empty(max_out, np.int32), np.zeros(max_out, np.float32),
-                   np.empty((1, dim), np.float32), np.zeros(1, np.int32),
-                   np.empty((max_hidden, max_out), np.float32), np.empty((max_hidden, dim), np.float32),
-                   np.empty(max_out, np.float32))
+    pad = 32  # 128 bytes or more each: no two threads' scratch arrays share a cache line
+    return Scratch(np.empty(max(max_tokens, pad), np.int32), np.empty(max(max_context, pad), np.int32),
+                   np.empty(max(max_in, pad), np.int32), np.empty(max(max_in, pad), np.int32),
+                   np.empty(max(max_in, pad), np.int32), np.empty(max(max_out, pad), np.int32),
+                   np.zeros(max(max_out, pad), np.float32),
+                   np.empty((1, dim), np.float32), np.zeros(pad, np.int32),
+                   np.empty((max_hidden, max(max_out, pad)), np.float32), np.empty((max_hidden, dim), np.float32),
+                   np.empty(max(max_out, pad), np.float32))
 
 
-@jit
+@inline
 def update(model, in_ids, n_in, grad_ids, n_grad, scale, n_out, target, lr, s, tables, scratch):
     """One step on the input rows in_ids[:n_in] against the outputs chosen in scratch.out_ids[:n_out] (and
     scratch.labels), combined and scored as the Settings ``s`` say (s.combine, s.loss); the hidden
