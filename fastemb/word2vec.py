@@ -240,6 +240,9 @@ def initial_rows(vocab: Vocab, config: Word2VecConfig) -> tuple[Vocab, np.ndarra
     if zipfile.is_zipfile(config.init):  # a checkpoint (an .npz); its errors are the ones to show
         saved = load_checkpoint(config.init)
         words, inputs = saved["words"], saved["input_rows"]
+        if saved["meta"]["objective"] not in ("skipgram", "cbow") or len(inputs) != len(words):
+            raise FastembError(f"{config.init}: --init takes word2vec vectors or a skip-gram/CBOW checkpoint "
+                               "without subwords (this checkpoint's input rows are not one per word)")
         if saved["output_rows"].shape[0] == len(words):  # a word per output row (negative sampling)
             outputs = saved["output_rows"]
     else:

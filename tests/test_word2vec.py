@@ -270,3 +270,14 @@ def test_init_from_a_checkpoint_continues_both_tables(topic_corpus, tmp_path):
     np.testing.assert_allclose(continued.input_rows[order], trainer.input_rows, atol=1e-5)
     np.testing.assert_allclose(continued.output_rows[order], trainer.output_rows, atol=1e-5)
     assert np.abs(trainer.output_rows).max() > 0.1  # the output side came from the checkpoint, not zeros
+
+
+def test_init_refuses_a_checkpoint_whose_rows_are_not_one_per_word(topic_corpus, tmp_path):
+    from fastemb.checkpoint import save_checkpoint
+    from fastemb.errors import FastembError
+    trainer, _ = word2vec.prepare(str(topic_corpus), Word2VecConfig(dim=8, min_count=1, epochs=1, threads=1, maxn=4,
+                                                                   buckets=100))
+    trainer.run()
+    save_checkpoint(str(tmp_path / "subwords.ckpt"), trainer, {})
+    with pytest.raises(FastembError, match="--init takes word2vec vectors or a skip-gram/CBOW checkpoint"):
+        _train(topic_corpus, dim=8, init=str(tmp_path / "subwords.ckpt"))
