@@ -131,7 +131,7 @@ def load_model(path: str):
     """A model saved by ``.save(path)``: a skip-gram/CBOW model or a classifier (never unpickled)."""
     from .supervised import MODEL_MAGIC, load_model as load_classifier
     from .word2vec import WORD2VEC_MAGIC, load_word2vec_model
-    magic = _magic(path)
+    magic = model_magic(path)
     if magic == WORD2VEC_MAGIC:
         return load_word2vec_model(path)
     if magic == MODEL_MAGIC or magic is None:
@@ -139,7 +139,8 @@ def load_model(path: str):
     raise FastembError(f"{path}: not a fastemb model (marker {magic!r})")
 
 
-def _magic(path: str) -> str | None:
+def model_magic(path: str) -> str | None:
+    """The marker of a fastemb model file (an .npz), or None for any other file; reads nothing else."""
     import zipfile
 
     import numpy as np

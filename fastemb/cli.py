@@ -272,7 +272,8 @@ def _train(prepare, inputs, config, run_info, checkpoint, checkpoint_every, save
     check_paths({**{f"INPUT {i + 1}" if len(inputs) > 1 else "INPUT": path for i, path in enumerate(inputs)},
                  "--init": getattr(config, "init", None), "--pretrained": getattr(config, "pretrained", None)},
                 given)
-    if config.__class__.__name__ == "SupervisedConfig":
+    from .config import SupervisedConfig
+    if isinstance(config, SupervisedConfig):
         from .limits import check_supervised_tables
         check_supervised_tables(0, config.n_buckets, 0, config.dim)  # the n-gram rows alone, before reading
     shown = dict(run_info)  # the outputs as the user named them, for the summary
@@ -427,13 +428,13 @@ def neighbors(vectors_path, words, topn, analogies):
 def _word_vectors(path: str):
     """(the vocabulary's vectors, word -> its vector or None) of a fastText .bin, a fastemb model file or a
     word2vec file; a subword model gives a word outside its vocabulary a vector (None if it has no n-gram)."""
-    from .api import _magic, load_model
+    from .api import load_model, model_magic
     from .fasttext_format import is_fasttext_file, read_fasttext
     from .vectors import load_vectors
     if is_fasttext_file(path):
         model = read_fasttext(path)
         return model.vectors(), lambda word: model.word_vector(word) if model.subword_rows(word).size else None
-    if _magic(path) is not None:
+    if model_magic(path) is not None:
         model = load_model(path)
 
         def vector_of(word):

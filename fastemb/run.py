@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import os
 
+from .corpus import DiskCorpus
 from .errors import FastembError
 from .fileio import STDIN, input_name, input_paths
 from .progress import Progress
@@ -45,7 +46,7 @@ def run_to_file(trainer: Trainer, report: dict, run_info: dict, checkpoint: str 
     if checkpoint:
         # The segment layout is part of the position: a resume must cut the data the same way.
         data = trainer.data
-        on_disk = len(trainer.segments) > 1 or hasattr(data, "path")
+        on_disk = isinstance(data, DiskCorpus)
         run_info.update(checkpoint=os.path.abspath(checkpoint), checkpoint_every=checkpoint_every,
                         corpus_on_disk=on_disk, segment_tokens=getattr(data, "segment_tokens", None) if on_disk else None,
                         save_on_interrupt=save_on_interrupt)

@@ -242,8 +242,7 @@ class Trainer:
 
     def kernel_arguments(self, data, chunk_starts) -> tuple:
         from .epoch_kernel import Schedule
-        labels = getattr(data, "labels", None)
-        label_offsets = getattr(data, "label_offsets", None)
+        labels, label_offsets = data.labels, data.label_offsets
         if labels is None:
             labels, label_offsets = np.zeros(0, np.int32), np.zeros(1, np.int64)
         settings = self.settings._replace(epoch=self.epoch, first_chunk=self.segments[self.segment][0])

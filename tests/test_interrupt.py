@@ -52,19 +52,25 @@ def _wait_for(path, process, timeout=60.0):
     time.sleep(0.2)
 
 
+def _signal_after_first_checkpoint(process, checkpoint, signum, code) -> str:
+    """Send ``signum`` once the run has written its first checkpoint; the run must stop within seconds (at the
+    next chunk boundary, not at the end of training) with exit ``code`` and no traceback. Returns its stderr."""
+    _wait_for(checkpoint, process)
+    sent = time.monotonic()
+    process.send_signal(signum)
+    _, stderr = process.communicate(timeout=60)
+    assert time.monotonic() - sent < 10
+    assert process.returncode == code, stderr
+    assert "Traceback" not in stderr
+    return stderr
+
+
 @pytest.mark.parametrize("signum,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_signal_stops_cleanly_and_the_checkpoint_resumes_bit_identically(long_corpus, uninterrupted, tmp_path,
                                                                         signum, code):
     out, checkpoint = tmp_path / "v.txt", tmp_path / "run.ckpt"
     out.write_text("previous vectors\n")
-    process = _start(long_corpus, out, checkpoint)
-    _wait_for(checkpoint, process)
-    sent = time.monotonic()
-    process.send_signal(signum)
-    _, stderr = process.communicate(timeout=60)
-    assert time.monotonic() - sent < 10  # stops at the next chunk boundary, not at the end of training
-    assert process.returncode == code, stderr
-    assert "Traceback" not in stderr
+    stderr = _signal_after_first_checkpoint(_start(long_corpus, out, checkpoint), checkpoint, signum, code)
     lines = stderr.strip().splitlines()[-3:]  # one sentence a line, in the order things were done
     assert lines[0].startswith("Interrupted during epoch ")
     assert lines[1] == f"{out} not written (an existing file is unchanged)."
@@ -175,14 +181,8 @@ def test_a_classifier_stopped_by_a_signal_keeps_the_old_model_and_resumes_to_the
     train, test = labelled_corpus
     out, checkpoint = tmp_path / "model", tmp_path / "run.ckpt"
     out.write_bytes(b"previous model\0\xff")
-    process = _start_classifier(train, out, checkpoint)
-    _wait_for(checkpoint, process)
-    sent = time.monotonic()
-    process.send_signal(signum)
-    _, stderr = process.communicate(timeout=60)
-    assert time.monotonic() - sent < 10  # stops at the next chunk boundary, not at the end of training
-    assert process.returncode == code, stderr
-    assert "Traceback" not in stderr and f"fastemb resume {checkpoint}" in stderr and "% of all words done" in stderr
+    stderr = _signal_after_first_checkpoint(_start_classifier(train, out, checkpoint), checkpoint, signum, code)
+    assert f"fastemb resume {checkpoint}" in stderr and "% of all words done" in stderr
     assert out.read_bytes() == b"previous model\0\xff"
     assert sorted(os.listdir(tmp_path)) == ["model", "run.ckpt"]  # no model (nor a temporary one) written
     resumed = run_cli("resume", checkpoint, "--quiet")
