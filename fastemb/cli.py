@@ -170,14 +170,16 @@ def _config_options(config_class, specs):
     return decorate
 
 
-_COMMON = [
-    ("dim", int, "Vector dimension."),
-    ("epochs", int, "Passes over the data."),
-    ("seed", int, "Random seed (--threads 1 is bit-reproducible)."),
-    ("hot_rows", click.IntRange(min=0), "With 2+ threads: the hottest rows of each table (most frequent words, "
-                                        "labels, Huffman nodes near the root) each thread trains a private copy "
-                                        "of, merged every chunk [default: 1024, at most a quarter of them; 0: off]."),
-]
+# Option specs (field, type, help) that several commands share.
+_DIM = ("dim", int, "Vector dimension.")
+_EPOCHS = ("epochs", int, "Passes over the data.")
+_SEED = ("seed", int, "Random seed (--threads 1 is bit-reproducible).")
+_HOT_ROWS = ("hot_rows", click.IntRange(min=0),
+             "With 2+ threads: the hottest rows of each table (most frequent words, labels, Huffman nodes near "
+             "the root) each thread trains a private copy of, merged every chunk [default: 1024, at most a "
+             "quarter of them; 0: off].")
+
+
 def _run_options(command):
     command = click.option("-q", "--quiet", is_flag=True, help="No progress output.")(command)
     command = click.option("--report", "report_path", default=None, help="Also write the run's figures as JSON here.")(command)
@@ -206,7 +208,7 @@ def _word2vec_command(model: str, summary: str):
 
     @click.argument("input_args", metavar="[INPUT]...", nargs=-1)
     @click.option("-o", "--output", required=True, help="Vectors file to write (word2vec text format).")
-    @_config_options(Word2VecConfig, _COMMON[:2] + [
+    @_config_options(Word2VecConfig, [_DIM, _EPOCHS,
         ("window", int, "Maximum context window (reduced at random per word)."),
         ("loss", str, "ns (negative sampling) or hs (hierarchical softmax: a Huffman tree of the word counts; "
                       "--negative is ignored)."),
@@ -225,7 +227,7 @@ def _word2vec_command(model: str, summary: str):
                       "and its n-grams' rows; 0: none, word2vec's model)."),
         ("minn", int, "Shortest character n-gram (with --maxn)."),
         ("buckets", int, "Hash buckets for the character n-grams (with --maxn)."),
-        *_COMMON[2:],
+        _SEED, _HOT_ROWS,
         ("init", str, "Continue training from these vectors (word2vec file) or a checkpoint."),
         ("on_disk", bool, "Keep the encoded corpus in a file beside the output (bounded memory)."),
         ("max_memory", float, "MB of token ids kept in memory; a larger corpus is trained from a file beside "
@@ -547,10 +549,10 @@ DEFAULT_LABELLED = DATA_DIR / "labelled-train.txt"
 def _supervised_options(command):
     from .config import SupervisedConfig
     return _config_options(SupervisedConfig, [
-        ("dim", int, "Vector dimension."),
+        _DIM,
         ("lr", float, "Initial learning rate (decays linearly to --min-lr)."),
         ("min_lr", float, "Final learning rate."),
-        ("epochs", int, "Passes over the data."),
+        _EPOCHS,
         ("min_count", int, "Ignore words rarer than this."),
         ("min_count_label", int, "Ignore labels rarer than this."),
         ("word_ngrams", int, "Longest word n-gram used as a feature."),
@@ -560,8 +562,7 @@ def _supervised_options(command):
         ("label_prefix", str, "Tokens starting with this are labels."),
         ("pretrained", str, "Initialise word rows from these vectors (word2vec text or binary)."),
         ("freeze", bool, "Keep the --pretrained rows fixed while the others train."),
-        ("seed", int, "Random seed (--threads 1 is bit-reproducible)."),
-        ("hot_rows", click.IntRange(min=0), _COMMON[3][2]),
+        _SEED, _HOT_ROWS,
         ("on_disk", bool, "Keep the encoded examples in a file beside the output (bounded memory in training)."),
         ("max_memory", float, "MB of encoded input rows kept in memory; more are trained from a file beside "
                               "the output."),
