@@ -24,7 +24,7 @@ from .labelled import Examples, TrainingData, _encode, _TokenTable, read_line_ba
 from .metrics import TestResult, score_predictions
 from .limits import check_supervised_tables
 from .progress import Progress
-from .trainer import Job, Trainer
+from .trainer import Job, Trainer, rows_after
 
 CHUNK_WORDS = 2048         # words per unit of work handed to a thread (also one random stream)
 LR_REFRESH_WORDS = 100     # fastText's lrUpdateRate: re-read the other threads' progress this often
@@ -357,10 +357,11 @@ def _compact_input_rows(archive: Archive, config: SupervisedConfig, words: list[
 # Training
 
 
-def initial_rows(n_words: int, config: SupervisedConfig, vectors, words: list[str]):
-    """Input rows uniform(-1/dim, 1/dim), output rows zero (fastText); pretrained rows copied in."""
+def initial_rows(n_words: int, config: SupervisedConfig, vectors, words: list[str], private: int = 0):
+    """Input rows uniform(-1/dim, 1/dim), output rows zero (fastText); pretrained rows copied in.
+    ``private``: room in front of the rows for the trainer's hot-row copies (see trainer.rows_after)."""
     from .sampling import fill_uniform
-    input_rows = np.empty((n_words + config.n_buckets, config.dim), dtype=np.float32)
+    input_rows = rows_after(private, n_words + config.n_buckets, config.dim)
     fill_uniform(input_rows, -1.0 / config.dim, 1.0 / config.dim, config.seed)
     frozen = np.zeros(len(input_rows), dtype=np.uint8)
     initialised = 0
@@ -487,7 +488,8 @@ def prepare(path: Inputs, config: SupervisedConfig, progress: Progress | None = 
         say(f"Encoded examples kept on disk ({dataset.path}), trained {dataset.segment_tokens:,} input rows "
             "at a time")
     started = time.perf_counter()
-    input_rows, initial_frozen, initialised = initial_rows(len(data.words), config, vectors, data.words.words)
+    input_rows, initial_frozen, initialised = initial_rows(len(data.words), config, vectors, data.words.words,
+                                                          2 * config.hot(len(data.words)) * config.threads)
     trainer = Trainer(supervised_job(data, config, input_rows, initial_frozen if frozen is None else frozen,
                                      dataset))
     init_seconds = time.perf_counter() - started

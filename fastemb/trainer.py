@@ -60,11 +60,25 @@ def new_state(threads: int):
             np.zeros(1, np.int64), np.zeros(STRIDE, np.int64))
 
 
+def rows_after(private: int, n_rows: int, dim: int) -> np.ndarray:
+    """``n_rows`` uninitialised float32 rows with room for ``private`` rows in front of them: the trainer
+    keeps its threads' hot-row copies there instead of copying a large table (see :func:`_store`)."""
+    return np.empty((private + n_rows, dim), np.float32)[private:]
+
+
 def _store(rows: np.ndarray, private: int) -> np.ndarray:
     """The array the kernel trains: ``private`` rows for the threads' hot-row copies, then the model's rows.
-    The given rows are used in place when no copy is needed."""
-    if private == 0 and rows.dtype == np.float32 and rows.flags.c_contiguous:
-        return rows
+    The given rows are used in place when no copy is needed: when there are no private rows, or when they
+    came from :func:`rows_after` with room for exactly ``private`` rows."""
+    if rows.dtype == np.float32 and rows.flags.c_contiguous:
+        if private == 0:
+            return rows
+        base = rows.base
+        if (isinstance(base, np.ndarray) and base.dtype == np.float32 and base.flags.c_contiguous
+                and base.shape == (private + rows.shape[0], rows.shape[1])
+                and base[private:].ctypes.data == rows.ctypes.data):
+            base[:private] = 0
+            return base
     store = np.zeros((private + rows.shape[0], rows.shape[1]), np.float32)
     store[private:] = rows
     return store

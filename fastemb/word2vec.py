@@ -19,7 +19,7 @@ from .errors import FastembError
 from .fileio import Inputs, input_name, remove_quietly, scratch_file
 from .limits import check_word2vec_tables
 from .progress import Progress
-from .trainer import Job, Trainer
+from .trainer import Job, Trainer, rows_after
 from .vocab import Vocab
 
 CHUNK_WORDS = 10_000  # unit of work handed to a thread, and of stopping/resuming
@@ -192,8 +192,9 @@ def word2vec_job(corpus, vocab: Vocab, config: Word2VecConfig, input_rows: np.nd
         from .subwords import vocabulary_subword_rows
         subwords = vocabulary_subword_rows(vocab.words, config.subword_settings)
         n_inputs, max_rows = n_words + config.buckets, int(np.diff(subwords[1]).max())
-    if input_rows is None:
-        input_rows = initial_input_rows(n_inputs, config)
+    if input_rows is None:  # made in place, after the room the trainer needs for its hot rows
+        private = 2 * config.hot(n_words) * config.threads
+        input_rows = initial_input_rows(n_inputs, config, out=rows_after(private, n_inputs, config.dim))
     if output_rows is None or output_rows.shape[0] != n_outputs:
         output_rows = np.zeros((n_outputs, config.dim), np.float32)
     samplers = (keep_thresholds(vocab.counts, config.sample), alias_table(noise_distribution(vocab.counts)),

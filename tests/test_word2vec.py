@@ -260,6 +260,26 @@ def test_hot_rows_are_off_with_one_thread_and_capped_at_a_quarter_of_the_table()
     assert Word2VecConfig(threads=2, hot_rows=5_000).hot(300) == 300
 
 
+@pytest.mark.parametrize("maxn", [0, 4])
+def test_two_threads_train_the_initial_table_in_place_with_their_hot_rows_in_front(maxn):
+    """The hot-row copies live in room made before the table, not in a second copy of it (a subword
+    table is millions of rows); rows the run never touches keep their initial values."""
+    config = Word2VecConfig(dim=8, window=2, negative=2, epochs=1, threads=2, min_count=1, maxn=maxn, buckets=5_000)
+    vocab = Vocab([f"w{i}" for i in range(40)], np.arange(40, 0, -1, dtype=np.int64) * 10)
+    tokens = np.random.default_rng(0).integers(0, 40, 4_000).astype(np.int32)
+    job = word2vec.word2vec_job(Corpus(tokens, np.array([0, 4_000], np.int64)), vocab, config)
+    initial = job.input_rows.copy()
+    trainer = Trainer(job)
+    assert trainer.hot_in > 0
+    assert np.shares_memory(trainer.input_store, job.input_rows)
+    assert trainer.input_store.shape[0] == len(job.input_rows) + 2 * trainer.hot_in * config.threads
+    trainer.run()
+    changed = (trainer.input_rows != initial).any(axis=1)
+    assert changed[:40].all()
+    if maxn:
+        assert not changed[40:].all()  # buckets no word's n-grams hash to keep their initial rows
+
+
 def test_init_from_a_checkpoint_continues_both_tables(topic_corpus, tmp_path):
     from fastemb.checkpoint import save_checkpoint
     trainer, _ = word2vec.prepare(str(topic_corpus), Word2VecConfig(dim=20, min_count=1, epochs=1, threads=1))
