@@ -17,6 +17,8 @@ import json
 import sys
 import time
 
+import numpy as np
+
 started = time.perf_counter()
 import fasttext  # noqa: E402
 
@@ -38,14 +40,17 @@ def unsupervised(args) -> dict:
     t0 = time.perf_counter()
     model = fasttext.train_unsupervised(args.corpus, model=args.objective, dim=args.dim, ws=args.window,
                                         neg=args.negative, t=args.sample, minCount=args.min_count,
-                                        epoch=args.epochs, thread=args.threads, lr=args.lr, minn=0, maxn=0,
+                                        epoch=args.epochs, thread=args.threads, lr=args.lr, minn=args.minn, maxn=args.maxn,
+                                        bucket=args.bucket,
                                         wordNgrams=1, loss=args.loss, verbose=2)
     # fasttext 0.9.3's train_unsupervised rejects ``seed`` (only train_supervised takes it): seed 0 here.
     call_seconds = time.perf_counter() - t0
     mark("save")
     t0 = time.perf_counter()
     words = model.get_words()
-    matrix = model.get_input_matrix()[:len(words)]
+    # composed vectors (the word's row and its n-grams') for the subword model, as fastText's .vec
+    matrix = (np.array([model.get_word_vector(word) for word in words], dtype=np.float32) if args.maxn
+              else model.get_input_matrix()[:len(words)])
     try:
         from fastemb.vectors import save_vectors
         save_vectors(args.vectors, words, matrix)
@@ -95,6 +100,9 @@ def main(argv=None):
         p.add_argument("--min-count", type=int, default=5)
         p.add_argument("--epochs", type=int, default=5)
         p.add_argument("--lr", type=float, default=0.025)
+        p.add_argument("--minn", type=int, default=0)
+        p.add_argument("--maxn", type=int, default=0)
+        p.add_argument("--bucket", type=int, default=2_000_000)
         unsup.append(p)
     sup = sub.add_parser("supervised")
     sup.add_argument("train")

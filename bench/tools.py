@@ -21,7 +21,8 @@ min-count     --min-count                 min_count                   -min-count
 epochs        --epochs                    epochs                      -iter                 -epoch
 threads       --threads                   workers                     -threads              -thread
 lr            --lr LR --min-lr 1e-4       alpha LR min_alpha 1e-4     -alpha LR             -lr LR (decays to 0)
-other         --kernel batched|pair       seed=1                      -binary 0             -minn 0 -maxn 0 -seed 1
+subwords      --maxn --minn --buckets     (none)                      (none)                -maxn -minn -bucket
+other         --kernel batched|pair       seed=1                      -binary 0             -seed 1
 ============ =========================== =========================== ===================== ======================
 
 LR is ``--lr`` when given, else word2vec's default for the model (0.025 skip-gram,
@@ -82,6 +83,9 @@ class Settings:
     model: str = "sg"
     loss: str = "ns"
     cbow_mean: bool = True  # CBOW: mean (word2vec) or sum of the context rows
+    maxn: int = 0           # fastText's subword model when > 0: character n-grams of minn..maxn characters
+    minn: int = 3
+    buckets: int = 2_000_000
 
     def asdict(self) -> dict:
         return asdict(self)
@@ -99,6 +103,8 @@ class Settings:
             parts.append("cbow" if self.cbow_mean else "cbow-sum")
         if self.loss == "hs":
             parts.append("hs")
+        if self.maxn:
+            parts.append("sub")
         return "-".join(parts)
 
 
@@ -128,14 +134,18 @@ def _objective(s: Settings, family: str) -> tuple[str, list[str]]:
     cbow, hs = s.model == "cbow", s.loss == "hs"
     subcommand = "cbow" if cbow else "skipgram"
     if family == "fastemb":
-        return subcommand, (["--loss", "hs"] if hs else []) + (["--cbow-sum"] if cbow and not s.cbow_mean else [])
+        subwords = ["--maxn", str(s.maxn), "--minn", str(s.minn), "--buckets", str(s.buckets)] if s.maxn else []
+        return subcommand, ((["--loss", "hs"] if hs else []) + (["--cbow-sum"] if cbow and not s.cbow_mean else [])
+                            + subwords)
     if family == "gensim":
         return "", (["--sg", "0" if cbow else "1", "--hs", "1" if hs else "0"]
                     + (["--cbow-mean", "1" if s.cbow_mean else "0"] if cbow else []))
     if family == "fasttext":
-        return subcommand, ["--loss", "hs"] if hs else []
-    if family == "fasttext-cli":
-        return subcommand, ["-loss", "hs"] if hs else []
+        return subcommand, (["--loss", "hs"] if hs else []) + ["--minn", str(s.minn), "--maxn", str(s.maxn),
+                                                                "--bucket", str(s.buckets)]
+    if family == "fasttext-cli":  # minn/maxn always given: fastText's own defaults are 3/6 (subwords on)
+        return subcommand, (["-loss", "hs"] if hs else []) + ["-minn", str(s.minn if s.maxn else 0), "-maxn",
+                                                              str(s.maxn), "-bucket", str(s.buckets)]
     if family == "word2vec-c":
         return "", ["-cbow", "1" if cbow else "0", "-hs", "1" if hs else "0"]
     raise ValueError(f"unknown tool family {family!r}")
@@ -143,6 +153,10 @@ def _objective(s: Settings, family: str) -> tuple[str, list[str]]:
 
 def _mean_only(s: Settings) -> str | None:
     return "averages the CBOW context (no sum)" if s.model == "cbow" and not s.cbow_mean else None
+
+
+def _no_subwords(s: Settings) -> str | None:
+    return "has no subword model here (its Word2Vec)" if s.maxn else None
 
 
 def _is_elf(path: str) -> bool:
@@ -293,6 +307,8 @@ class Gensim(SgnsTool):
     description = "gensim Word2Vec, corpus_file mode (Cython reader per worker)"
     timing = "bench/gensim_runner.py timing build_vocab / train() / save"
 
+    unsupported = staticmethod(_no_subwords)
+
     def available(self):
         return None if find_spec("gensim") else "gensim is not installed"
 
@@ -340,7 +356,7 @@ def _fasttext_phases(child: ChildRun, call_marker: bool) -> dict:
 
 class FasttextCli(SgnsTool):
     name = "fasttext-cli"
-    description = "fastText CLI, no subwords (-minn 0 -maxn 0)"
+    description = "fastText CLI (-minn 0 -maxn 0 unless the subword model is asked for)"
     timing = "its stderr (Number of labels -> final Progress line)"
 
     def available(self):
@@ -354,7 +370,7 @@ class FasttextCli(SgnsTool):
         negative = ["-neg", str(s.negative)] if s.loss == "ns" else []
         argv = [find_fasttext_cli(), subcommand, "-input", corpus, "-output", prefix, *objective, "-dim", str(s.dim),
                 "-ws", str(s.window), *negative, "-t", _num(s.sample), "-minCount", str(s.min_count),
-                "-epoch", str(s.epochs), "-thread", str(s.threads), "-lr", _num(s.alpha), "-minn", "0", "-maxn", "0",
+                "-epoch", str(s.epochs), "-thread", str(s.threads), "-lr", _num(s.alpha),
                 "-seed", str(s.seed), "-verbose", "2"]
         return argv, prefix + ".vec", ()
 
@@ -370,7 +386,7 @@ class FasttextCli(SgnsTool):
 
 class FasttextPy(SgnsTool):
     name = "fasttext"
-    description = "fastText Python package, train_unsupervised(minn=0, maxn=0)"
+    description = "fastText Python package, train_unsupervised (minn=0, maxn=0 unless the subword model is asked for)"
     timing = "its stderr (Number of labels -> final Progress line)"
 
     def available(self):
@@ -405,7 +421,9 @@ class Word2vecC(SgnsTool):
     def available(self):
         return None if find_word2vec_c() else "no compiled word2vec binary (pip install word2vec)"
 
-    unsupported = staticmethod(_mean_only)
+    @staticmethod
+    def unsupported(s):
+        return _mean_only(s) or _no_subwords(s)
 
     def command(self, s, corpus, work):
         vectors = str(work / f"{self.name}.vec")
@@ -441,6 +459,9 @@ DEFAULT_SGNS_TOOLS = tuple(tool.name for tool in _PLAIN)
 # NAME-cbow and NAME-hs: the same tools with the model or the loss pinned, to compare them in one run.
 _VARIANTS = [tool.variant(suffix, what, **fixed) for suffix, what, fixed in (
                  ("cbow", "CBOW", {"model": "cbow"}),
-                 ("hs", "hierarchical softmax", {"loss": "hs"}))
+                 ("hs", "hierarchical softmax", {"loss": "hs"}),
+                 ("sub", "fastText's subword model (minn 3, maxn 6, 2 M buckets)", {"maxn": 6}),
+                 ("cbow-sub", "CBOW and fastText's subword model (minn 3, maxn 6, 2 M buckets)",
+                  {"model": "cbow", "maxn": 6}))
              for tool in _PLAIN if tool.name in ("fastemb", "gensim", "fasttext", "fasttext-cli", "word2vec-c")]
 SGNS_TOOLS = {tool.name: tool for tool in (*_PLAIN, *_VARIANTS)}
