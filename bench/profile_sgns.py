@@ -1,6 +1,6 @@
-"""Kernel-only skip-gram throughput: words/sec on an in-memory encoded corpus, no I/O.
+"""Kernel-only skip-gram and CBOW throughput: words/sec on an in-memory encoded corpus, no I/O.
 
-    python bench/profile_sgns.py [CORPUS] [--tokens N] [--threads 1,2] [--kernel pair,batched] [--repeat 3]
+    python bench/profile_sgns.py [CORPUS] [--tokens N] [--threads 1,2] [--kernel pair,batched,cbow] [--repeat 3]
                                  [--hot-rows auto,0]
 
 Reads (at most --tokens of) the corpus once, then times one epoch of each kernel,
@@ -28,7 +28,7 @@ def main(argv=None):
     parser.add_argument("corpus", nargs="?", default=str(ROOT.parent / "shared" / "data" / "en-mix-small.txt.gz"))
     parser.add_argument("--tokens", type=int, default=5_000_000)
     parser.add_argument("--threads", default="1,2")
-    parser.add_argument("--kernel", default="pair,batched")
+    parser.add_argument("--kernel", default="pair,batched", help="of pair, batched (skip-gram) and cbow")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--sample", type=float, default=1e-4)
     parser.add_argument("--dim", type=int, default=100)
@@ -45,7 +45,9 @@ def main(argv=None):
     runs = {}
     for _ in range(args.repeat):
         for kernel, threads, hot in variants:
-            config.kernel, config.threads, config.hot_rows = kernel, threads, hot
+            config.model = "cbow" if kernel == "cbow" else "skipgram"
+            config.kernel = "batched" if kernel == "cbow" else kernel
+            config.threads, config.hot_rows = threads, hot
             started = time.perf_counter()
             Trainer(word2vec.word2vec_job(corpus, vocab, config)).run()
             runs.setdefault((kernel, threads, hot), []).append(corpus.n_tokens / (time.perf_counter() - started))

@@ -23,7 +23,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 MAX_LOGIT = 6.0          # word2vec's MAX_EXP: beyond +-6 the sigmoid is taken as 0 or 1 (sigma(6) = 0.9975)
 TABLE_SIZE = 1024
@@ -36,6 +39,35 @@ jit = njit(cache=True, nogil=True, fastmath=True)
 # window's rows) are inlined where they are called: passed as calls, their tuple arguments (settings,
 # scratch) are copied field by field for every pair, which halved the per-pair kernel's speed.
 inline = njit(cache=True, nogil=True, fastmath=True, inline="always")
+
+
+@intrinsic
+def prefetch_row(typingctx, matrix, row):
+    """Start loading every cache line of matrix[row] for writing, without waiting for it (x86 prefetchw).
+
+    The rows an update will touch are scattered over tables far larger than the caches; asking
+    for all of them before the arithmetic lets their cache misses overlap instead of queueing.
+    """
+    if not (isinstance(matrix, types.Array) and matrix.ndim == 2 and matrix.layout == "C"
+            and isinstance(row, types.Integer)):
+        return None
+
+    def codegen(context, builder, signature, args):
+        array_type = signature.args[0]
+        array = context.make_array(array_type)(context, builder, args[0])
+        zero = context.get_constant(types.intp, 0)
+        index = context.cast(builder, args[1], signature.args[1], types.intp)
+        first = cgutils.get_item_pointer(context, builder, array_type, array, [index, zero])
+        byte, i32 = ir.IntType(8).as_pointer(), ir.IntType(32)
+        prefetch = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.VoidType(), [byte, i32, i32, i32]),
+                                                  "llvm.prefetch")
+        start = builder.bitcast(first, byte)
+        row_bytes = builder.mul(builder.extract_value(array.strides, 1), builder.extract_value(array.shape, 1))
+        with cgutils.for_range_slice(builder, zero, row_bytes, context.get_constant(types.intp, 64)) as (offset, _):
+            builder.call(prefetch, [builder.gep(start, [offset]), i32(1), i32(3), i32(1)])  # write, keep, data
+        return context.get_dummy_value()
+
+    return types.void(matrix, row), codegen
 
 
 def make_tables() -> np.ndarray:
