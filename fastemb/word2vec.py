@@ -197,7 +197,9 @@ def word2vec_job(corpus, vocab: Vocab, config: Word2VecConfig, input_rows: np.nd
         input_rows = initial_input_rows(n_inputs, config, out=rows_after(private, n_inputs, config.dim))
     if output_rows is None or output_rows.shape[0] != n_outputs:
         output_rows = np.zeros((n_outputs, config.dim), np.float32)
-    samplers = (keep_thresholds(vocab.counts, config.sample), alias_table(noise_distribution(vocab.counts)),
+    # Noise words ~ count^0.75 as word2vec draws them, count^0.5 in fastText's subword models as fastText does.
+    noise = noise_distribution(vocab.counts, 0.5 if config.subwords else 0.75)
+    samplers = (keep_thresholds(vocab.counts, config.sample), alias_table(noise),
                 tuple(paths), make_tables())
     skipgram = config.model == "skipgram"
     context = 2 * config.window
