@@ -26,12 +26,13 @@ from . import __version__
 from .errors import FastembError
 from .fileio import STDIN, input_paths
 from .progress import Progress
-from .rounds import COMBINERS, DeltaSum, RoundPlan
+from .rounds import COMBINERS, DeltaSum, RoundPlan, rate_scale
 from .signals import held
 from .trainer import Interrupted, new_state
 
 NEED_DASK = "--cluster needs dask.distributed: pip install 'fastemb[distributed]'"
-DEFAULT_ROUND_WORDS = 2_000_000  # per worker; see docs/distributed.md for the choice
+DEFAULT_ROUND_WORDS = 4_000_000  # per worker and round, at most; see docs/distributed.md for the choice
+MIN_ROUNDS = 8  # a smaller corpus gets shorter rounds rather than fewer of them
 CONNECT_SECONDS = 10
 MODEL_REQUESTS = 5  # a shard's round asks this many times for the whole model before the run gives up
 
@@ -119,7 +120,7 @@ def _tree_reduce(client, futures, merge):
 
 
 def prepare(path, config, progress: Progress | None = None, cluster=None, round_words: int | None = None,
-            combiner: str = "mean", vocab=None, resume: dict | None = None, **_):
+            combiner: str = "average", vocab=None, resume: dict | None = None, **_):
     """Connect, shard, count, encode: the distributed counterpart of word2vec.prepare. ``resume``: a
     checkpoint's ``distributed`` record (its shards are kept; ``vocab`` is the checkpoint's)."""
     from .cluster_worker import count_shard, encode_shard
@@ -128,10 +129,9 @@ def prepare(path, config, progress: Progress | None = None, cluster=None, round_
     from .word2vec import CHUNK_WORDS, initial_rows
 
     config.validate()
-    round_words = DEFAULT_ROUND_WORDS if round_words is None else round_words
     if combiner not in COMBINERS:
         raise FastembError(f"--combiner must be one of {', '.join(COMBINERS)}, got {combiner!r}")
-    if not isinstance(round_words, int) or round_words < CHUNK_WORDS:
+    if round_words is not None and (not isinstance(round_words, int) or round_words < CHUNK_WORDS):
         raise FastembError(f"--round-words must be an integer of at least {CHUNK_WORDS:,} (a chunk), got {round_words}")
     paths = input_paths(path)
     if STDIN in paths:
@@ -181,7 +181,7 @@ def prepare(path, config, progress: Progress | None = None, cluster=None, round_
     tokens_read = sum(info.tokens_read for info in infos)
     say(f"Read {tokens_read:,} tokens ({data.n_tokens:,} kept) on {len(workers)} worker(s) in {read_seconds:.1f} s: "
         f"{data.n_sentences:,} sentences, vocabulary {len(vocab):,} words; {trainer.plan.rounds:,} rounds of "
-        f"about {round_words:,} words per worker, {combiner} combiner")
+        f"up to {trainer.round_words:,} words per worker, {combiner} combiner")
     if stats.get("count_prunes"):
         say(f"Warning: a shard passed --max-words {config.max_words:,} distinct words and pruned its counts: "
             "the vocabulary may differ from a single process's")
@@ -203,18 +203,25 @@ class ClusterTrainer:
                  round_words: int, combiner: str, input_rows=None, output_rows=None):
         from .word2vec import initial_input_rows, table_rows
         self.connection, self.run_id, self.shards, self.vocab_future = connection, run, shards, vocab_future
-        self.config, self.combiner, self.round_words = config, combiner, round_words
+        from .word2vec import CHUNK_WORDS
         self.job = SimpleNamespace(objective=config.model, vocab=vocab, labels=None)
         self.data = ShardedCorpus(infos)
         self.active = [info.index for info in infos if info.tokens]
+        if round_words is None:
+            most = config.epochs * max(info.tokens for info in infos)
+            round_words = int(min(DEFAULT_ROUND_WORDS, max(CHUNK_WORDS, most // MIN_ROUNDS)))
+        self.config, self.combiner, self.round_words = config, combiner, round_words
         self.plan = RoundPlan([info.chunk_words for info in infos], config.epochs, round_words)
-        self.shard_configs = [dataclasses.replace(config, seed=shard_seed(config.seed, k)) for k in range(len(shards))]
+        scale = rate_scale(combiner, len(self.active))
+        self.shard_configs = [dataclasses.replace(config, seed=shard_seed(config.seed, k), lr=config.lr * scale,
+                                                  min_lr=config.min_lr * scale) for k in range(len(shards))]
         n_inputs, n_outputs = table_rows(len(vocab), config)
         self.input_rows = input_rows if input_rows is not None else initial_input_rows(n_inputs, config)
         if output_rows is None or output_rows.shape[0] != n_outputs:
             output_rows = np.zeros((n_outputs, config.dim), np.float32)
         self.output_rows = output_rows
-        self.sums = (DeltaSum(self.input_rows, combiner), DeltaSum(self.output_rows, combiner))
+        self.sums = (DeltaSum(self.input_rows, combiner, scale),
+                     DeltaSum(self.output_rows, combiner, scale))
         self.total = self.plan.total
         self.round = 0
         self.message = None  # the model at this round's start for workers that have the last one; None: whole

@@ -14,36 +14,59 @@ words of the round). The worker's trainer gets the kernel's usual schedule scale
 single-process schedule.
 
 Combiners. A round's shards start from the same model and each returns, per changed row, new - old.
-``sum`` adds them all: what Hogwild threads do, right when the shards' steps on a row are few and
-independent. A row that every shard moves a lot in a round (the frequent words, the noise words every
-shard draws) then moves by the shards' number of times what one shard's data asked for: with W shards,
-W-times larger steps, the staleness that large rounds amplify. ``mean`` (the default) divides a row's
-summed change by the number of shards that changed it (a per-row average, as the model combiners of
-distributed word2vec do): a row one shard touched gets that shard's change in full, a row all touched
-gets their mean. docs/distributed.md has the measurements behind the default.
+``sum`` adds them: what Hogwild threads do, exact while a row's steps in a round are few and small
+(each step barely changes the next one). A frequent word's row (or a noise word's output row) takes
+hundreds of steps per round in every shard and converges towards the same point in each: summing then
+moves it S times the distance (S shards), which overshoots, and past 2 shards diverges. ``mean``
+divides a row's sum by the number of shards that changed it: stable, but a row in the linear regime
+then learns from 1/S of its data. ``average`` (the default) is local SGD's recipe, which Ji et al.
+(2016) use for distributed word2vec: every shard trains with the learning rate times S and the
+changes are divided by S. A row whose steps stay linear moves exactly as the sum at the single rate
+would move it (S times the steps, divided by S), a saturated row moves to the mean of the shards'
+points (stable); docs/distributed.md has the measurements.
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-COMBINERS = ("mean", "sum")
+COMBINERS = ("average", "sum", "mean")
+
+
+RAMP = 4  # the first rounds are 2**-RAMP, 2**(1-RAMP), ... of a full round
+
+
+def ramp_ends(words: float, round_words: int, ramp: int = RAMP) -> np.ndarray:
+    """Where each round ends, as a fraction of a shard's ``words``: rounds of ``round_words``, the first
+    ``ramp`` of them shorter (1/2**ramp, then doubling)."""
+    sizes, done = [], 0.0
+    for step in range(ramp, 0, -1):
+        if done >= words:
+            break
+        sizes.append(min(round_words / 2**step, words - done))
+        done += sizes[-1]
+    while done < words:
+        sizes.append(min(round_words, words - done))
+        done += sizes[-1]
+    ends = np.cumsum(sizes) / max(words, 1.0) if sizes else np.ones(1)
+    ends[-1] = 1.0
+    return ends
 
 
 class RoundPlan:
     """Rounds of ``round_words`` words per shard (the largest shard's; the others in proportion)."""
 
-    def __init__(self, chunk_words: list[np.ndarray], epochs: int, round_words: int):
+    def __init__(self, chunk_words: list[np.ndarray], epochs: int, round_words: int, ramp: int = RAMP):
         self.chunk_words = [np.asarray(words, np.int64) for words in chunk_words]
         self.epochs = epochs
         per_shard = [epochs * int(words[-1]) for words in self.chunk_words]
         self.total = float(sum(per_shard))
-        self.rounds = max(1, math.ceil(max(per_shard) / max(round_words, 1)))
+        ends = np.concatenate(([0.0], ramp_ends(max(per_shard), round_words, ramp)))
         self.timelines = [self._timeline(words) for words in self.chunk_words]
         # bounds[k][r]: the position (chunk number, epochs one after the other) where shard k starts round r
-        self.bounds = [np.searchsorted(line, line[-1] * np.arange(self.rounds + 1) / self.rounds, side="left")
-                       for line in self.timelines]
+        bounds = np.array([np.searchsorted(line, line[-1] * ends, side="left") for line in self.timelines])
+        moves = np.flatnonzero(np.any(np.diff(bounds, axis=1) > 0, axis=0))  # rounds shorter than a chunk go
+        self.bounds = list(bounds[:, np.concatenate(([0], moves + 1))])
+        self.rounds = len(moves)
         self.before = sum(line[bounds].astype(np.float64) for line, bounds in zip(self.timelines, self.bounds))
 
     def _timeline(self, words: np.ndarray) -> np.ndarray:
@@ -78,11 +101,16 @@ class RoundPlan:
         return share * self.words_before(round_index), share * self.total
 
 
+def rate_scale(combiner: str, shards: int) -> int:
+    """What the shards' learning rate is multiplied by (see ``average`` above)."""
+    return shards if combiner == "average" else 1
+
+
 class DeltaSum:
     """The shards' changes to one table in a round, combined into it by ``combiner`` (see above)."""
 
-    def __init__(self, table: np.ndarray, combiner: str):
-        self.table, self.combiner = table, combiner
+    def __init__(self, table: np.ndarray, combiner: str, shards: int):
+        self.table, self.combiner, self.shards = table, combiner, shards
         self.sum = np.zeros_like(table)
         self.touched = np.zeros(len(table), np.int32)
 
@@ -94,7 +122,9 @@ class DeltaSum:
         """Change the table; returns the rows that changed and their new values (the next round's message)."""
         ids = np.flatnonzero(self.touched).astype(np.int32)
         change = self.sum[ids]
-        if self.combiner == "mean":
+        if self.combiner == "average":
+            change /= np.float32(self.shards)
+        elif self.combiner == "mean":
             change /= self.touched[ids, None].astype(np.float32)
         self.table[ids] += change
         self.sum[ids] = 0
