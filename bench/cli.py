@@ -5,6 +5,8 @@
     python -m bench supervised  [--datasets trec,20ng,imdb] [--seeds 1,2,3] [--loss softmax,hs] [--quick]
     python -m bench threads     [--thread-counts 1,2] (skip-gram words/sec against threads, with a PNG plot)
     python -m bench size        [--fractions 0.25,0.5,1] (skip-gram cost against corpus prefixes)
+    python -m bench distributed [--workers 1,2,4,8] [--partitions 1,2,4,8] [--hs] [--no-spark] [--quick]
+                                (fastemb on a local Dask cluster against one process and Spark MLlib's Word2Vec)
     python -m bench results     [JSON ...] (rewrite bench/RESULTS.md sections from benchmark JSON)
     python -m bench --quick     [--out DIR --data DIR ...] (every mode's --quick in turn: sgns, supervised, threads, size)
 
@@ -33,7 +35,7 @@ from .tools import DEFAULT_SGNS_TOOLS, LOSSES, MODELS, SGNS_TOOLS, Settings, too
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = Path(__file__).resolve().parent / "out"
 
-MODES = ("sgns", "supervised", "threads", "size", "results")
+MODES = ("sgns", "supervised", "threads", "size", "distributed", "results")
 QUICK_MODES = ("sgns", "supervised", "threads", "size")  # what ``python -m bench --quick`` runs, in order
 SUPERVISED_LOSSES = ("softmax", "ns", "hs", "ova")
 
@@ -124,6 +126,30 @@ def build_parser() -> argparse.ArgumentParser:
     sup.add_argument("--threads", type=int, default=2)
     sup.add_argument("--cache", default=None, help="converted data sets [OUT/data]")
     _add_common(sup)
+    dist = sub.add_parser("distributed", help="fastemb on a local Dask cluster of 1..8 workers against one "
+                                                "process and Spark MLlib's Word2Vec")
+    dist.add_argument("--corpus", help="training text (.gz ok) [en-mix.txt.gz in the data dir; --quick: en-mix-small]")
+    dist.add_argument("--epochs", type=int, help="passes over the corpus [5; --quick: 1]")
+    dist.add_argument("--dim", type=int, default=100)
+    dist.add_argument("--window", type=int, default=5)
+    dist.add_argument("--negative", type=int, default=5)
+    dist.add_argument("--sample", type=float, default=1e-4)
+    dist.add_argument("--min-count", type=int, default=5)
+    dist.add_argument("--lr", type=float, default=0.025)
+    dist.add_argument("--seed", type=int, default=1)
+    dist.add_argument("--workers", default=None, help="cluster sizes (worker processes of 1 thread) [1,2,4,8; "
+                                                      "--quick: 1,2]")
+    dist.add_argument("--partitions", default=None, help="MLlib numPartitions [1,2,4,8; --quick: 1,2]")
+    dist.add_argument("--hs", action="store_true", help="also fastemb with --loss hs (MLlib's loss), one process "
+                                                        "and every cluster size")
+    dist.add_argument("--no-spark", action="store_true", help="leave MLlib out")
+    dist.add_argument("--spark-master", default="local[2]")
+    dist.add_argument("--spark-memory", default="6g", help="spark.driver.memory [6g]")
+    dist.add_argument("--round-words", type=int, default=None, help="fastemb --round-words [its default]")
+    dist.add_argument("--combiner", default=None, help="fastemb --combiner [its default]")
+    dist.add_argument("--quality", choices=["all", "similarity"], default="all")
+    dist.add_argument("--keep-vectors", action="store_true", help="keep each run's vectors in OUT/vectors/")
+    _add_common(dist)
     res = sub.add_parser("results", help="rewrite bench/RESULTS.md sections from benchmark JSON files")
     res.add_argument("json", nargs="*", help="benchmark JSON files [the newest of each mode in --out]")
     res.add_argument("--out", default=str(DEFAULT_OUT))
@@ -324,6 +350,61 @@ def run_supervised_mode(args, argv: list[str]) -> int:
     return _announce(path, markdown, runs)
 
 
+def run_distributed_mode(args, argv: list[str]) -> int:
+    from .distributed_bench import describe as describe_run, plan, run_entry, spark_available
+
+    started = time.perf_counter()
+    data_dir = Path(args.data) if args.data else default_data_dir()
+    corpus_path = Path(args.corpus) if args.corpus else data_dir / (QUICK["corpus_name"] if args.quick
+                                                                    else "en-mix.txt.gz")
+    if not corpus_path.exists():
+        raise SystemExit(f"corpus {corpus_path} not found (use --corpus or --data)")
+    counts = lambda text, quick: [int(x) for x in _csv(text or ("1,2" if args.quick else quick))]  # noqa: E731
+    settings = {"epochs": args.epochs or (QUICK["epochs"] if args.quick else 5), "dim": args.dim,
+                "window": args.window, "negative": args.negative, "sample": args.sample, "min_count": args.min_count,
+                "lr": args.lr, "seed": args.seed, "spark_master": args.spark_master, "spark_memory": args.spark_memory,
+                "round_words": args.round_words, "combiner": args.combiner, "quality": args.quality}
+    skipped = {}
+    spark = not args.no_spark
+    if spark and spark_available():
+        skipped["spark"] = spark_available()
+        log(f"skipping spark: {skipped['spark']}")
+        spark = False
+    entries = plan(counts(args.workers, "1,2,4,8"), counts(args.partitions, "1,2,4,8"), args.hs, spark)
+    work, temporary = _workdir(args)
+    out_dir = Path(args.out)
+    runs = []
+    try:
+        log(f"decompressing {corpus_path} into {work} ...")
+        corpus = prepare_corpus(corpus_path, work, [None])[0]
+        log(f"corpus: {corpus['tokens']:,} tokens, {corpus['lines']:,} lines -> {corpus['path']}")
+        doc = _new_doc("distributed", argv)
+        doc["versions"]["dask"] = _version_of("distributed")
+        doc["versions"]["pyspark"] = _version_of("pyspark")
+        doc.update({"settings": settings, "skipped": skipped, "entries": [e["name"] for e in entries],
+                    "corpus": {"source": str(corpus_path), "tokens": corpus["tokens"], "lines": corpus["lines"],
+                               "note": "decompressed once; every entry reads the same plain file"}})
+        keep = out_dir / "vectors" if args.keep_vectors else None
+        for i, entry in enumerate(entries, 1):
+            record = run_entry(entry, settings, corpus, work, data_dir, args.timeout, keep)
+            runs.append(record)
+            log(f"[{i}/{len(entries)}] " + describe_run(record))
+        doc["runs"] = runs
+        path, markdown = _finish(doc, out_dir, started)
+    finally:
+        if temporary:
+            shutil.rmtree(work, ignore_errors=True)
+    return _announce(path, markdown, runs)
+
+
+def _version_of(package: str) -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return None
+
+
 def _announce(path, markdown: str, runs: list[dict]) -> int:
     """Print the tables, say where they went; exit status 1 only when every run failed."""
     print(markdown)
@@ -383,6 +464,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_results(args)
         if args.mode == "supervised":
             return run_supervised_mode(args, argv)
+        if args.mode == "distributed":
+            return run_distributed_mode(args, argv)
         return run_sgns_mode(args, argv)
     except KeyboardInterrupt:
         log("interrupted")

@@ -18,7 +18,7 @@ import subprocess
 from pathlib import Path
 
 RESULTS_MD = Path(__file__).resolve().parent / "RESULTS.md"
-MODES = ("sgns", "supervised", "threads", "size")
+MODES = ("sgns", "supervised", "threads", "size", "distributed")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -345,7 +345,63 @@ def render_supervised(doc: dict) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip() + "\n"
 
 
-RENDERERS = {"sgns": render_sgns, "threads": render_threads, "size": render_size, "supervised": render_supervised}
+def render_distributed(doc: dict) -> str:
+    s = doc["settings"]
+    lines = _header(doc, f"Distributed: fastemb on a Dask cluster and Spark MLlib, {doc['corpus']['tokens']:,} "
+                         f"tokens × {_n(s['epochs'], 'epoch')}")
+    lines += [_corpus_line(doc).replace("every tool", "every entry"), "",
+              f"Settings: dim {s['dim']}, window {s['window']}, negative {s['negative']} (none with hierarchical "
+              f"softmax), sample {s['sample']:g} (MLlib has no subsampling), min-count {s['min_count']}, lr "
+              f"{s['lr']:g}; fastemb entries: one thread per process, `cluster-W` = `--cluster local:W`, "
+              f"combiner {s.get('combiner') or 'average (the default)'}, round words "
+              f"{s.get('round_words') or 'the default'}; `spark-P` = MLlib Word2Vec, `numPartitions` P, master "
+              f"{s['spark_master']}. One run per entry, one after another; CORPUS in the commands is that file.", ""]
+    runs = [r for r in doc["runs"] if not r.get("error")]
+    base = {r["loss"]: r for r in runs if r["name"] in ("fastemb", "fastemb-hs")}
+    rows = []
+    for r in runs:
+        q, ref = r.get("quality") or {}, base.get(r["loss"])
+        ref_q = (ref or {}).get("quality") or {}
+        speed = f"{r['words_per_sec'] / ref['words_per_sec']:.2f}×" if ref else "–"
+        delta = " / ".join(f"{q[k] - ref_q[k]:+.3f}" if k in q and k in ref_q and r is not ref else "–"
+                           for k in ("analogy", "ws353", "men"))
+        rows.append([r["name"], r.get("loss", ""), fmt({"median": r["words_per_sec"]}, "rate"), speed,
+                     fmt({"median": r["train"]}, "sec"), fmt({"median": r["wall"]}, "sec"),
+                     fmt({"median": q.get("analogy")}, "acc"), fmt({"median": q.get("ws353")}, "acc"),
+                     fmt({"median": q.get("men")}, "acc"), delta])
+    lines.append(_table(["entry", "loss", "train words/s", "vs one process", "train s", "wall s",
+                         "Google analogy", "WS353 ρ", "MEN ρ", "Δ vs one process (analogy / WS353 / MEN)"], rows))
+    rounds = [r for r in runs if r.get("rounds")]
+    if rounds:
+        lines += ["", "Cluster rounds (medians over a run's rounds): seconds of training on the slowest worker, "
+                      "of communication (sending the model, scheduling, returning the deltas), of the workers' "
+                      "own sync (applying the model, finding the changed rows) and of the driver's merge; MB per "
+                      "round to all workers and back; rows changed (input / output table).", ""]
+        rows = [[r["name"], f"{r['rounds']['rounds']:,}", fmt({"median": r["rounds"]["round_words"]}, "int"),
+                 fmt({"median": r["rounds"]["round_seconds"]}, "sec"), fmt({"median": r["rounds"]["compute_seconds"]}, "sec"),
+                 fmt({"median": r["rounds"]["communicate_seconds"]}, "sec"),
+                 fmt({"median": r["rounds"]["worker_sync_seconds"]}, "sec"),
+                 fmt({"median": r["rounds"]["merge_seconds"]}, "sec"),
+                 f"{r['rounds']['bytes_to_workers'] / 2**20:,.1f} / {r['rounds']['bytes_from_workers'] / 2**20:,.1f}",
+                 " / ".join(f"{n:,.0f}" for n in r["rounds"]["rows_changed"])] for r in rounds]
+        lines.append(_table(["entry", "rounds", "words/round", "round s", "compute s", "communicate s",
+                             "worker sync s", "merge s", "MB to / from workers", "rows changed"], rows))
+    lines += ["", "Train words/s = corpus tokens × epochs / train seconds (fastemb: `train_seconds` of its report, "
+                  "every round's communication and merge included; MLlib: its `fit()`, vocabulary pass included). "
+                  "Quality: one evaluator for every entry on the saved text vectors (Google analogies 3CosAdd over "
+                  "the 30,000 most frequent words, WS353 and MEN Spearman ρ).", "", _load_note(doc), ""]
+    failed = [r for r in doc["runs"] if r.get("error")]
+    lines += [f"* {r['name']} failed: {r['error'].splitlines()[0]}" for r in failed]
+    if doc.get("skipped"):
+        lines += ["* not run: " + "; ".join(f"{k} ({v})" for k, v in doc["skipped"].items())]
+    lines += ["", "<details><summary>Commands</summary>", ""]
+    lines += [f"* {r['name']}: `{r.get('command', '?')}`" for r in doc["runs"]]
+    lines += ["", "</details>"]
+    return "\n".join(lines).replace("\n\n\n", "\n\n").strip() + "\n"
+
+
+RENDERERS = {"sgns": render_sgns, "threads": render_threads, "size": render_size, "supervised": render_supervised,
+             "distributed": render_distributed}
 
 
 def render(doc: dict) -> str:

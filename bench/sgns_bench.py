@@ -58,6 +58,13 @@ def run_sgns(tool_name: str, settings: Settings, corpus: dict, work: Path, data_
     record["words_per_sec_thread"] = record["words_per_sec"] / settings.threads
     known = sum(record.get(key) or 0.0 for key in ("read", "compile", "train", "save"))
     record["startup"] = max(0.0, child.wall_seconds - known) if record.get("train") else None
+    keep = keep_dir / f"{tool.name}-t{settings.threads}-{corpus['tokens']}-{int(time.time())}.vec" if keep_dir else None
+    return evaluate_and_keep(record, vectors, data_dir, evaluate, keep)
+
+
+def evaluate_and_keep(record: dict, vectors: str, data_dir: Path, evaluate: str, keep: Path | None) -> dict:
+    """The quality of a run's vectors (``evaluate``: all, similarity or none) into ``record``; the vectors are
+    then moved to ``keep`` or removed."""
     if evaluate != "none":
         started = time.perf_counter()
         try:
@@ -65,11 +72,10 @@ def run_sgns(tool_name: str, settings: Settings, corpus: dict, work: Path, data_
         except Exception as exc:  # a broken vectors file is a result, not a crash of the whole benchmark
             record["quality"] = {"error": f"{type(exc).__name__}: {exc}"}
         record["eval_seconds"] = time.perf_counter() - started
-    if keep_dir is not None and Path(vectors).exists():
-        keep_dir.mkdir(parents=True, exist_ok=True)
-        target = keep_dir / f"{tool.name}-t{settings.threads}-{corpus['tokens']}-{int(time.time())}.vec"
-        shutil.move(vectors, target)
-        record["vectors"] = str(target)
+    if keep is not None and Path(vectors).exists():
+        keep.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(vectors, keep)
+        record["vectors"] = str(keep)
     else:
         Path(vectors).unlink(missing_ok=True)
     return record

@@ -83,7 +83,8 @@ def _progress(quiet: bool, threads: int):
     return Progress(1, threads, quiet=quiet)
 
 
-def train_unsupervised(input, model: str = "skipgram", *, quiet: bool = False, **settings):
+def train_unsupervised(input, model: str = "skipgram", *, quiet: bool = False, cluster=None,
+                       round_words: int | None = None, combiner: str = "average", **settings):
     """Train word vectors with word2vec's skip-gram or CBOW and return a :class:`word2vec.Word2VecModel`.
 
     ``input``: a path (plain, .gz, .bz2, .xz; '-' is standard input), a list of paths read in
@@ -91,9 +92,19 @@ def train_unsupervised(input, model: str = "skipgram", *, quiet: bool = False, *
     ``model``: "skipgram" or "cbow". ``settings``: the CLI's options as keywords, e.g.
     ``dim=100, window=5, loss="ns", negative=5, sample=1e-3, min_count=5, epochs=5, lr=0.025,
     threads=4, seed=1`` (see ``fastemb skipgram --help``). Progress goes to stderr unless ``quiet``.
+    ``cluster``: train on a Dask cluster (``"local:4"``, ``"tcp://host:8786"`` or a
+    ``distributed.Client``; ``threads`` are then each worker's, 1 by default), with ``round_words``
+    and ``combiner`` as ``--round-words`` and ``--combiner`` (see docs/distributed.md).
     """
     from .config import Word2VecConfig
     from .word2vec import finish_report, prepare
+    if cluster is not None:
+        import functools
+
+        from . import distributed
+        distributed.require_dask()
+        settings.setdefault("threads", 1)
+        prepare = functools.partial(distributed.prepare, cluster=cluster, round_words=round_words, combiner=combiner)
     config = _config(Word2VecConfig, settings, model=model)
     path, scratch = _inputs(input)
     try:

@@ -42,6 +42,8 @@ def save_checkpoint(path: str, trainer, run: dict) -> None:
             "objective": job.objective, "config": asdict(trainer.config), "epoch": trainer.epoch,
             "segment": trainer.segment, "loss_sum": float(trainer.loss_sum), "scored": float(trainer.scored),
             "train_seconds": trainer.train_seconds, "run": run}
+    if hasattr(trainer, "checkpoint_fields"):  # a distributed run: its round and shards (distributed.py)
+        meta["distributed"] = trainer.checkpoint_fields()
     progress, losses, _, next_chunk = trainer.state
     dictionary = {"words": _blob("\n".join(job.vocab.words)), "counts": job.vocab.counts}
     if job.labels is not None:
@@ -73,6 +75,9 @@ _RUN_KEYS = {"input": ("str | list", True), "output": ("str", True), "corpus_che
              "binary": ("bool", False), "report": ("str | None", False), "save_on_interrupt": ("bool", False),
              "checkpoint": ("str", False), "checkpoint_every": ("float", False), "corpus_on_disk": ("bool", False),
              "segment_tokens": ("int | None", False)}
+# A distributed run's record (distributed.ClusterTrainer.checkpoint_fields): key -> type.
+_DISTRIBUTED_KEYS = {"round": "int", "rounds": "int", "words_done": "float", "round_words": "int",
+                     "combiner": "str", "cluster": "str"}
 
 
 def load_checkpoint(path: str, resuming: bool = False) -> dict:
@@ -163,7 +168,35 @@ def _read_meta(archive: Archive, resuming: bool) -> dict:
         raise FastembError(f"{where}: run: segment_tokens is {run['segment_tokens']}, expected a positive integer")
     if run.get("checkpoint_every") is not None and not run["checkpoint_every"] > 0:
         raise FastembError(f"{where}: run: checkpoint_every is {run['checkpoint_every']}, expected a positive number")
+    if "distributed" in meta:
+        _check_distributed(meta["distributed"], f"{where}: distributed")
     return meta
+
+
+def _check_distributed(record, where: str) -> None:
+    """The round, the round plan's figures and the shards (lists of pieces of the input files)."""
+    from .rounds import COMBINERS
+    if not isinstance(record, dict):
+        raise FastembError(f"{where} is a JSON {type(record).__name__}, expected an object")
+    for key, annotation in _DISTRIBUTED_KEYS.items():
+        require(record, key, annotation, where)
+    if not 0 <= record["round"] <= record["rounds"] or record["round_words"] <= 0:
+        raise FastembError(f"{where}: round {record['round']} of {record['rounds']} (round_words "
+                           f"{record['round_words']}) is not a position in a plan")
+    if record["combiner"] not in COMBINERS:
+        raise FastembError(f"{where}: combiner is {record['combiner'][:40]!r}, expected one of {', '.join(COMBINERS)}")
+    shards = require(record, "shards", "", where)
+    if not isinstance(shards, list) or not shards or not all(isinstance(shard, list) for shard in shards):
+        raise FastembError(f"{where}: shards is not a list of shards")
+    for k, shard in enumerate(shards):
+        for piece in shard:
+            if not isinstance(piece, dict) or set(piece) != {"path", "start", "end"}:
+                raise FastembError(f"{where}: shard {k}: a piece is not {{path, start, end}}")
+            require(piece, "path", "str", f"{where}: shard {k}")
+            require(piece, "end", "int | None", f"{where}: shard {k}")
+            if require(piece, "start", "int", f"{where}: shard {k}") < 0 or (piece["end"] is not None
+                                                                             and piece["end"] < 0):
+                raise FastembError(f"{where}: shard {k}: a piece has a negative byte offset")
 
 
 def _read_state(archive: Archive, threads: int) -> dict:

@@ -193,6 +193,22 @@ def _run_options(command):
     return command
 
 
+def _cluster_options(command):
+    command = click.option("--combiner", type=click.Choice(["average", "sum", "mean"]), default="average",
+                           show_default=True,
+                           help="With --cluster: how the workers' changes to a row make the round's change (average: "
+                                "each worker trains at the rate times the workers and the changes are averaged; "
+                                "sum: added; mean: averaged over the workers that changed the row).")(command)
+    command = click.option("--round-words", type=click.IntRange(min=10_000), default=None,
+                           help="With --cluster: words each worker trains between two merges of the model "
+                                "[default: 4,000,000, fewer on a small corpus: at least 8 rounds].")(command)
+    command = click.option("--cluster", default=None, metavar="ADDRESS",
+                           help="Train on a Dask cluster: local:N starts N worker processes here, tcp://host:8786 "
+                                "connects to a scheduler (pip install 'fastemb[distributed]'); --threads are each "
+                                "worker's [default: 1]. INPUT may also be fsspec URLs (s3://...).")(command)
+    return command
+
+
 _MORE_HELP = """
 
     Several INPUT files are read in order as one corpus; '-' reads standard input.
@@ -239,14 +255,21 @@ def _word2vec_command(model: str, summary: str):
     @click.option("--save-model", "model_path", default=None,
                   help="Also write the whole model (an .npz: both tables, the vocabulary, the settings), for "
                        "`fastemb vectors`, `neighbors` and `export` and for vectors of unseen words with subwords.")
+    @_cluster_options
     @_run_options
     def command(input_args, output, binary, model_path, threads, checkpoint, checkpoint_every, save_on_interrupt,
-                report_path, quiet, **options):
+                report_path, quiet, cluster, round_words, combiner, **options):
         from .word2vec import prepare
 
+        run_info = {"output": output, "binary": binary, "model": model_path}
+        if cluster is not None:  # the workers read the inputs; --threads are each worker's
+            inputs, prepare = _on_cluster(input_args, cluster, round_words, combiner)
+            config = Word2VecConfig(model=model, threads=1 if threads is None else threads, **options)
+            _train(prepare, inputs, config, run_info, checkpoint, checkpoint_every, save_on_interrupt, report_path,
+                   quiet)
+            return
         inputs = _training_inputs(input_args, DEFAULT_CORPUS)
         config = Word2VecConfig(model=model, threads=_threads(threads, quiet), **options)
-        run_info = {"output": output, "binary": binary, "model": model_path}
         _train(prepare, inputs, config, run_info, checkpoint, checkpoint_every, save_on_interrupt, report_path, quiet)
 
     command.__doc__ = summary + _MORE_HELP
@@ -257,6 +280,17 @@ skipgram = _word2vec_command(
     "skipgram", "Train skip-gram (word2vec) vectors on INPUT (one sentence per line; .gz/.bz2/.xz ok).")
 cbow = _word2vec_command(
     "cbow", "Train CBOW (word2vec) vectors on INPUT: the mean of a word's context rows predicts the word.")
+
+
+def _on_cluster(input_args, cluster, round_words, combiner):
+    """(the inputs, the prepare function) of a distributed run; the error line if dask is missing."""
+    import functools
+
+    from .distributed import prepare, require_dask
+    from .sharding import expand_inputs_or_urls
+    require_dask()
+    inputs = expand_inputs_or_urls(input_args) if input_args else [_default_input(None, DEFAULT_CORPUS)]
+    return inputs, functools.partial(prepare, cluster=cluster, round_words=round_words, combiner=combiner)
 
 
 def _train(prepare, inputs, config, run_info, checkpoint, checkpoint_every, save_on_interrupt, report_path,
@@ -279,7 +313,8 @@ def _train(prepare, inputs, config, run_info, checkpoint, checkpoint_every, save
         from .limits import check_supervised_tables
         check_supervised_tables(0, config.n_buckets, 0, config.dim)  # the n-gram rows alone, before reading
     shown = dict(run_info)  # the outputs as the user named them, for the summary
-    absolute = [path if path == "-" else os.path.abspath(path) for path in inputs]
+    from .sharding import is_url
+    absolute = [path if path == "-" or is_url(path) else os.path.abspath(path) for path in inputs]
     run_info = {**run_info, "input": _one_or_list(absolute), "output": os.path.abspath(run_info["output"]),
                 "report": os.path.abspath(report_path) if report_path else None}
     for key in ("vectors", "model"):
@@ -304,8 +339,11 @@ def _train(prepare, inputs, config, run_info, checkpoint, checkpoint_every, save
 @click.option("--report", "report_path", default=None,
               help="Write the run's figures as JSON here [default: the report the checkpoint records, if any and "
                    "in the checkpoint's directory].")
+@click.option("--cluster", default=None, metavar="ADDRESS",
+              help="A distributed run: go on on this Dask cluster (local:N or tcp://host:8786) [default: the one "
+                   "the checkpoint records].")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
-def resume(checkpoint, output, vectors_path, model_path, report_path, quiet):
+def resume(checkpoint, output, vectors_path, model_path, report_path, cluster, quiet):
     """Continue an interrupted training run (any command) from its CHECKPOINT and write its outputs.
 
     The outputs the checkpoint records are written only when they are in the checkpoint's own
@@ -321,7 +359,11 @@ def resume(checkpoint, output, vectors_path, model_path, report_path, quiet):
 
     def announce(outputs, report):
         _say(f"Resuming {checkpoint}: writing {outputs}" + (f", the report to {report}" if report else ""))
-    model, run_info = resume_run(checkpoint, progress, output, report_path, vectors_path, model_path, announce)
+    if cluster is not None:
+        from .distributed import require_dask
+        require_dask()
+    model, run_info = resume_run(checkpoint, progress, output, report_path, vectors_path, model_path, announce,
+                                 cluster)
     _finish(model, run_info)
 
 
@@ -381,10 +423,11 @@ def _finish(model, run_info: dict, shown: dict | None = None) -> None:
                    + (f"; skipped {report['skipped_no_label']:,} lines without a label and "
                       f"{report['skipped_no_words']:,} without a known word" if skipped else ""))
     else:
+        workers = f"{_count(report['workers'], 'worker')} x " if "workers" in report else ""
         click.echo(f"Trained {report['words']:,} words ({report['corpus_tokens']:,} tokens x {epochs}), "
                    f"{report['objective']}, loss {config.loss}, vocabulary {report['vocab_size']:,}, "
-                   f"dim {config.dim}, {_count(config.threads, 'thread')}")
-    _echo_timings(report, config.threads)
+                   f"dim {config.dim}, {workers}{_count(config.threads, 'thread')}")
+    _echo_timings(report, config.threads * report.get("workers", 1))
     shown = shown or run_info
     saved = [f"{shown[key]}" + (f" ({os.path.getsize(run_info[key]) / 2**20:,.1f} MB)"
                                 if os.path.isfile(run_info[key]) else "")
@@ -580,8 +623,10 @@ DEFAULT_LABELLED = DATA_DIR / "labelled-train.txt"
 @click.option("--eos/--no-eos", default=True, show_default=True,
               help="End every line with the word </s>, as fastText (a line of unknown words still predicts).")
 @_run_options
+@click.option("--cluster", default=None, metavar="ADDRESS", help="Not for the classifier: --cluster trains skipgram "
+              "and cbow.")
 def supervised(input_args, output, vectors_path, threads, checkpoint, checkpoint_every, save_on_interrupt,
-               report_path, quiet, **options):
+               report_path, quiet, cluster, **options):
     """Train a fastText-style classifier on INPUT (`__label__x words ...` per line; .gz/.bz2/.xz ok).
 
     Several INPUT files are read in order as one data set; '-' reads standard input. Exit codes as
@@ -590,6 +635,8 @@ def supervised(input_args, output, vectors_path, threads, checkpoint, checkpoint
     from .config import SupervisedConfig
     from .supervised import prepare
 
+    if cluster is not None:
+        raise FastembError("--cluster trains skipgram and cbow; the classifier (supervised) trains on one machine")
     inputs = _training_inputs(input_args, DEFAULT_LABELLED)
     config = SupervisedConfig(threads=_threads(threads, quiet), **options)
     _train(prepare, inputs, config, {"output": output, "vectors": vectors_path}, checkpoint, checkpoint_every,

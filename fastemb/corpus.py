@@ -387,7 +387,7 @@ class _IdStore:
 
 
 def scan(inputs: Inputs, memory_budget: float = float("inf"), spill_dir: str | None = None,
-         max_words: int | None = None) -> RawCorpus:
+         max_words: int | None = None, opener=None) -> RawCorpus:
     """Read ``inputs`` (plain, .gz, .bz2 or .xz): ASCII-whitespace tokens, one sentence per line.
 
     ``inputs`` is a path or a list of paths, read in order as one corpus ('-' is
@@ -400,6 +400,8 @@ def scan(inputs: Inputs, memory_budget: float = float("inf"), spill_dir: str | N
     that: past it, the words seen so far at most 1 time are forgotten (then at most
     2, 3, ... times at the next prunes), as word2vec's ReduceVocab; their tokens
     become out-of-vocabulary and the prunes are counted in ``pruned``.
+    With ``opener``, ``inputs`` is a list of sources of any kind (a cluster worker's pieces of files,
+    see sharding.py), each read from the binary stream ``opener(source)`` gives and named by ``str(source)``.
     """
     encoder = _Encoder()
     store = _IdStore(memory_budget, spill_dir)
@@ -433,13 +435,13 @@ def scan(inputs: Inputs, memory_budget: float = float("inf"), spill_dir: str | N
             counts = counts[keep]
 
     try:
-        for path in input_paths(inputs):
+        for path in (input_paths(inputs) if opener is None else inputs):
             try:
-                with open_input(path) as handle:
+                with (open_input(path) if opener is None else opener(path)) as handle:
                     for block in _blocks(handle):
                         add(block)
             except (OSError, EOFError, ValueError) as exc:  # corrupt archives raise these mid-read
-                raise FastembError(f"{input_name(path)}: cannot read ({exc})") from None
+                raise FastembError(f"{input_name(path) if opener is None else path}: cannot read ({exc})") from None
             add(b"\n")  # closes the file's last line if it had no newline (a blank line is no sentence)
     except BaseException:  # FastembError, Ctrl-C: no scratch file is left behind
         store.discard()

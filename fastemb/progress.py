@@ -36,13 +36,28 @@ class Progress:
         if self.quiet or (not force and now - self.last_shown < self.every):
             return
         self.last_shown = now
-        elapsed = now - self.started
-        rate = (words_done - self.words_at_start) / max(elapsed, 1e-9)
-        fraction = min(words_done / self.total_words, 1.0)
+        fraction, rate, eta = self._position(words_done, now)
+        self._show(f"Progress: {100 * fraction:5.1f}%  words/sec/thread: {rate / self.threads:9.0f}  "
+                   f"lr: {lr:.6f}  loss: {loss:.4f}  ETA: {_clock(eta)}")
+
+    def update_round(self, words_done: float, lr: float, loss: float, round_index: int, rounds: int,
+                     worker_rates: list[float]) -> None:
+        """A distributed run's line, after each round: words/sec of the whole cluster and of each worker."""
+        if self.quiet:
+            return
+        fraction, rate, eta = self._position(words_done, time.perf_counter())
+        workers = " ".join(f"{r / 1000:,.0f}k" for r in worker_rates)
+        self._show(f"Round {round_index}/{rounds}  Progress: {100 * fraction:5.1f}%  words/sec: {rate:,.0f} "
+                   f"(per worker: {workers})  lr: {lr:.6f}  loss: {loss:.4f}  ETA: {_clock(eta)}")
+
+    def _position(self, words_done: float, now: float) -> tuple[float, float, float]:
+        """(fraction done, words/sec since begin(), seconds left at that rate)."""
+        rate = (words_done - self.words_at_start) / max(now - self.started, 1e-9)
         eta = (self.total_words - words_done) / rate if rate > 0 else 0.0
-        line = (f"\rProgress: {100 * fraction:5.1f}%  words/sec/thread: {rate / self.threads:9.0f}  "
-                f"lr: {lr:.6f}  loss: {loss:.4f}  ETA: {_clock(eta)}")
-        self._write(line)
+        return min(words_done / self.total_words, 1.0), rate, eta
+
+    def _show(self, line: str) -> None:
+        self._write("\r" + line)
         self.shown = True
 
     def close(self) -> None:

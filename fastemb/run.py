@@ -7,6 +7,7 @@ drives them the same way for all.
 """
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 
@@ -80,13 +81,15 @@ def run_to_file(trainer: Trainer, report: dict, run_info: dict, checkpoint: str 
 
 
 def resume(checkpoint: str, progress: Progress | None = None, output: str | None = None,
-           report_path: str | None = None, vectors: str | None = None, model: str | None = None, announce=None):
+           report_path: str | None = None, vectors: str | None = None, model: str | None = None, announce=None,
+           cluster=None):
     """Continue the run saved in ``checkpoint`` and write the outputs of the command that started it, or
     ``output`` (and ``report_path``).
 
     A recorded output or report outside the checkpoint's directory is refused unless given
     here (see fileio.resume_paths); ``announce(output, report)`` is called with the paths
-    before training. Returns the model and the run description (output, report, ...).
+    before training. A distributed run goes on on ``cluster`` (an address, ``local:N`` or a Dask
+    Client), by default the one it recorded. Returns the model and the run description (output, report, ...).
     """
     from .checkpoint import corpus_checksum, load_checkpoint
     from .fileio import resume_paths
@@ -108,10 +111,15 @@ def resume(checkpoint: str, progress: Progress | None = None, output: str | None
         config.on_disk, config.max_memory = False, float("inf")
     vocab = Vocab(saved["words"], saved["counts"])
     labels = Vocab(saved["labels"], saved["label_counts"]) if "labels" in saved else None
-    trainer, report = module.prepare(run_info["input"], config, progress, vocab=vocab, labels=labels,
-                                     frozen=saved.get("frozen"),
-                                     workdir=os.path.dirname(run_info["output"]),
-                                     segment_tokens=run_info.get("segment_tokens"))
+    prepare = module.prepare
+    if "distributed" in meta:
+        from . import distributed
+        record = meta["distributed"]
+        prepare = functools.partial(distributed.prepare, cluster=cluster or record["cluster"],
+                                    round_words=record["round_words"], combiner=record["combiner"], resume=record)
+    trainer, report = prepare(run_info["input"], config, progress, vocab=vocab, labels=labels,
+                              frozen=saved.get("frozen"), workdir=os.path.dirname(run_info["output"]),
+                              segment_tokens=run_info.get("segment_tokens"))
     if corpus_checksum(trainer.data) != run_info["corpus_checksum"]:
         raise FastembError(f"{checkpoint}: the input {input_name(run_info['input'])} has changed since the "
                            "checkpoint was written (checksum differs); resuming would train on different data")

@@ -212,9 +212,7 @@ class Trainer:
         Ctrl-C (KeyboardInterrupt) stops the threads at their next chunk boundary, within
         about a second, and raises :class:`Interrupted` with the trainer in a resumable state.
         """
-        import numba
-
-        numba.set_num_threads(max(1, min(self.config.threads, numba.config.NUMBA_NUM_THREADS)))
+        self._use_threads()
         progress = progress or Progress(self.total, self.config.threads, quiet=True)
         progress.begin(self.words_done())
         last_pause = time.perf_counter()
@@ -247,6 +245,34 @@ class Trainer:
                 raise Interrupted(self.describe_position(), request) from None
         progress.close()
 
+    def _use_threads(self) -> None:
+        import numba
+        numba.set_num_threads(max(1, min(self.config.threads, numba.config.NUMBA_NUM_THREADS)))
+
+    def train_span(self, epoch: int, first: int, last: int, words_before: float, total_words: float) -> tuple:
+        """Train chunks [first, last) of epoch ``epoch`` (numbered over the whole data, as the random streams
+        are) with the rate of a schedule that stands at ``words_before`` of ``total_words`` as the span
+        starts: a worker's share of a distributed round (see cluster_worker.py). Returns (words, loss sum,
+        pairs scored) of the span."""
+        from .epoch_kernel import Schedule
+        self._use_threads()
+        self.epoch = epoch
+        words = loss = scored = 0.0
+        for index, (segment_first, segment_last) in enumerate(self.segments):
+            if segment_last <= first or segment_first >= last:
+                continue
+            self.segment = index
+            self.state = new_state(self.config.threads)
+            self.state[3][0] = max(first, segment_first) - segment_first
+            schedule = Schedule(float(self.config.lr), float(self.config.min_lr), float(words_before + words),
+                                float(total_words))
+            self._train_segment(lambda: None, min(last, segment_last) - segment_first, schedule)
+            progress, losses = self.state[0], self.state[1]
+            words += float(progress[::STRIDE].sum())
+            loss += float(losses[::STRIDE].sum())
+            scored += float(losses[1::STRIDE].sum())
+        return words, loss, scored
+
     def _segment_data(self):
         if self.loaded is None or self.loaded[0] != self.segment:
             self.loaded = None  # free the previous segment before reading the next
@@ -254,24 +280,30 @@ class Trainer:
             self.loaded = (self.segment, *self.data.load(first, last, self.chunk_starts))
         return self.loaded[1], self.loaded[2]
 
-    def kernel_arguments(self, data, chunk_starts) -> tuple:
+    def kernel_arguments(self, data, chunk_starts, schedule=None) -> tuple:
+        """The epoch kernel's arguments for the current segment; ``schedule`` (epoch_kernel.Schedule): the
+        learning rate's, by default the run's own from the start of the current epoch."""
         from .epoch_kernel import Schedule
         labels, label_offsets = data.labels, data.label_offsets
         if labels is None:
             labels, label_offsets = np.zeros(0, np.int32), np.zeros(1, np.int64)
         settings = self.settings._replace(epoch=self.epoch, first_chunk=self.segments[self.segment][0])
-        schedule = Schedule(float(self.config.lr), float(self.config.min_lr), self.epoch * self.per_epoch,
-                            float(self.total))
+        if schedule is None:
+            schedule = Schedule(float(self.config.lr), float(self.config.min_lr), self.epoch * self.per_epoch,
+                                float(self.total))
         return ((self.input_store, self.output_store, self.frozen, *self.job.subwords),
                 (data.tokens, data.offsets, labels, label_offsets, chunk_starts),
                 self.job.samplers, settings, schedule, self.state)
 
-    def _train_segment(self, poll) -> None:
-        """One kernel call over the current segment; its arrays are freed on return, before the next is read."""
+    def _train_segment(self, poll, last_chunk: int | None = None, schedule=None) -> None:
+        """One kernel call over the current segment (up to its chunk ``last_chunk``, local to the segment, when
+        given); its arrays are freed on return, before the next is read."""
         from .epoch_kernel import train_chunks
         data, chunk_starts = self._segment_data()
+        if last_chunk is not None:
+            chunk_starts = chunk_starts[:last_chunk + 1]
         started = time.perf_counter()
-        runner = _KernelRunner(train_chunks, self.kernel_arguments(data, chunk_starts)).start()
+        runner = _KernelRunner(train_chunks, self.kernel_arguments(data, chunk_starts, schedule)).start()
         try:
             runner.wait(poll)
         finally:  # on Ctrl-C the threads first reach a chunk boundary: the state stays whole

@@ -35,3 +35,9 @@ class Vocab:
         remap = np.full(len(counts), -1, dtype=np.int32)
         remap[order] = np.arange(len(order), dtype=np.int32)
         return cls([words[i] for i in order], counts[order].astype(np.int64)), remap
+
+    def remap(self, words) -> np.ndarray:
+        """The id of each of ``words`` (any iterable of str) in this vocabulary, -1 for a word it lacks: how a
+        corpus read with provisional ids is encoded with a vocabulary built elsewhere."""
+        index = {word: i for i, word in enumerate(self.words)}
+        return np.array([index.get(word, -1) for word in words], dtype=np.int32)

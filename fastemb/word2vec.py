@@ -98,6 +98,12 @@ class Word2VecModel:
             np.savez(handle, **arrays)
 
 
+def table_rows(n_words: int, config: Word2VecConfig) -> tuple[int, int]:
+    """Rows of the input table (the words, then the n-gram buckets of a subword model) and of the output
+    table (a row per word, or per inner Huffman node with hierarchical softmax)."""
+    return n_words + (config.buckets if config.subwords else 0), n_words - (config.loss == "hs")
+
+
 def load_word2vec_model(path: str) -> Word2VecModel:
     """A model written by :meth:`Word2VecModel.save`, every field checked before it is used (never unpickled)."""
     from .archive import Archive, Field, as_counts, as_float32_rows, config_from_dict
@@ -119,8 +125,7 @@ def load_word2vec_model(path: str) -> Word2VecModel:
             archive.fail("words", "no words")
         counts = as_counts(archive.read("counts", fields["counts"], (len(words),)),
                            lambda problem: archive.fail("counts", problem))
-        shapes = {"input_rows": len(words) + (config.buckets if config.subwords else 0),
-                  "output_rows": len(words) - (config.loss == "hs")}
+        shapes = dict(zip(("input_rows", "output_rows"), table_rows(len(words), config)))
         inputs, outputs = (as_float32_rows(archive.read(name, fields[name], (rows, config.dim)),
                                            lambda problem, name=name: archive.fail(name, problem))
                            for name, rows in shapes.items())
@@ -143,8 +148,7 @@ def read_corpus(path: Inputs, config: Word2VecConfig, vocab: Vocab | None = None
         if vocab is None:
             vocab, remap = Vocab.build(raw.words, raw.counts, config.min_count, config.max_vocab)
         else:
-            index = {word: i for i, word in enumerate(vocab.words)}
-            remap = np.array([index.get(word, -1) for word in raw.words], dtype=np.int32)
+            remap = vocab.remap(raw.words)
         on_disk = raw.spill is not None or 4 * raw.n_tokens > budget
         cache = scratch_file(workdir, ".fastemb-corpus-", ".int32") if on_disk else None
         return vocab, encode(raw, remap, cache)

@@ -114,6 +114,28 @@ def test_quick_sgns_end_to_end(real_data, tmp_path):
     assert "nothing yet" not in text and "| fastemb |" in text and "<!-- bench:machine:start -->" in text
 
 
+@pytest.mark.slow
+def test_quick_distributed_end_to_end(real_data, tmp_path):
+    """The distributed mode without Spark: one process and a 2-worker cluster, their rounds and quality."""
+    pytest.importorskip("distributed")
+    out = tmp_path / "out"
+    done = subprocess.run([sys.executable, "-m", "bench", "distributed", "--quick", "--workers", "2", "--no-spark",
+                           "--quality", "similarity", "--out", str(out), "--data", str(real_data)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    doc = json.loads((out / "distributed-latest.json").read_text())
+    assert [run["name"] for run in doc["runs"]] == ["fastemb", "cluster-2"]
+    for run in doc["runs"]:
+        assert not run.get("error"), run.get("error")
+        assert run["words_per_sec"] == pytest.approx(doc["corpus"]["tokens"] / run["train"])
+        assert -1 <= run["quality"]["men"] <= 1
+    rounds = doc["runs"][1]["rounds"]
+    assert rounds["rounds"] >= 8 and rounds["bytes_to_workers"] > 0 and rounds["bytes_from_workers"] > 0
+    assert "--cluster local:2" in doc["runs"][1]["command"]
+    tables = markdown_tables((out / "distributed-latest.md").read_text())
+    assert [[row[0] for row in rows] for _, rows in tables] == [["fastemb", "cluster-2"], ["cluster-2"]]
+
+
 def _argv(entry, settings=None):
     from bench.tools import SGNS_TOOLS, Settings
     tool = SGNS_TOOLS[entry]

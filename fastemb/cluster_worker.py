@@ -1,0 +1,256 @@
+"""The tasks a Dask worker runs for a distributed run (distributed.py submits them).
+
+Each task is a pure function of its arguments: a round's result depends only on the global model it
+starts from, the shard, the chunks and the learning-rate range it is given, and the seed. What a worker
+keeps between tasks (its shard encoded in its own scratch directory, a replica of the model) is a cache:
+a task that finds it missing or out of date rebuilds it from the shard's pieces or asks for the whole
+model, so a task rerun on another worker (the first one died) returns what the first would have.
+
+The replica is brought up to the global model by a :class:`ModelMessage`: the rows that changed in the
+last round, as their new values, or the whole model when the worker does not have the previous
+version. A round trains the replica in place with the one trainer (its threads included), and returns
+only the rows that changed and by how much (:class:`RoundResult`); the replica's rows are then put back,
+so that every shard trained on this worker starts from the same global model.
+"""
+from __future__ import annotations
+
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from .sharding import Piece, WordCounts, open_piece
+from .vocab import Vocab
+
+DIFF_ROWS = 1 << 16  # rows compared at a time when looking for the changed ones (bounds the temporaries)
+
+
+@dataclass
+class ShardInfo:
+    """What the driver learns about an encoded shard."""
+
+    index: int
+    worker: str
+    tokens: int              # in-vocabulary tokens: words per epoch
+    sentences: int
+    tokens_read: int         # every token of the shard's lines
+    chunk_words: np.ndarray  # int64 words before each of the shard's chunks, then the total
+    checksum: str            # of the encoded shard (checkpoint.corpus_checksum)
+    compile_seconds: float
+    encode_seconds: float
+
+
+@dataclass
+class ModelMessage:
+    """The global model at ``version``: whole (``full``), or the rows that changed since ``version - 1``."""
+
+    version: int
+    full: bool
+    input_ids: np.ndarray | None  # int32 rows, None when full
+    input_rows: np.ndarray        # float32 values of those rows (all rows when full)
+    output_ids: np.ndarray | None
+    output_rows: np.ndarray
+
+    @property
+    def nbytes(self) -> int:
+        return sum(a.nbytes for a in (self.input_ids, self.input_rows, self.output_ids, self.output_rows)
+                   if a is not None)
+
+
+@dataclass
+class RoundTask:
+    """One shard's share of a round: chunks of the shard and the slice of the global schedule they take."""
+
+    run: str
+    round: int
+    shard: int
+    pieces: list[Piece]
+    config: object            # config.Word2VecConfig, the shard's seed in it
+    spans: list[tuple[int, int, int]]  # (epoch, first chunk, last chunk) in order
+    words_before: float       # the schedule (epoch_kernel.Schedule) as this shard sees it: the global one
+    total_words: float        # scaled by this shard's share of the round's words
+
+
+@dataclass
+class RoundResult:
+    """The rows a shard's round changed and (new - old) for them; or ``need_model``."""
+
+    shard: int
+    round: int
+    worker: str
+    need_model: bool = False
+    words: float = 0.0
+    loss: float = 0.0
+    scored: float = 0.0
+    train_seconds: float = 0.0
+    sync_seconds: float = 0.0  # applying the message, finding the changed rows
+    input_ids: np.ndarray | None = None
+    input_delta: np.ndarray | None = None
+    output_ids: np.ndarray | None = None
+    output_delta: np.ndarray | None = None
+
+    @property
+    def nbytes(self) -> int:
+        return sum(a.nbytes for a in (self.input_ids, self.input_delta, self.output_ids, self.output_delta)
+                   if a is not None)
+
+
+class _Run:
+    """A worker's cache for one run: read-but-not-encoded shards, encoded shards with their trainers, the model."""
+
+    def __init__(self):
+        self.lock = threading.RLock()  # tasks of a run take turns on a worker: they share the model
+        self.raw: dict = {}
+        self.corpora: dict = {}
+        self.trainers: dict = {}
+        self.version = -1
+        self.model: tuple[np.ndarray, np.ndarray] | None = None  # the global model at ``version``
+
+
+_RUNS: dict[str, _Run] = {}
+_RUNS_LOCK = threading.Lock()
+_compiled: list[float] = []
+
+
+def _run(run: str) -> _Run:
+    with _RUNS_LOCK:
+        return _RUNS.setdefault(run, _Run())
+
+
+def forget_run(run: str) -> None:
+    """Drop a run's cache (its encoded shards are scratch files, removed with their corpora)."""
+    with _RUNS_LOCK:
+        _RUNS.pop(run, None)
+
+
+def worker_address() -> str:
+    try:
+        from distributed import get_worker
+        return get_worker().address
+    except (ImportError, ValueError):
+        return "local"
+
+
+def _scratch_dir() -> str:
+    try:
+        from distributed import get_worker
+        return get_worker().local_directory
+    except (ImportError, ValueError):
+        return tempfile.gettempdir()
+
+
+def _read(pieces: list[Piece], config):
+    from .corpus import scan
+    return scan(pieces, memory_budget=config.memory_budget(), spill_dir=_scratch_dir(), max_words=config.max_words,
+                opener=open_piece)
+
+
+def count_shard(run: str, shard: int, pieces: list[Piece], config) -> WordCounts:
+    """Read shard ``shard`` with the corpus reader, keep what was read for encoding, return its word counts."""
+    state = _run(run)
+    raw = _read(pieces, config)
+    with state.lock:
+        state.raw[shard] = raw
+    return WordCounts.of(raw, shard)
+
+
+def encode_shard(run: str, shard: int, pieces: list[Piece], vocab: Vocab, config) -> ShardInfo:
+    """Encode shard ``shard`` with the global vocabulary into this worker's scratch directory, once; the
+    lines are read again if this worker did not count them."""
+    from .checkpoint import corpus_checksum
+    from .corpus import encode
+    from .fileio import remove_quietly, scratch_file
+    from .trainer import plan_chunks
+    from .word2vec import CHUNK_WORDS, warm_up
+
+    state = _run(run)
+    started = time.perf_counter()
+    with state.lock:
+        raw = state.raw.pop(shard, None)
+    if raw is None:
+        raw = _read(pieces, config)
+    try:
+        corpus = encode(raw, vocab.remap(raw.words), scratch_file(_scratch_dir(), "fastemb-shard-", ".int32"))
+    finally:
+        if raw.spill is not None:
+            remove_quietly(raw.spill)
+    with state.lock:
+        state.corpora[shard] = corpus
+        state.trainers.pop(shard, None)
+    if not _compiled:
+        _compiled.append(warm_up())
+    chunk_words = corpus.offsets[plan_chunks(corpus.offsets, CHUNK_WORDS)] if corpus.n_sentences \
+        else np.zeros(1, np.int64)
+    return ShardInfo(shard, worker_address(), corpus.n_tokens, corpus.n_sentences, corpus.tokens_read,
+                     chunk_words.astype(np.int64), corpus_checksum(corpus), _compiled[0],
+                     time.perf_counter() - started)
+
+
+def _take(state: _Run, message: ModelMessage) -> bool:
+    """Bring the model (and every trainer's replica) to ``message.version``; False when this worker does not
+    have the version the message starts from."""
+    if state.version == message.version:
+        return True
+    if message.full:
+        state.model = (message.input_rows.copy(), message.output_rows.copy())
+        for trainer in state.trainers.values():
+            trainer.input_rows[...] = message.input_rows
+            trainer.output_rows[...] = message.output_rows
+    elif state.version == message.version - 1 and state.model is not None:
+        for table, ids, rows in ((0, message.input_ids, message.input_rows), (1, message.output_ids,
+                                                                              message.output_rows)):
+            state.model[table][ids] = rows
+            for trainer in state.trainers.values():
+                (trainer.input_rows, trainer.output_rows)[table][ids] = rows
+    else:
+        return False
+    state.version = message.version
+    return True
+
+
+def _trainer(state: _Run, task: RoundTask, vocab: Vocab):
+    """The trainer of the task's shard on this worker: its replica is the model at ``state.version``."""
+    from .trainer import Trainer
+    from .word2vec import word2vec_job
+    trainer = state.trainers.get(task.shard)
+    if trainer is None:
+        if task.shard not in state.corpora:  # the shard moved here (its worker was lost): read it again
+            encode_shard(task.run, task.shard, task.pieces, vocab, task.config)
+        inputs, outputs = state.model
+        trainer = Trainer(word2vec_job(state.corpora[task.shard], vocab, task.config, inputs.copy(), outputs.copy()))
+        state.trainers[task.shard] = trainer
+    return trainer
+
+
+def changed_rows(replica: np.ndarray, model: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(ids of the rows where ``replica`` differs from ``model``, replica - model on them), then the replica's
+    rows are put back to the model's. Compared a block of rows at a time."""
+    ids = [start + np.flatnonzero((replica[start:start + DIFF_ROWS] != model[start:start + DIFF_ROWS]).any(axis=1))
+           for start in range(0, len(model), DIFF_ROWS)]
+    ids = np.concatenate(ids).astype(np.int32) if ids else np.zeros(0, np.int32)
+    delta = replica[ids] - model[ids]
+    replica[ids] = model[ids]
+    return ids, delta
+
+
+def train_round(task: RoundTask, vocab: Vocab, message: ModelMessage) -> RoundResult:
+    """Train the task's chunks from the global model ``message`` brings, and return what changed."""
+    state = _run(task.run)
+    with state.lock:
+        started = time.perf_counter()
+        if not _take(state, message):
+            return RoundResult(task.shard, task.round, worker_address(), need_model=True)
+        trainer = _trainer(state, task, vocab)
+        synced = time.perf_counter()
+        words = loss = scored = 0.0
+        for epoch, first, last in task.spans:
+            span = trainer.train_span(epoch, first, last, task.words_before + words, task.total_words)
+            words, loss, scored = words + span[0], loss + span[1], scored + span[2]
+        trained = time.perf_counter()
+        input_ids, input_delta = changed_rows(trainer.input_rows, state.model[0])
+        output_ids, output_delta = changed_rows(trainer.output_rows, state.model[1])
+        return RoundResult(task.shard, task.round, worker_address(), False, words, loss, scored, trained - synced,
+                           synced - started + time.perf_counter() - trained, input_ids, input_delta, output_ids,
+                           output_delta)

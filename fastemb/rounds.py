@@ -1,0 +1,132 @@
+"""A distributed run's rounds: which chunks each shard trains in each round, with which slice of the learning
+rate schedule, and how the shards' changes to a row are combined into the global model.
+
+Plan. Shard k holds N_k words; over E epochs it trains E x N_k words, in chunks (the trainer's units of
+work and random streams). R rounds cut every shard's chunk sequence (epoch after epoch) at the chunk
+boundary nearest each r/R of its words, so that every shard is at the same fraction of its work at the
+end of a round and the words of all rounds sum to E x sum(N_k), exactly the single-process total.
+
+Schedule. A single process lowers the rate linearly with the words done: lr = lr0 - (lr0 - min_lr) x
+done / total. In a round all shards advance together, so when shard k has done w of its L_k words of
+round r, the whole cluster has done about B_r + w x G_r / L_k (B_r: all words before the round, G_r: all
+words of the round). The worker's trainer gets the kernel's usual schedule scaled by s = L_k / G_r
+(words before s x B_r, total s x T), which gives exactly that rate. With one shard (s = 1) it is the
+single-process schedule.
+
+Combiners. A round's shards start from the same model and each returns, per changed row, new - old.
+``sum`` adds them: what Hogwild threads do, exact while a row's steps in a round are few and small
+(each step barely changes the next one). A frequent word's row (or a noise word's output row) takes
+hundreds of steps per round in every shard and converges towards the same point in each: summing then
+moves it S times the distance (S shards), which overshoots, and past 2 shards diverges. ``mean``
+divides a row's sum by the number of shards that changed it: stable, but a row in the linear regime
+then learns from 1/S of its data. ``average`` (the default) is local SGD's recipe, which Ji et al.
+(2016) use for distributed word2vec: every shard trains with the learning rate times S and the
+changes are divided by S. A row whose steps stay linear moves exactly as the sum at the single rate
+would move it (S times the steps, divided by S), a saturated row moves to the mean of the shards'
+points (stable); docs/distributed.md has the measurements.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+COMBINERS = ("average", "sum", "mean")
+
+
+RAMP = 4  # the first rounds are 2**-RAMP, 2**(1-RAMP), ... of a full round
+
+
+def ramp_ends(words: float, round_words: int, ramp: int = RAMP) -> np.ndarray:
+    """Where each round ends, as a fraction of a shard's ``words``: rounds of ``round_words``, the first
+    ``ramp`` of them shorter (1/2**ramp, then doubling)."""
+    sizes, done = [], 0.0
+    for step in range(ramp, 0, -1):
+        if done >= words:
+            break
+        sizes.append(min(round_words / 2**step, words - done))
+        done += sizes[-1]
+    while done < words:
+        sizes.append(min(round_words, words - done))
+        done += sizes[-1]
+    ends = np.cumsum(sizes) / max(words, 1.0) if sizes else np.ones(1)
+    ends[-1] = 1.0
+    return ends
+
+
+class RoundPlan:
+    """Rounds of ``round_words`` words per shard (the largest shard's; the others in proportion)."""
+
+    def __init__(self, chunk_words: list[np.ndarray], epochs: int, round_words: int, ramp: int = RAMP):
+        self.chunk_words = [np.asarray(words, np.int64) for words in chunk_words]
+        self.epochs = epochs
+        per_shard = [epochs * int(words[-1]) for words in self.chunk_words]
+        self.total = float(sum(per_shard))
+        ends = np.concatenate(([0.0], ramp_ends(max(per_shard), round_words, ramp)))
+        self.timelines = [self._timeline(words) for words in self.chunk_words]
+        # bounds[k][r]: the position (chunk number, epochs one after the other) where shard k starts round r
+        bounds = np.array([np.searchsorted(line, line[-1] * ends, side="left") for line in self.timelines])
+        moves = np.flatnonzero(np.any(np.diff(bounds, axis=1) > 0, axis=0))  # rounds shorter than a chunk go
+        self.bounds = list(bounds[:, np.concatenate(([0], moves + 1))])
+        self.rounds = len(moves)
+        self.before = sum(line[bounds].astype(np.float64) for line, bounds in zip(self.timelines, self.bounds))
+
+    def _timeline(self, words: np.ndarray) -> np.ndarray:
+        """Words before each chunk of every epoch in turn, then all of them."""
+        starts = [epoch * words[-1] + words[:-1] for epoch in range(self.epochs)]
+        return np.concatenate(starts + [np.array([self.epochs * words[-1]], np.int64)])
+
+    def words_before(self, round_index: int) -> float:
+        """Words of all shards in the rounds before ``round_index``."""
+        return float(self.before[round_index])
+
+    def shard_words(self, shard: int, round_index: int) -> float:
+        line, bounds = self.timelines[shard], self.bounds[shard]
+        return float(line[bounds[round_index + 1]] - line[bounds[round_index]])
+
+    def spans(self, shard: int, round_index: int) -> list[tuple[int, int, int]]:
+        """(epoch, first chunk, last chunk) of shard ``shard`` in round ``round_index``, in order."""
+        n = len(self.chunk_words[shard]) - 1
+        start, end = (int(b) for b in self.bounds[shard][round_index:round_index + 2])
+        spans = []
+        while start < end:
+            epoch, first = divmod(start, n)
+            last = min(n, first + end - start)
+            spans.append((epoch, first, last))
+            start += last - first
+        return spans
+
+    def schedule(self, shard: int, round_index: int) -> tuple[float, float]:
+        """(words before, total words) of the kernel's schedule for the shard's part of the round (see above)."""
+        share = self.shard_words(shard, round_index) / max(self.words_before(round_index + 1)
+                                                           - self.words_before(round_index), 1.0)
+        return share * self.words_before(round_index), share * self.total
+
+
+def rate_scale(combiner: str, shards: int) -> int:
+    """What the shards' learning rate is multiplied by (see ``average`` above)."""
+    return shards if combiner == "average" else 1
+
+
+class DeltaSum:
+    """The shards' changes to one table in a round, combined into it by ``combiner`` (see above)."""
+
+    def __init__(self, table: np.ndarray, combiner: str, shards: int):
+        self.table, self.combiner, self.shards = table, combiner, shards
+        self.sum = np.zeros_like(table)
+        self.touched = np.zeros(len(table), np.int32)
+
+    def add(self, ids: np.ndarray, delta: np.ndarray) -> None:
+        self.sum[ids] += delta  # a shard's ids are distinct
+        self.touched[ids] += 1
+
+    def apply(self) -> tuple[np.ndarray, np.ndarray]:
+        """Change the table; returns the rows that changed and their new values (the next round's message)."""
+        ids = np.flatnonzero(self.touched).astype(np.int32)
+        change = self.sum[ids]
+        if self.combiner == "average":
+            change /= np.float32(self.shards)
+        elif self.combiner == "mean":
+            change /= self.touched[ids, None].astype(np.float32)
+        self.table[ids] += change
+        self.sum[ids] = 0
+        self.touched[ids] = 0
+        return ids, self.table[ids]
