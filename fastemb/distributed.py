@@ -26,7 +26,7 @@ from . import __version__
 from .errors import FastembError
 from .fileio import STDIN, input_paths
 from .progress import Progress
-from .rounds import COMBINERS, DeltaSum, RoundPlan, rate_scale
+from .rounds import COMBINERS, DeltaSum, RoundPlan, rate_scale, shard_seed
 from .signals import held
 from .trainer import Interrupted, new_state
 
@@ -79,7 +79,8 @@ def connect(cluster) -> Connection:
             raise FastembError(f"--cluster {text}: expected local:N with N >= 1 worker processes")
         local = LocalCluster(n_workers=int(count), threads_per_worker=1, processes=True, dashboard_address=None,
                              silence_logs=logging.CRITICAL)
-        return Connection(Client(local), text, local, workers=int(count))
+        # Data straight to and from the workers, not through the scheduler: 4-5x faster on this machine.
+        return Connection(Client(local, direct_to_workers=True), text, local, workers=int(count))
     if ":" not in text:
         raise FastembError(f"--cluster {text}: expected local:N or a Dask scheduler address such as "
                            "tcp://host:8786")
@@ -87,28 +88,6 @@ def connect(cluster) -> Connection:
         return Connection(Client(text, timeout=CONNECT_SECONDS), text)
     except (OSError, TimeoutError, ValueError) as exc:
         raise FastembError(f"--cluster {text}: cannot reach a Dask scheduler there ({exc})") from None
-
-
-def shard_seed(seed: int, shard: int) -> int:
-    """Shard 0 keeps the run's seed (one worker gives the single-process random streams); the others get
-    independent ones."""
-    if shard == 0:
-        return seed
-    return int(np.random.SeedSequence([seed, shard]).generate_state(1, np.uint64)[0] >> np.uint64(1))
-
-
-class ShardedCorpus:
-    """A distributed run's data as run.py and the checkpoint see it: its checksum is made of the shards'."""
-
-    def __init__(self, infos):
-        self.infos = infos
-        self.offsets = np.zeros(1, np.int64)
-        self.n_tokens = sum(info.tokens for info in infos)
-        self.n_sentences = sum(info.sentences for info in infos)
-
-    def blocks(self):
-        for info in self.infos:
-            yield np.frombuffer(info.checksum.encode(), np.uint8)
 
 
 def _tree_reduce(client, futures, merge):
@@ -203,6 +182,7 @@ class ClusterTrainer:
                  round_words: int, combiner: str, input_rows=None, output_rows=None):
         from .word2vec import initial_input_rows, table_rows
         self.connection, self.run_id, self.shards, self.vocab_future = connection, run, shards, vocab_future
+        from .sharding import ShardedCorpus
         from .word2vec import CHUNK_WORDS
         self.job = SimpleNamespace(objective=config.model, vocab=vocab, labels=None)
         self.data = ShardedCorpus(infos)
@@ -408,10 +388,11 @@ class ClusterTrainer:
         self.message = ModelMessage(self.round, False, input_ids, input_rows, output_ids, output_rows)
         done = time.perf_counter()
         wall = merging - started
-        slowest = max((r.train_seconds + r.sync_seconds for r in results.values()), default=0.0)
+        slowest = max((r.apply_seconds + r.train_seconds + r.diff_seconds for r in results.values()), default=0.0)
         figures.update(words=sum(r.words for r in results.values()), seconds=done - started,
                        compute_seconds=max((r.train_seconds for r in results.values()), default=0.0),
-                       worker_sync_seconds=max((r.sync_seconds for r in results.values()), default=0.0),
+                       apply_seconds=max((r.apply_seconds for r in results.values()), default=0.0),
+                       diff_seconds=max((r.diff_seconds for r in results.values()), default=0.0),
                        communicate_seconds=max(wall - slowest, 0.0), merge_seconds=done - merging,
                        rows_changed=[int(len(input_ids)), int(len(output_ids))], workers=workers)
         self.figures["rounds_done"].append(figures)
