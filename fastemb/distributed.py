@@ -34,7 +34,7 @@ NEED_DASK = "--cluster needs dask.distributed: pip install 'fastemb[distributed]
 DEFAULT_ROUND_WORDS = 4_000_000  # per worker and round, at most; see docs/distributed.md for the choice
 MIN_ROUNDS = 8  # a smaller corpus gets shorter rounds rather than fewer of them
 CONNECT_SECONDS = 10
-MODEL_REQUESTS = 5  # a shard's round asks this many times for the whole model before the run gives up
+RETRIES = 5  # times a shard's round may be lost or ask for the whole model before the run gives up
 
 
 def require_dask() -> None:
@@ -77,7 +77,8 @@ def connect(cluster) -> Connection:
         count = text[len("local:"):]
         if not count.isdigit() or int(count) < 1:
             raise FastembError(f"--cluster {text}: expected local:N with N >= 1 worker processes")
-        local = LocalCluster(n_workers=int(count), threads_per_worker=1, processes=True, dashboard_address=None,
+        # ":0": the scheduler's HTTP server on a free port (None still asks for 8787, and warns when it is taken)
+        local = LocalCluster(n_workers=int(count), threads_per_worker=1, processes=True, dashboard_address=":0",
                              silence_logs=logging.CRITICAL)
         # Data straight to and from the workers, not through the scheduler: 4-5x faster on this machine.
         return Connection(Client(local, direct_to_workers=True), text, local, workers=int(count))
@@ -311,6 +312,21 @@ class ClusterTrainer:
                 load[idle] += 1
         return live
 
+    def _any_worker(self) -> str:
+        """A live worker, waiting up to a minute for one (after the scheduler dropped them all, say)."""
+        client = self.connection.client
+        try:
+            client.wait_for_workers(1, timeout=60)
+        except TimeoutError:
+            raise FastembError(f"the cluster {self.connection.address} has had no workers for a minute") from None
+        return sorted(client.nthreads())[0]
+
+    def _vocabulary(self):
+        """The vocabulary's future on the workers, scattered again if the workers that held it were all lost."""
+        if self.vocab_future.status != "finished":
+            self.vocab_future = self.connection.client.scatter(self.job.vocab, broadcast=True, hash=False)
+        return self.vocab_future
+
     def _send_model(self, workers: list[str], broadcast: bool):
         """The model at this round's start, as a Dask future on ``workers``: the rows the last round changed,
         or all of it (``self.message`` None, or ``broadcast`` False: a worker that asked for it)."""
@@ -335,7 +351,7 @@ class ClusterTrainer:
             words_before, total = self.plan.schedule(shard, r)
             task = RoundTask(self.run_id, r, shard, self.shards[shard], self.shard_configs[shard],
                              self.plan.spans(shard, r), words_before, total)
-            future = client.submit(train_round, task, self.vocab_future, model, workers=[worker],
+            future = client.submit(train_round, task, self._vocabulary(), model, workers=[worker],
                                    allow_other_workers=True, pure=False)
             futures[future] = shard
             return future
@@ -348,14 +364,20 @@ class ClusterTrainer:
             finished = as_completed(list(futures), with_results=True)
             for future, result in finished:
                 shard = futures.pop(future)
-                if result.need_model:  # a worker that joined, or whose shard moved: the whole model, once
+                # A worker that joined or whose shard moved asks for the whole model; a task the scheduler
+                # dropped (its data lost with the workers that held it) comes back cancelled: both run
+                # again with the whole model, the task being a pure function of it.
+                lost = isinstance(result, BaseException)
+                if lost or result.need_model:
                     requests[shard] += 1
-                    if requests[shard] > MODEL_REQUESTS:
-                        raise FastembError(f"shard {shard}: its workers kept losing the model; giving up")
-                    model, sent = self._send_model([result.worker], broadcast=False)
+                    if requests[shard] > RETRIES:
+                        raise FastembError(f"round {r + 1}: shard {shard}'s task was lost or asked for the model "
+                                           f"{RETRIES} times; giving up")
+                    worker = self._any_worker() if lost else result.worker
+                    model, sent = self._send_model([worker], broadcast=False)
                     figures["bytes_to_workers"] += sent
                     figures["models_requested"] += 1
-                    finished.add(submit(shard, model, result.worker))
+                    finished.add(submit(shard, model, worker))
                     continue
                 results[shard] = result
                 self.where[shard] = result.worker

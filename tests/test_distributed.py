@@ -21,7 +21,7 @@ SETTINGS = dict(dim=50, epochs=5, threads=1, seed=3, round_words=50_000)
 
 @pytest.fixture(scope="module")
 def client():
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
                                        silence_logs=50)
     with distributed.Client(cluster) as connection:
         yield connection
@@ -142,6 +142,41 @@ def test_a_worker_killed_mid_round_loses_no_update_and_counts_none_twice(client,
     assert np.array_equal(model.output_rows, two_workers.output_rows)
     assert _accuracy(model.vectors) >= 0.90
     client.wait_for_workers(2, timeout=60)  # the nanny's new worker, for the tests that follow
+
+
+def test_a_task_the_scheduler_drops_runs_again_with_the_whole_model(client, two_workers, monkeypatch):
+    # What as_completed gives for a future the scheduler cancelled (its data lost with its workers): the
+    # driver sends the whole model and runs the task again; the vectors are the reference run's.
+    import distributed as dask_distributed
+    from distributed.client import FutureCancelledError
+    as_completed = dask_distributed.as_completed
+    rounds = []
+
+    def drop_one_in_round_4(futures, **options):
+        rounds.append(1)
+        finished = as_completed(futures, **options)
+        if len(rounds) != 4:
+            return finished
+
+        class Dropping:
+            dropped = False
+
+            def add(self, future):
+                finished.add(future)
+
+            def __iter__(self):
+                for future, result in finished:
+                    if not Dropping.dropped:
+                        Dropping.dropped = True
+                        result = FutureCancelledError(future.key, "lost in a test")
+                    yield future, result
+        return Dropping()
+
+    monkeypatch.setattr(dask_distributed, "as_completed", drop_one_in_round_4)
+    model = _train(client)
+    assert model.report["distributed"]["rounds_done"][3]["models_requested"] == 1
+    assert np.array_equal(model.input_rows, two_workers.input_rows)
+    assert np.array_equal(model.output_rows, two_workers.output_rows)
 
 
 def test_a_round_returns_only_the_rows_it_changed():
