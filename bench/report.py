@@ -386,7 +386,7 @@ def render_distributed(doc: dict) -> str:
                  fmt({"median": r["rounds"]["merge_seconds"]}, "sec"),
                  f"{r['rounds']['bytes_to_workers'] / 2**20:,.1f} / {r['rounds']['bytes_from_workers'] / 2**20:,.1f}",
                  " / ".join(f"{n:,.0f}" for n in r["rounds"]["rows_changed"])] for r in rounds]
-        lines.append(_table(["entry", "rounds", "words/round", "round s", "compute s", "communicate s",
+        lines.append(_table(["entry", "rounds", "words/round (all workers)", "round s", "compute s", "communicate s",
                              "worker apply + diff s", "merge s", "MB to / from workers", "rows changed"], rows))
     lines += ["", "Train words/s = corpus tokens × epochs / train seconds (fastemb: `train_seconds` of its report, "
                   "every round's communication and merge included; MLlib: its `fit()`, vocabulary pass included). "
