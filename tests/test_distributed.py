@@ -82,6 +82,23 @@ def test_the_distributed_count_builds_the_single_process_vocabulary_and_corpus(t
         forget_run("vocab-test")
 
 
+def test_fsspec_urls_are_read_as_the_files_they_name(tmp_path):
+    pytest.importorskip("fsspec")
+    from fastemb.cluster_worker import count_shard, forget_run
+    from fastemb.sharding import expand_inputs_or_urls
+    paths = _split_corpus(tmp_path)
+    urls = expand_inputs_or_urls([f"file://{tmp_path}/*.txt*"])
+    assert urls == [f"file://{path}" for path in sorted(paths)]
+    config = Word2VecConfig(min_count=1, threads=1)
+    try:
+        counted = [[count_shard("url-test", k, pieces, config) for k, pieces in
+                    enumerate(plan_shards(inputs, [stream_bytes(p) for p in inputs], 3))] for inputs in (paths, urls)]
+        for by_path, by_url in zip(*counted):
+            assert by_path.words == by_url.words and np.array_equal(by_path.counts, by_url.counts)
+    finally:
+        forget_run("url-test")
+
+
 def _shard_path(shard):
     from fastemb.cluster_worker import _RUNS
     return _RUNS["vocab-test"].corpora[shard].path
@@ -274,3 +291,12 @@ def test_cluster_errors_are_one_line(tmp_path, args, message):
     assert done.returncode == 1
     assert message in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "out.txt").exists()
+
+
+def test_resume_on_a_cluster_needs_a_distributed_checkpoint(tmp_path, topic_corpus):
+    checkpoint = tmp_path / "run.ckpt"
+    done = run_cli("skipgram", topic_corpus, "-o", tmp_path / "v.txt", "--checkpoint", checkpoint, "--threads", "1",
+                   "--epochs", "1", "--min-count", "1", "--quiet")
+    assert done.returncode == 0, done.stderr
+    done = run_cli("resume", checkpoint, "--cluster", "local:1")
+    assert done.returncode == 1 and "--cluster continues a distributed run" in done.stderr
