@@ -140,6 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     dist.add_argument("--workers", default=None, help="cluster sizes (worker processes of 1 thread) [1,2,4,8; "
                                                       "--quick: 1,2]")
     dist.add_argument("--partitions", default=None, help="MLlib numPartitions [1,2,4,8; --quick: 1,2]")
+    dist.add_argument("--tokens", type=int, help="use only the first (about) N tokens of the corpus (whole lines)")
     dist.add_argument("--hs", action="store_true", help="also fastemb with --loss hs (MLlib's loss), one process "
                                                         "and every cluster size")
     dist.add_argument("--no-spark", action="store_true", help="leave MLlib out")
@@ -376,14 +377,14 @@ def run_distributed_mode(args, argv: list[str]) -> int:
     runs = []
     try:
         log(f"decompressing {corpus_path} into {work} ...")
-        corpus = prepare_corpus(corpus_path, work, [None])[0]
+        corpus = prepare_corpus(corpus_path, work, [args.tokens])[0]
         log(f"corpus: {corpus['tokens']:,} tokens, {corpus['lines']:,} lines -> {corpus['path']}")
         doc = _new_doc("distributed", argv)
         doc["versions"]["dask"] = _version_of("distributed")
         doc["versions"]["pyspark"] = _version_of("pyspark")
         doc.update({"settings": settings, "skipped": skipped, "entries": [e["name"] for e in entries],
                     "corpus": {"source": str(corpus_path), "tokens": corpus["tokens"], "lines": corpus["lines"],
-                               "note": "decompressed once; every entry reads the same plain file"}})
+                               "limit": args.tokens, "note": "decompressed once; every entry reads the same plain file"}})
         keep = out_dir / "vectors" if args.keep_vectors else None
         for i, entry in enumerate(entries, 1):
             record = run_entry(entry, settings, corpus, work, data_dir, args.timeout, keep)

@@ -78,7 +78,8 @@ def _round_figures(report: dict) -> dict:
     median = lambda key: statistics.median(r[key] for r in rounds)  # noqa: E731
     return {"rounds": len(rounds), "round_seconds": median("seconds"), "compute_seconds": median("compute_seconds"),
             "communicate_seconds": median("communicate_seconds"), "merge_seconds": median("merge_seconds"),
-            "worker_sync_seconds": median("worker_sync_seconds"), "bytes_to_workers": median("bytes_to_workers"),
+            "apply_seconds": median("apply_seconds"), "diff_seconds": median("diff_seconds"),
+            "bytes_to_workers": median("bytes_to_workers"),
             "bytes_from_workers": median("bytes_from_workers"), "round_words": median("words"),
             "rows_changed": [statistics.median(r["rows_changed"][i] for r in rounds) for i in (0, 1)],
             "combiner": report["distributed"].get("combiner")}

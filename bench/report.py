@@ -349,7 +349,8 @@ def render_distributed(doc: dict) -> str:
     s = doc["settings"]
     lines = _header(doc, f"Distributed: fastemb on a Dask cluster and Spark MLlib, {doc['corpus']['tokens']:,} "
                          f"tokens × {_n(s['epochs'], 'epoch')}")
-    lines += [_corpus_line(doc).replace("every tool", "every entry"), "",
+    prefix = f" Its first ~{doc['corpus']['limit']:,} tokens (whole lines)." if doc["corpus"].get("limit") else ""
+    lines += [_corpus_line(doc).replace("every tool", "every entry") + prefix, "",
               f"Settings: dim {s['dim']}, window {s['window']}, negative {s['negative']} (none with hierarchical "
               f"softmax), sample {s['sample']:g} (MLlib has no subsampling), min-count {s['min_count']}, lr "
               f"{s['lr']:g}; fastemb entries: one thread per process, `cluster-W` = `--cluster local:W`, "
@@ -375,17 +376,18 @@ def render_distributed(doc: dict) -> str:
     if rounds:
         lines += ["", "Cluster rounds (medians over a run's rounds): seconds of training on the slowest worker, "
                       "of communication (sending the model, scheduling, returning the deltas), of the workers' "
-                      "own sync (applying the model, finding the changed rows) and of the driver's merge; MB per "
+                      "own sync (applying the model's changed rows, finding the rows they changed) and of the "
+                      "driver's merge; MB per "
                       "round to all workers and back; rows changed (input / output table).", ""]
         rows = [[r["name"], f"{r['rounds']['rounds']:,}", fmt({"median": r["rounds"]["round_words"]}, "int"),
                  fmt({"median": r["rounds"]["round_seconds"]}, "sec"), fmt({"median": r["rounds"]["compute_seconds"]}, "sec"),
                  fmt({"median": r["rounds"]["communicate_seconds"]}, "sec"),
-                 fmt({"median": r["rounds"]["worker_sync_seconds"]}, "sec"),
+                 f'{fmt({"median": r["rounds"]["apply_seconds"]}, "sec")} + {fmt({"median": r["rounds"]["diff_seconds"]}, "sec")}',
                  fmt({"median": r["rounds"]["merge_seconds"]}, "sec"),
                  f"{r['rounds']['bytes_to_workers'] / 2**20:,.1f} / {r['rounds']['bytes_from_workers'] / 2**20:,.1f}",
                  " / ".join(f"{n:,.0f}" for n in r["rounds"]["rows_changed"])] for r in rounds]
-        lines.append(_table(["entry", "rounds", "words/round", "round s", "compute s", "communicate s",
-                             "worker sync s", "merge s", "MB to / from workers", "rows changed"], rows))
+        lines.append(_table(["entry", "rounds", "words/round (all workers)", "round s", "compute s", "communicate s",
+                             "worker apply + diff s", "merge s", "MB to / from workers", "rows changed"], rows))
     lines += ["", "Train words/s = corpus tokens × epochs / train seconds (fastemb: `train_seconds` of its report, "
                   "every round's communication and merge included; MLlib: its `fit()`, vocabulary pass included). "
                   "Quality: one evaluator for every entry on the saved text vectors (Google analogies 3CosAdd over "

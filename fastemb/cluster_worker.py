@@ -24,8 +24,6 @@ import numpy as np
 from .sharding import Piece, WordCounts, open_piece
 from .vocab import Vocab
 
-DIFF_ROWS = 1 << 16  # rows compared at a time when looking for the changed ones (bounds the temporaries)
-
 
 @dataclass
 class ShardInfo:
@@ -85,7 +83,8 @@ class RoundResult:
     loss: float = 0.0
     scored: float = 0.0
     train_seconds: float = 0.0
-    sync_seconds: float = 0.0  # applying the message, finding the changed rows
+    apply_seconds: float = 0.0  # bringing the replica to the message's model
+    diff_seconds: float = 0.0   # finding the changed rows
     input_ids: np.ndarray | None = None
     input_delta: np.ndarray | None = None
     output_ids: np.ndarray | None = None
@@ -107,6 +106,17 @@ class _Run:
         self.trainers: dict = {}
         self.version = -1
         self.model: tuple[np.ndarray, np.ndarray] | None = None  # the global model at ``version``
+        self.buffers: dict = {}  # (table, shard, round parity) -> (ids, delta): see changed_rows
+
+    def buffers_for(self, table: int, shard: int, round_index: int) -> tuple[np.ndarray, np.ndarray]:
+        """Where a shard's changed rows of ``table`` are written in a round. Two sets, used in alternate rounds:
+        a round's result is read by the driver before the next round starts, so its memory is free again two
+        rounds later; fresh arrays every round would cost page faults of the whole result each time."""
+        key = (table, shard, round_index % 2)
+        model = self.model[table]
+        if key not in self.buffers or self.buffers[key][1].shape != model.shape:
+            self.buffers[key] = (np.empty(len(model), np.int32), np.empty_like(model))
+        return self.buffers[key]
 
 
 _RUNS: dict[str, _Run] = {}
@@ -199,11 +209,12 @@ def _take(state: _Run, message: ModelMessage) -> bool:
             trainer.input_rows[...] = message.input_rows
             trainer.output_rows[...] = message.output_rows
     elif state.version == message.version - 1 and state.model is not None:
+        from .delta_kernel import set_rows
         for table, ids, rows in ((0, message.input_ids, message.input_rows), (1, message.output_ids,
                                                                               message.output_rows)):
-            state.model[table][ids] = rows
+            set_rows(state.model[table], ids, rows)
             for trainer in state.trainers.values():
-                (trainer.input_rows, trainer.output_rows)[table][ids] = rows
+                set_rows((trainer.input_rows, trainer.output_rows)[table], ids, rows)
     else:
         return False
     state.version = message.version
@@ -224,15 +235,13 @@ def _trainer(state: _Run, task: RoundTask, vocab: Vocab):
     return trainer
 
 
-def changed_rows(replica: np.ndarray, model: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(ids of the rows where ``replica`` differs from ``model``, replica - model on them), then the replica's
-    rows are put back to the model's. Compared a block of rows at a time."""
-    ids = [start + np.flatnonzero((replica[start:start + DIFF_ROWS] != model[start:start + DIFF_ROWS]).any(axis=1))
-           for start in range(0, len(model), DIFF_ROWS)]
-    ids = np.concatenate(ids).astype(np.int32) if ids else np.zeros(0, np.int32)
-    delta = replica[ids] - model[ids]
-    replica[ids] = model[ids]
-    return ids, delta
+def changed_rows(replica: np.ndarray, model: np.ndarray, buffers) -> tuple[np.ndarray, np.ndarray]:
+    """(ids of the rows where ``replica`` differs from ``model``, replica - model on them), written to the
+    front of ``buffers`` (ids, delta); then the replica's rows are put back to the model's."""
+    from .delta_kernel import take_changes
+    ids, delta = buffers
+    n = take_changes(replica, model, ids, delta)
+    return ids[:n], delta[:n]
 
 
 def train_round(task: RoundTask, vocab: Vocab, message: ModelMessage) -> RoundResult:
@@ -249,8 +258,10 @@ def train_round(task: RoundTask, vocab: Vocab, message: ModelMessage) -> RoundRe
             span = trainer.train_span(epoch, first, last, task.words_before + words, task.total_words)
             words, loss, scored = words + span[0], loss + span[1], scored + span[2]
         trained = time.perf_counter()
-        input_ids, input_delta = changed_rows(trainer.input_rows, state.model[0])
-        output_ids, output_delta = changed_rows(trainer.output_rows, state.model[1])
+        input_ids, input_delta = changed_rows(trainer.input_rows, state.model[0],
+                                              state.buffers_for(0, task.shard, task.round))
+        output_ids, output_delta = changed_rows(trainer.output_rows, state.model[1],
+                                                state.buffers_for(1, task.shard, task.round))
         return RoundResult(task.shard, task.round, worker_address(), False, words, loss, scored, trained - synced,
-                           synced - started + time.perf_counter() - trained, input_ids, input_delta, output_ids,
+                           synced - started, time.perf_counter() - trained, input_ids, input_delta, output_ids,
                            output_delta)

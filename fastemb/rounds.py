@@ -101,6 +101,14 @@ class RoundPlan:
         return share * self.words_before(round_index), share * self.total
 
 
+def shard_seed(seed: int, shard: int) -> int:
+    """Shard 0 keeps the run's seed (one worker gives the single-process random streams); the others get
+    independent ones."""
+    if shard == 0:
+        return seed
+    return int(np.random.SeedSequence([seed, shard]).generate_state(1, np.uint64)[0] >> np.uint64(1))
+
+
 def rate_scale(combiner: str, shards: int) -> int:
     """What the shards' learning rate is multiplied by (see ``average`` above)."""
     return shards if combiner == "average" else 1
@@ -115,18 +123,13 @@ class DeltaSum:
         self.touched = np.zeros(len(table), np.int32)
 
     def add(self, ids: np.ndarray, delta: np.ndarray) -> None:
-        self.sum[ids] += delta  # a shard's ids are distinct
-        self.touched[ids] += 1
+        from .delta_kernel import add_changes
+        add_changes(self.sum, self.touched, ids, delta)
 
     def apply(self) -> tuple[np.ndarray, np.ndarray]:
         """Change the table; returns the rows that changed and their new values (the next round's message)."""
-        ids = np.flatnonzero(self.touched).astype(np.int32)
-        change = self.sum[ids]
-        if self.combiner == "average":
-            change /= np.float32(self.shards)
-        elif self.combiner == "mean":
-            change /= self.touched[ids, None].astype(np.float32)
-        self.table[ids] += change
-        self.sum[ids] = 0
-        self.touched[ids] = 0
-        return ids, self.table[ids]
+        from .delta_kernel import apply_changes
+        ids, values = np.empty(len(self.table), np.int32), np.empty_like(self.table)
+        n = apply_changes(self.table, self.sum, self.touched, self.combiner == "mean",
+                          self.shards if self.combiner == "average" else 1, ids, values)
+        return ids[:n].copy(), values[:n]

@@ -112,6 +112,9 @@ def resume(checkpoint: str, progress: Progress | None = None, output: str | None
     vocab = Vocab(saved["words"], saved["counts"])
     labels = Vocab(saved["labels"], saved["label_counts"]) if "labels" in saved else None
     prepare = module.prepare
+    if cluster is not None and "distributed" not in meta:
+        raise FastembError(f"{checkpoint}: --cluster continues a distributed run; this checkpoint is of a run on "
+                           "one machine (resume it without --cluster)")
     if "distributed" in meta:
         from . import distributed
         record = meta["distributed"]

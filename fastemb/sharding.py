@@ -31,8 +31,8 @@ RANK_BITS = 40  # a shard has fewer than 2**40 distinct words; its index goes ab
 
 
 def is_url(path: str) -> bool:
-    """An fsspec URL (s3://, gs://, hdfs://, https://, ...) rather than a local path."""
-    return "://" in str(path) and not str(path).startswith("file://")
+    """An fsspec URL (s3://, gs://, hdfs://, https://, file://, ...) rather than a local path."""
+    return "://" in str(path)
 
 
 def expand_inputs_or_urls(args) -> list[str]:
@@ -44,8 +44,7 @@ def expand_inputs_or_urls(args) -> list[str]:
         if not is_url(arg):
             paths.extend(expand_inputs([arg]))
         elif any(char in arg for char in "*?["):
-            import fsspec
-            fs, pattern = fsspec.core.url_to_fs(arg)
+            fs, pattern = _url_fs(arg)
             matches = sorted(fs.unstrip_protocol(match) for match in fs.glob(pattern))
             if not matches:
                 raise FastembError(f"{arg}: no object matches this pattern")
@@ -55,16 +54,29 @@ def expand_inputs_or_urls(args) -> list[str]:
     return paths
 
 
-def open_stream(path: str):
-    """The bytes of ``path`` as the tokeniser reads them: a local file (decompressed by its extension), or
-    an fsspec URL (its driver must be installed where the URL is read)."""
-    if not is_url(path):
-        return open_binary(path)
+def _fsspec(path: str):
     try:
         import fsspec
     except ImportError:
         raise FastembError(f"{path}: reading URLs needs fsspec (pip install fsspec, and the package of the "
                            "URL's protocol, e.g. s3fs)") from None
+    return fsspec
+
+
+def _url_fs(url: str):
+    """(the fsspec file system of ``url``, the path in it)."""
+    try:
+        return _fsspec(url).core.url_to_fs(url)
+    except (ImportError, ValueError) as exc:
+        raise FastembError(f"{url}: no fsspec file system for this URL ({exc})") from None
+
+
+def open_stream(path: str):
+    """The bytes of ``path`` as the tokeniser reads them: a local file (decompressed by its extension), or
+    an fsspec URL (its driver must be installed where the URL is read)."""
+    if not is_url(path):
+        return open_binary(path)
+    fsspec = _fsspec(path)
     try:
         return fsspec.open(path, "rb", compression="infer").open()
     except (OSError, ValueError, ImportError) as exc:
@@ -78,9 +90,11 @@ def stream_bytes(path: str) -> int:
     if not compressed and not is_url(path):
         return os.path.getsize(path)
     if not compressed:
-        import fsspec
-        protocol_path = fsspec.core.url_to_fs(path)
-        return int(protocol_path[0].size(protocol_path[1]))
+        fs, inner = _url_fs(path)
+        try:
+            return int(fs.size(inner))
+        except OSError as exc:
+            raise FastembError(f"{path}: cannot read ({exc})") from None
     total = 0
     try:
         with open_stream(path) as handle:
@@ -227,3 +241,17 @@ class WordCounts:
 
 def merge_counts(first: WordCounts, second: WordCounts) -> WordCounts:
     return first.merged(second)
+
+
+class ShardedCorpus:
+    """A distributed run's data as run.py and the checkpoint see it: its checksum is made of the shards'."""
+
+    def __init__(self, infos):
+        self.infos = infos
+        self.offsets = np.zeros(1, np.int64)
+        self.n_tokens = sum(info.tokens for info in infos)
+        self.n_sentences = sum(info.sentences for info in infos)
+
+    def blocks(self):
+        for info in self.infos:
+            yield np.frombuffer(info.checksum.encode(), np.uint8)

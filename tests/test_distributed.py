@@ -21,7 +21,7 @@ SETTINGS = dict(dim=50, epochs=5, threads=1, seed=3, round_words=50_000)
 
 @pytest.fixture(scope="module")
 def client():
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
                                        silence_logs=50)
     with distributed.Client(cluster) as connection:
         yield connection
@@ -80,6 +80,23 @@ def test_the_distributed_count_builds_the_single_process_vocabulary_and_corpus(t
         assert sum(info.sentences for info in infos) == single_corpus.n_sentences
     finally:
         forget_run("vocab-test")
+
+
+def test_fsspec_urls_are_read_as_the_files_they_name(tmp_path):
+    pytest.importorskip("fsspec")
+    from fastemb.cluster_worker import count_shard, forget_run
+    from fastemb.sharding import expand_inputs_or_urls
+    paths = _split_corpus(tmp_path)
+    urls = expand_inputs_or_urls([f"file://{tmp_path}/*.txt*"])
+    assert urls == [f"file://{path}" for path in sorted(paths)]
+    config = Word2VecConfig(min_count=1, threads=1)
+    try:
+        counted = [[count_shard("url-test", k, pieces, config) for k, pieces in
+                    enumerate(plan_shards(inputs, [stream_bytes(p) for p in inputs], 3))] for inputs in (paths, urls)]
+        for by_path, by_url in zip(*counted):
+            assert by_path.words == by_url.words and np.array_equal(by_path.counts, by_url.counts)
+    finally:
+        forget_run("url-test")
 
 
 def _shard_path(shard):
@@ -144,6 +161,41 @@ def test_a_worker_killed_mid_round_loses_no_update_and_counts_none_twice(client,
     client.wait_for_workers(2, timeout=60)  # the nanny's new worker, for the tests that follow
 
 
+def test_a_task_the_scheduler_drops_runs_again_with_the_whole_model(client, two_workers, monkeypatch):
+    # What as_completed gives for a future the scheduler cancelled (its data lost with its workers): the
+    # driver sends the whole model and runs the task again; the vectors are the reference run's.
+    import distributed as dask_distributed
+    from distributed.client import FutureCancelledError
+    as_completed = dask_distributed.as_completed
+    rounds = []
+
+    def drop_one_in_round_4(futures, **options):
+        rounds.append(1)
+        finished = as_completed(futures, **options)
+        if len(rounds) != 4:
+            return finished
+
+        class Dropping:
+            dropped = False
+
+            def add(self, future):
+                finished.add(future)
+
+            def __iter__(self):
+                for future, result in finished:
+                    if not Dropping.dropped:
+                        Dropping.dropped = True
+                        result = FutureCancelledError(future.key, "lost in a test")
+                    yield future, result
+        return Dropping()
+
+    monkeypatch.setattr(dask_distributed, "as_completed", drop_one_in_round_4)
+    model = _train(client)
+    assert model.report["distributed"]["rounds_done"][3]["models_requested"] == 1
+    assert np.array_equal(model.input_rows, two_workers.input_rows)
+    assert np.array_equal(model.output_rows, two_workers.output_rows)
+
+
 def test_a_round_returns_only_the_rows_it_changed():
     from fastemb.cluster_worker import ModelMessage, RoundTask, encode_shard, forget_run, train_round
     from fastemb.rounds import RoundPlan
@@ -181,8 +233,9 @@ def test_a_round_returns_only_the_rows_it_changed():
             moved = np.flatnonzero(np.any(after != before, axis=1))
             assert np.array_equal(moved, ids)
             assert np.allclose(before[ids] + delta, after[ids], atol=1e-6)
+        first = result.input_delta.copy()
         again = train_round(task, vocab, message)  # a task run twice gives the same result
-        assert np.array_equal(again.input_delta, result.input_delta)
+        assert np.array_equal(again.input_delta, first)
     finally:
         forget_run("delta-test")
 
@@ -238,3 +291,12 @@ def test_cluster_errors_are_one_line(tmp_path, args, message):
     assert done.returncode == 1
     assert message in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "out.txt").exists()
+
+
+def test_resume_on_a_cluster_needs_a_distributed_checkpoint(tmp_path, topic_corpus):
+    checkpoint = tmp_path / "run.ckpt"
+    done = run_cli("skipgram", topic_corpus, "-o", tmp_path / "v.txt", "--checkpoint", checkpoint, "--threads", "1",
+                   "--epochs", "1", "--min-count", "1", "--quiet")
+    assert done.returncode == 0, done.stderr
+    done = run_cli("resume", checkpoint, "--cluster", "local:1")
+    assert done.returncode == 1 and "--cluster continues a distributed run" in done.stderr
