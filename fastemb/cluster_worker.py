@@ -190,7 +190,8 @@ def encode_shard(run: str, shard: int, pieces: list[Piece], vocab: Vocab, config
         state.corpora[shard] = corpus
         state.trainers.pop(shard, None)
     if not _compiled:
-        _compiled.append(warm_up())
+        from .delta_kernel import warm_up as warm_up_rows
+        _compiled.append(warm_up() + warm_up_rows())
     chunk_words = corpus.offsets[plan_chunks(corpus.offsets, CHUNK_WORDS)] if corpus.n_sentences \
         else np.zeros(1, np.int64)
     return ShardInfo(shard, worker_address(), corpus.n_tokens, corpus.n_sentences, corpus.tokens_read,

@@ -69,3 +69,17 @@ def set_rows(table, ids, values):
         row = ids[i]
         for d in range(values.shape[1]):
             table[row, d] = values[i, d]
+
+
+def warm_up() -> float:
+    """Compile (or load from Numba's cache) these kernels on tiny rows, before the first round; returns seconds."""
+    import time
+    started = time.perf_counter()
+    table, other = np.zeros((2, 2), np.float32), np.ones((2, 2), np.float32)
+    ids, delta = np.empty(2, np.int32), np.empty((2, 2), np.float32)
+    n = take_changes(other, table, ids, delta)
+    touched = np.zeros(2, np.int32)
+    add_changes(other, touched, ids[:n], delta[:n])
+    apply_changes(table, other, touched, False, 1, ids, delta)
+    set_rows(table, ids[:n], delta[:n])
+    return time.perf_counter() - started
