@@ -203,8 +203,8 @@ class ClusterTrainer:
         if output_rows is None or output_rows.shape[0] != n_outputs:
             output_rows = np.zeros((n_outputs, config.dim), np.float32)
         self.output_rows = output_rows
-        self.sums = (DeltaSum(self.input_rows, combiner, scale),
-                     DeltaSum(self.output_rows, combiner, scale))
+        self.sums = (DeltaSum(self.input_rows, combiner, len(self.active)),
+                     DeltaSum(self.output_rows, combiner, len(self.active)))
         self.total = self.plan.total
         self.round = 0
         self.message = None  # the model at this round's start for workers that have the last one; None: whole
