@@ -64,6 +64,23 @@ class Connection:
                 self.cluster.close()
 
 
+@contextlib.contextmanager
+def _children_ignore_ctrl_c():
+    """Start processes that ignore SIGINT (they inherit it): Ctrl-C in a terminal signals the whole process
+    group, and the local cluster's workers are the driver's to stop (at a round's end, after the checkpoint),
+    not to die with a traceback of their own."""
+    import signal
+    import threading
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def connect(cluster) -> Connection:
     """``cluster``: ``local:N``, a scheduler address (``tcp://host:8786``) or a ``distributed.Client``."""
     require_dask()
@@ -78,8 +95,9 @@ def connect(cluster) -> Connection:
         if not count.isdigit() or int(count) < 1:
             raise FastembError(f"--cluster {text}: expected local:N with N >= 1 worker processes")
         # ":0": the scheduler's HTTP server on a free port (None still asks for 8787, and warns when it is taken)
-        local = LocalCluster(n_workers=int(count), threads_per_worker=1, processes=True, dashboard_address=":0",
-                             silence_logs=logging.CRITICAL)
+        with _children_ignore_ctrl_c():
+            local = LocalCluster(n_workers=int(count), threads_per_worker=1, processes=True, dashboard_address=":0",
+                                 silence_logs=logging.CRITICAL)
         # Data straight to and from the workers, not through the scheduler: 4-5x faster on this machine.
         return Connection(Client(local, direct_to_workers=True), text, local, workers=int(count))
     if ":" not in text:

@@ -300,3 +300,32 @@ def test_resume_on_a_cluster_needs_a_distributed_checkpoint(tmp_path, topic_corp
     assert done.returncode == 0, done.stderr
     done = run_cli("resume", checkpoint, "--cluster", "local:1")
     assert done.returncode == 1 and "--cluster continues a distributed run" in done.stderr
+
+
+def test_ctrl_c_stops_a_local_cluster_run_and_the_checkpoint_resumes(tmp_path):
+    """Ctrl-C in a terminal signals the whole foreground process group: the driver and its local cluster's
+    worker processes. The run stops at a round's end with exit 130 and no traceback, leaves the old output
+    as it was, and `fastemb resume` finishes the run from the checkpoint."""
+    import subprocess
+    import sys
+    import time
+
+    output, checkpoint = tmp_path / "vectors.txt", tmp_path / "run.ckpt"
+    output.write_text("old output\n")
+    process = subprocess.Popen([sys.executable, "-m", "fastemb.cli", "skipgram", str(CORPUS), "-o", str(output),
+                                "--cluster", "local:2", "--dim", "20", "--epochs", "12", "--round-words", "20000",
+                                "--checkpoint", str(checkpoint), "--checkpoint-every", "0.01", "--quiet"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while not checkpoint.exists():
+        assert process.poll() is None, process.communicate()[1]
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert output.read_text() == "old output\n"
+    done = run_cli("resume", checkpoint, "--quiet")
+    assert done.returncode == 0, done.stderr
+    assert output.read_text().split("\n", 1)[0].split() == [str(len(output.read_text().splitlines()) - 1), "20"]
