@@ -144,6 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
     dist.add_argument("--hs", action="store_true", help="also fastemb with --loss hs (MLlib's loss), one process "
                                                         "and every cluster size")
     dist.add_argument("--no-spark", action="store_true", help="leave MLlib out")
+    dist.add_argument("--only", default=None, help="run only these entries (comma-separated names, e.g. "
+                                                   "fastemb-hs,cluster-2-hs,spark-8) [all]")
     dist.add_argument("--spark-master", default="local[2]")
     dist.add_argument("--spark-memory", default="6g", help="spark.driver.memory [6g]")
     dist.add_argument("--round-words", type=int, default=None, help="fastemb --round-words [its default]")
@@ -372,6 +374,11 @@ def run_distributed_mode(args, argv: list[str]) -> int:
         log(f"skipping spark: {skipped['spark']}")
         spark = False
     entries = plan(counts(args.workers, "1,2,4,8"), counts(args.partitions, "1,2,4,8"), args.hs, spark)
+    if args.only:
+        wanted = args.only.split(",")
+        entries = [entry for entry in entries if entry["name"] in wanted]
+        if not entries:
+            raise SystemExit(f"--only {args.only}: no such entries")
     work, temporary = _workdir(args)
     out_dir = Path(args.out)
     runs = []
