@@ -71,6 +71,22 @@ def checkpoint_after_steps(trainer, steps: int, path, monkeypatch, position: str
     return saved
 
 
+def stopped_and_resumed(corpus_path, config, tmp_path, monkeypatch):
+    """Train ``config`` (a Word2VecConfig) on ``corpus_path`` read from disk in segments of 5,000 tokens three
+    times: to the end; stopped after 6 segment steps (epoch 2) and checkpointed; resumed from that checkpoint
+    to the end. Returns (reference, resumed, checkpoint as loaded): resuming must give the reference."""
+    from fastemb import corpus, word2vec
+    monkeypatch.setattr(corpus.DiskCorpus, "segment_tokens", 5_000)
+    reference, _ = word2vec.prepare(str(corpus_path), config, workdir=str(tmp_path))
+    reference.run()
+    trainer, _ = word2vec.prepare(str(corpus_path), config, workdir=str(tmp_path))
+    saved = checkpoint_after_steps(trainer, 6, tmp_path / "run.ckpt", monkeypatch, f"epoch 2 of {config.epochs}")
+    resumed, _ = word2vec.prepare(str(corpus_path), config, vocab=trainer.job.vocab, workdir=str(tmp_path))
+    resumed.restore(saved)
+    resumed.run()
+    return reference, resumed, saved
+
+
 def train_fasttext(command: str, input_path, output, **options) -> Path:
     """Train with fastText itself and return ``output``.bin: its CLI (``fasttext``) when on PATH, with one
     thread, else the ``fasttext`` Python module with 10 threads (its training is unreliable with fewer here).

@@ -109,20 +109,10 @@ def test_the_cli_saves_a_subword_model_and_answers_for_unseen_words_and_exports_
 @pytest.mark.parametrize("model", ["skipgram", "cbow"])
 def test_a_subword_run_stopped_mid_way_resumes_from_its_checkpoint_to_the_same_model(model, topic_corpus, tmp_path,
                                                                                      monkeypatch):
-    from fastemb import corpus, word2vec
-
-    from conftest import checkpoint_after_steps
-    monkeypatch.setattr(corpus.DiskCorpus, "segment_tokens", 5_000)
-    config = dict(model=model, dim=16, min_count=1, epochs=3, threads=1, sample=0.0, on_disk=True, seed=4,
-                  maxn=5, minn=3, buckets=20_000)
-    reference, _ = word2vec.prepare(str(topic_corpus), Word2VecConfig(**config), workdir=str(tmp_path))
-    reference.run()
-    trainer, _ = word2vec.prepare(str(topic_corpus), Word2VecConfig(**config), workdir=str(tmp_path))
-    saved = checkpoint_after_steps(trainer, 6, tmp_path / "run.ckpt", monkeypatch, "epoch 2 of 3")
-    assert saved["input_rows"].shape[0] == len(trainer.job.vocab) + 20_000  # the bucket rows are saved too
-    resumed, _ = word2vec.prepare(str(topic_corpus), Word2VecConfig(**config), vocab=trainer.job.vocab,
-                                  workdir=str(tmp_path))
-    resumed.restore(saved)
-    resumed.run()
+    from conftest import stopped_and_resumed
+    config = Word2VecConfig(model=model, dim=16, min_count=1, epochs=3, threads=1, sample=0.0, on_disk=True, seed=4,
+                            maxn=5, minn=3, buckets=20_000)
+    reference, resumed, saved = stopped_and_resumed(topic_corpus, config, tmp_path, monkeypatch)
+    assert saved["input_rows"].shape[0] == len(resumed.job.vocab) + 20_000  # the bucket rows are saved too
     assert np.array_equal(resumed.input_rows, reference.input_rows)
     assert np.array_equal(resumed.output_rows, reference.output_rows)

@@ -11,7 +11,7 @@ from fastemb.huffman import huffman_paths
 from fastemb.trainer import Trainer, plan_chunks
 from fastemb.vocab import Vocab
 
-from conftest import checkpoint_after_steps
+from conftest import stopped_and_resumed
 
 MODELS = [("skipgram", "pair"), ("skipgram", "batched"), ("cbow", "batched")]
 
@@ -234,19 +234,9 @@ def test_init_continues_from_existing_vectors_and_keeps_their_words(topic_corpus
 
 
 def test_a_checkpoint_between_disk_segments_resumes_exactly(topic_corpus, tmp_path, monkeypatch):
-    from fastemb import corpus
-    monkeypatch.setattr(corpus.DiskCorpus, "segment_tokens", 5_000)
-    config = {"dim": 20, "min_count": 1, "epochs": 3, "threads": 1, "sample": 0.0, "on_disk": True, "seed": 4}
-    reference = _train(topic_corpus, **config)
-
-    trainer, _ = word2vec.prepare(str(topic_corpus), Word2VecConfig(**config), workdir=str(tmp_path))
     # Ctrl-C right after the 6th step: epoch 2, segment 2 of 4
-    saved = checkpoint_after_steps(trainer, 6, tmp_path / "run.ckpt", monkeypatch, "epoch 2 of 3")
-
-    resumed, _ = word2vec.prepare(str(topic_corpus), Word2VecConfig(**config), vocab=trainer.job.vocab,
-                                       workdir=str(tmp_path))
-    resumed.restore(saved)
-    resumed.run()
+    config = Word2VecConfig(dim=20, min_count=1, epochs=3, threads=1, sample=0.0, on_disk=True, seed=4)
+    reference, resumed, _ = stopped_and_resumed(topic_corpus, config, tmp_path, monkeypatch)
     assert np.array_equal(resumed.input_rows, reference.input_rows)
     assert np.array_equal(resumed.output_rows, reference.output_rows)
 
