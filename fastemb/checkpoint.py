@@ -112,7 +112,8 @@ def load_checkpoint(path: str, resuming: bool = False) -> dict:
                 archive.fail("frozen", "a value is not 0 or 1")
             arrays["frozen"] = frozen.astype(np.uint8)
         else:
-            n_inputs, n_outputs = n + (config.buckets if config.subwords else 0), n - (config.loss == "hs")
+            from .word2vec import table_rows
+            n_inputs, n_outputs = table_rows(n, config)
         for name, rows in (("input_rows", n_inputs), ("output_rows", n_outputs)):
             arrays[name] = as_float32_rows(archive.read(name, _SPEC[name], (rows, dim)),
                                            lambda problem, name=name: archive.fail(name, problem))

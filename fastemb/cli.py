@@ -261,15 +261,13 @@ def _word2vec_command(model: str, summary: str):
                 report_path, quiet, cluster, round_words, combiner, **options):
         from .word2vec import prepare
 
-        run_info = {"output": output, "binary": binary, "model": model_path}
         if cluster is not None:  # the workers read the inputs; --threads are each worker's
             inputs, prepare = _on_cluster(input_args, cluster, round_words, combiner)
-            config = Word2VecConfig(model=model, threads=1 if threads is None else threads, **options)
-            _train(prepare, inputs, config, run_info, checkpoint, checkpoint_every, save_on_interrupt, report_path,
-                   quiet)
-            return
-        inputs = _training_inputs(input_args, DEFAULT_CORPUS)
-        config = Word2VecConfig(model=model, threads=_threads(threads, quiet), **options)
+            threads = 1 if threads is None else threads
+        else:
+            inputs, threads = _training_inputs(input_args, DEFAULT_CORPUS), _threads(threads, quiet)
+        config = Word2VecConfig(model=model, threads=threads, **options)
+        run_info = {"output": output, "binary": binary, "model": model_path}
         _train(prepare, inputs, config, run_info, checkpoint, checkpoint_every, save_on_interrupt, report_path, quiet)
 
     command.__doc__ = summary + _MORE_HELP

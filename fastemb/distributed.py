@@ -188,7 +188,8 @@ def prepare(path, config, progress: Progress | None = None, cluster=None, round_
     if progress is not None:
         progress.total_words, progress.threads, progress.started = trainer.total, config.threads, time.perf_counter()
     report = {"version": __version__, "objective": config.model, "input": path, "tokens_read": tokens_read,
-              "read_seconds": read_seconds, "compile_seconds": compile_seconds + max(info.compile_seconds for info in infos),
+              "read_seconds": read_seconds,
+              "compile_seconds": compile_seconds + max(info.compile_seconds for info in infos),
               "save_seconds": 0.0, "threads": config.threads, "vocab_size": len(vocab),
               "corpus_tokens": data.n_tokens, "sentences": data.n_sentences, "corpus_on_disk": True,
               "truncated_tokens": stats.get("truncated", 0), "count_prunes": stats.get("count_prunes", 0),
@@ -201,10 +202,9 @@ class ClusterTrainer:
 
     def __init__(self, connection: Connection, run: str, shards, infos, vocab, vocab_future, config,
                  round_words: int, combiner: str, input_rows=None, output_rows=None):
-        from .word2vec import initial_input_rows, table_rows
-        self.connection, self.run_id, self.shards, self.vocab_future = connection, run, shards, vocab_future
         from .sharding import ShardedCorpus
-        from .word2vec import CHUNK_WORDS
+        from .word2vec import CHUNK_WORDS, initial_input_rows, table_rows
+        self.connection, self.run_id, self.shards, self.vocab_future = connection, run, shards, vocab_future
         self.job = SimpleNamespace(objective=config.model, vocab=vocab, labels=None)
         self.data = ShardedCorpus(infos)
         self.active = [info.index for info in infos if info.tokens]

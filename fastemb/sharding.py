@@ -24,7 +24,7 @@ import numpy as np
 
 from .errors import FastembError
 from .fileio import open_binary
-from .vocab import Vocab
+from .vocab import Vocab, positions
 
 COMPRESSED = (".gz", ".bz2", ".xz")
 RANK_BITS = 40  # a shard has fewer than 2**40 distinct words; its index goes above them in a word's key
@@ -221,8 +221,7 @@ class WordCounts:
 
     def merged(self, other: "WordCounts") -> "WordCounts":
         """Both tables as one: counts added, the earlier first occurrence kept."""
-        index = {word: i for i, word in enumerate(self.words)}
-        at = np.array([index.get(word, -1) for word in other.words], dtype=np.int64)
+        at = positions(self.words, other.words).astype(np.int64)
         new = np.flatnonzero(at < 0)
         at[new] = len(self.words) + np.arange(len(new))
         counts = np.concatenate((self.counts, np.zeros(len(new), np.int64)))

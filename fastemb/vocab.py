@@ -39,5 +39,10 @@ class Vocab:
     def remap(self, words) -> np.ndarray:
         """The id of each of ``words`` (any iterable of str) in this vocabulary, -1 for a word it lacks: how a
         corpus read with provisional ids is encoded with a vocabulary built elsewhere."""
-        index = {word: i for i, word in enumerate(self.words)}
-        return np.array([index.get(word, -1) for word in words], dtype=np.int32)
+        return positions(self.words, words)
+
+
+def positions(table: list[str], words) -> np.ndarray:
+    """The position of each of ``words`` in ``table`` (int32), -1 for a word it lacks."""
+    index = {word: i for i, word in enumerate(table)}
+    return np.array([index.get(word, -1) for word in words], dtype=np.int32)
