@@ -53,15 +53,20 @@ def _csv(text: str) -> list[str]:
     return [item.strip() for item in text.split(",") if item.strip()]
 
 
-def _add_sgns_options(p: argparse.ArgumentParser, mode: str) -> None:
-    d = SGNS_DEFAULTS[mode]
+def _add_corpus_options(p: argparse.ArgumentParser, epochs: int) -> None:
+    """The corpus and the word2vec settings every training benchmark takes."""
     p.add_argument("--corpus", help="training text (.gz ok) [en-mix.txt.gz in the data dir; --quick: en-mix-small]")
-    p.add_argument("--epochs", type=int, help=f"passes over the corpus [{d['epochs']}; --quick: 1]")
-    p.add_argument("--dim", type=int, help="vector dimension [100; --quick: 50]")
+    p.add_argument("--epochs", type=int, help=f"passes over the corpus [{epochs}; --quick: 1]")
     p.add_argument("--window", type=int, default=5)
     p.add_argument("--negative", type=int, default=5)
     p.add_argument("--sample", type=float, default=1e-4)
     p.add_argument("--min-count", type=int, default=5)
+
+
+def _add_sgns_options(p: argparse.ArgumentParser, mode: str) -> None:
+    d = SGNS_DEFAULTS[mode]
+    _add_corpus_options(p, d["epochs"])
+    p.add_argument("--dim", type=int, help="vector dimension [100; --quick: 50]")
     p.add_argument("--lr", type=float, default=None, help="initial learning rate, the same for every tool "
                    "(min 0.0001 where settable) [word2vec's: 0.025 skip-gram, 0.05 CBOW]")
     p.add_argument("--model", choices=MODELS, default="sg", help="skip-gram or CBOW for every entry "
@@ -128,13 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(sup)
     dist = sub.add_parser("distributed", help="fastemb on a local Dask cluster of 1..8 workers against one "
                                                 "process and Spark MLlib's Word2Vec")
-    dist.add_argument("--corpus", help="training text (.gz ok) [en-mix.txt.gz in the data dir; --quick: en-mix-small]")
-    dist.add_argument("--epochs", type=int, help="passes over the corpus [5; --quick: 1]")
+    _add_corpus_options(dist, 5)
     dist.add_argument("--dim", type=int, default=100)
-    dist.add_argument("--window", type=int, default=5)
-    dist.add_argument("--negative", type=int, default=5)
-    dist.add_argument("--sample", type=float, default=1e-4)
-    dist.add_argument("--min-count", type=int, default=5)
     dist.add_argument("--lr", type=float, default=0.025)
     dist.add_argument("--seed", type=int, default=1)
     dist.add_argument("--workers", default=None, help="cluster sizes (worker processes of 1 thread) [1,2,4,8; "
@@ -369,9 +369,10 @@ def run_distributed_mode(args, argv: list[str]) -> int:
                 "round_words": args.round_words, "combiner": args.combiner, "quality": args.quality}
     skipped = {}
     spark = not args.no_spark
-    if spark and spark_available():
-        skipped["spark"] = spark_available()
-        log(f"skipping spark: {skipped['spark']}")
+    missing = spark_available() if spark else None
+    if missing:
+        skipped["spark"] = missing
+        log(f"skipping spark: {missing}")
         spark = False
     entries = plan(counts(args.workers, "1,2,4,8"), counts(args.partitions, "1,2,4,8"), args.hs, spark)
     if args.only:

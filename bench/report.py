@@ -223,9 +223,7 @@ def render_sgns(doc: dict) -> str:
         lines += ["", f"Evaluator: {', '.join(evaluators) or '?'}."]
     lines += ["", SGNS_TIMING_NOTE, "", _load_note(doc), ""]
     lines += _failures(doc["summary"])
-    skipped = doc.get("skipped") or {}
-    if skipped:
-        lines += [f"* not run: " + "; ".join(f"{k} ({v})" for k, v in skipped.items())]
+    lines += _not_run(doc)
     lines += ["", "<details><summary>Commands</summary>", ""]
     lines += [f"* {t['tool']}: `{t.get('command', '?')}`" for t in doc["summary"]]
     lines += ["", "</details>"]
@@ -336,13 +334,17 @@ def render_supervised(doc: dict) -> str:
         lines += [_table(["features", "tool", "test P@1", "train s", "train tokens/s", "per thread", "read s",
                           "wall s", "peak RSS MB", "vocab"], rows), ""]
     lines += [_load_note(doc), ""] + _failures(doc["summary"])
-    skipped = doc.get("skipped") or {}
-    if skipped:
-        lines += ["* not run: " + "; ".join(f"{k} ({v})" for k, v in skipped.items())]
+    lines += _not_run(doc)
     lines += ["", "<details><summary>Commands (first seed)</summary>", ""]
     lines += [f"* {t['dataset']} {t['tool']}: `{t.get('command', '?')}`" for t in doc["summary"]]
     lines += ["", "</details>"]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip() + "\n"
+
+
+def _not_run(doc: dict) -> list[str]:
+    """The line naming the entries a benchmark skipped, and why (none when it skipped none)."""
+    skipped = doc.get("skipped") or {}
+    return ["* not run: " + "; ".join(f"{k} ({v})" for k, v in skipped.items())] if skipped else []
 
 
 def render_distributed(doc: dict) -> str:
@@ -394,8 +396,7 @@ def render_distributed(doc: dict) -> str:
                   "the 30,000 most frequent words, WS353 and MEN Spearman ρ).", "", _load_note(doc), ""]
     failed = [r for r in doc["runs"] if r.get("error")]
     lines += [f"* {r['name']} failed: {r['error'].splitlines()[0]}" for r in failed]
-    if doc.get("skipped"):
-        lines += ["* not run: " + "; ".join(f"{k} ({v})" for k, v in doc["skipped"].items())]
+    lines += _not_run(doc)
     lines += ["", "<details><summary>Commands</summary>", ""]
     lines += [f"* {r['name']}: `{r.get('command', '?')}`" for r in doc["runs"]]
     lines += ["", "</details>"]
