@@ -107,3 +107,35 @@ def train_fasttext(command: str, input_path, output, **options) -> Path:
         extra = {} if command == "supervised" else {"model": command}
         train(str(input_path), thread=10, verbose=0, **extra, **options).save_model(f"{output}.bin")
     return Path(f"{output}.{'ftz' if command == 'quantize' else 'bin'}")
+
+
+@pytest.fixture(scope="session")
+def client():
+    """A Dask cluster of 2 worker processes of one thread each, shared by the distributed tests."""
+    distributed = pytest.importorskip("distributed")
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
+                                       silence_logs=50)
+    with distributed.Client(cluster) as connection:
+        yield connection
+    cluster.close()
+
+
+def kill_a_worker_in_round(client, round_number: int, monkeypatch) -> list:
+    """Kill a worker process of ``client``'s cluster (SIGKILL) while the tasks of round ``round_number`` of the
+    next distributed run are out; returns the list the killed worker's address is put in."""
+    import signal
+
+    import distributed as dask_distributed
+    as_completed = dask_distributed.as_completed
+    killed, rounds = [], []
+
+    def kill_in_round(futures, **options):
+        rounds.append(1)
+        if len(rounds) == round_number:
+            address, pid = sorted(client.run(os.getpid).items())[0]
+            os.kill(pid, signal.SIGKILL)
+            killed.append(address)
+        return as_completed(futures, **options)
+
+    monkeypatch.setattr(dask_distributed, "as_completed", kill_in_round)
+    return killed

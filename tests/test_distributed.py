@@ -10,22 +10,13 @@ import pytest
 from fastemb.config import Word2VecConfig
 from fastemb.sharding import plan_shards, stream_bytes
 
-from conftest import ROOT, run_cli
+from conftest import ROOT, kill_a_worker_in_round, run_cli
 from test_planted import _accuracy
 
 distributed = pytest.importorskip("distributed")
 
 CORPUS = ROOT / "data" / "corpus.txt.gz"
 SETTINGS = dict(dim=50, epochs=5, threads=1, seed=3, round_words=50_000)
-
-
-@pytest.fixture(scope="module")
-def client():
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
-                                       silence_logs=50)
-    with distributed.Client(cluster) as connection:
-        yield connection
-    cluster.close()
 
 
 def _train(client, path=CORPUS, **options):
@@ -136,21 +127,8 @@ def test_a_worker_killed_mid_round_loses_no_update_and_counts_none_twice(client,
     # Dask runs its task again on the other worker, the nanny starts a new process that gets a shard (and
     # the whole model) the next round. Every task is a pure function of its arguments, so the vectors are
     # the reference run's, bit for bit.
-    import distributed as dask_distributed
-    as_completed = dask_distributed.as_completed
-    killed = []
 
-    def kill_in_round_3(futures, **options):
-        rounds = len(killed_rounds)
-        killed_rounds.append(1)
-        if rounds == 2:
-            address, pid = sorted(client.run(os.getpid).items())[0]
-            os.kill(pid, signal.SIGKILL)
-            killed.append(address)
-        return as_completed(futures, **options)
-
-    killed_rounds = []
-    monkeypatch.setattr(dask_distributed, "as_completed", kill_in_round_3)
+    killed = kill_a_worker_in_round(client, 3, monkeypatch)
     model = _train(client)
     assert killed
     report = model.report
@@ -284,7 +262,7 @@ def test_without_dask_cluster_is_one_error_line(monkeypatch, tmp_path):
     (["cbow", "--cluster", "local:0"], "Error: --cluster local:0: expected local:N with N >= 1"),
     (["skipgram", "--cluster", "nowhere"], "Error: --cluster nowhere: expected local:N or a Dask scheduler address"),
     (["skipgram", "-", "--cluster", "local:1"], "standard input ('-') cannot be shared"),
-    (["supervised", "--cluster", "local:1"], "Error: --cluster trains skipgram and cbow"),
+    (["supervised", "-", "--cluster", "local:1"], "standard input ('-') cannot be shared"),
 ])
 def test_cluster_errors_are_one_line(tmp_path, args, message):
     done = run_cli(*args, "-o", tmp_path / "out.txt", input_text="a b c\n")
