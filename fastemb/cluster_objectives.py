@@ -112,7 +112,8 @@ class Word2VecShards:
         """(what was read, as a sentence; the report's fields of the data)."""
         tokens_read = sum(info.tokens_read for info in infos)
         kept, sentences = sum(info.tokens for info in infos), sum(info.sentences for info in infos)
-        return (f"Read {tokens_read:,} tokens ({kept:,} kept): {sentences:,} sentences, vocabulary {len(vocab):,} words",
+        return (f"Read {tokens_read:,} tokens ({kept:,} kept): {sentences:,} sentences, "
+                f"vocabulary {len(vocab):,} words",
                 {"tokens_read": tokens_read, "vocab_size": len(vocab), "corpus_tokens": kept, "sentences": sentences,
                  "truncated_tokens": stats.get("truncated", 0), "count_prunes": stats.get("count_prunes", 0)})
 

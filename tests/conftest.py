@@ -139,3 +139,40 @@ def kill_a_worker_in_round(client, round_number: int, monkeypatch) -> list:
 
     monkeypatch.setattr(dask_distributed, "as_completed", kill_in_round)
     return killed
+
+
+def stopped_after_round_4_and_resumed(client, trainer, report, input_path, output, monkeypatch):
+    """Train a distributed run's ``trainer`` with a checkpoint after every round, stop it as Ctrl-C would after
+    round 4 (``output``, which holds "old output", must stay as it was), then resume the checkpoint on ``client``
+    to the end; returns the resumed model."""
+    from fastemb import distributed as driver
+    from fastemb.run import resume, run_to_file
+    from fastemb.trainer import Interrupted
+    merge = driver.ClusterTrainer._merge
+
+    def stop_after_round_4(self, *args):
+        merge(self, *args)
+        if self.round == 4:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(driver.ClusterTrainer, "_merge", stop_after_round_4)
+    checkpoint = output.parent / "run.ckpt"
+    output.write_text("old output\n")
+    with pytest.raises(Interrupted, match="round 5 of"):
+        run_to_file(trainer, report, {"input": str(input_path), "output": str(output)}, str(checkpoint),
+                    checkpoint_every=1e-6)
+    assert output.read_text() == "old output\n"
+    monkeypatch.setattr(driver.ClusterTrainer, "_merge", merge)
+    model, _ = resume(str(checkpoint), cluster=client)
+    assert model.report["resumed_from"] == str(checkpoint)
+    return model
+
+
+def three_files(directory, parts) -> list[str]:
+    """Three lists of lines (bytes) written as a.txt.gz, b.txt and c.txt in ``directory``; their paths."""
+    import gzip
+    paths = [directory / "a.txt.gz", directory / "b.txt", directory / "c.txt"]
+    paths[0].write_bytes(gzip.compress(b"".join(parts[0])))
+    paths[1].write_bytes(b"".join(parts[1]))
+    paths[2].write_bytes(b"".join(parts[2]))
+    return [str(p) for p in paths]

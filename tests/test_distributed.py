@@ -10,7 +10,7 @@ import pytest
 from fastemb.config import Word2VecConfig
 from fastemb.sharding import plan_shards, stream_bytes
 
-from conftest import ROOT, kill_a_worker_in_round, run_cli
+from conftest import three_files, ROOT, kill_a_worker_in_round, run_cli, stopped_after_round_4_and_resumed
 from test_planted import _accuracy
 
 distributed = pytest.importorskip("distributed")
@@ -38,11 +38,7 @@ def _split_corpus(directory):
     parts[0] += [b"tie1 tie2 tie2 tie1 \xff\xfe\n"]
     parts[1] += [b"tie3 tie3 tie1 tie2 tie0 tie0 \xff\xff\n"]
     parts[2] += [b"tie3 tie0"]
-    paths = [directory / "a.txt.gz", directory / "b.txt", directory / "c.txt"]
-    paths[0].write_bytes(gzip.compress(b"".join(parts[0])))
-    paths[1].write_bytes(b"".join(parts[1]))
-    paths[2].write_bytes(b"".join(parts[2]))
-    return [str(p) for p in paths]
+    return three_files(directory, parts)
 
 
 @pytest.mark.parametrize("n_shards", [1, 2, 3, 7])
@@ -220,27 +216,10 @@ def test_a_round_returns_only_the_rows_it_changed():
 
 def test_an_interrupted_distributed_run_resumes_to_the_same_vectors(client, two_workers, tmp_path, monkeypatch):
     from fastemb import distributed as driver
-    from fastemb.run import resume, run_to_file
-    from fastemb.trainer import Interrupted
-
     config = Word2VecConfig(**{k: v for k, v in SETTINGS.items() if k != "round_words"})
     trainer, report = driver.prepare(str(CORPUS), config, cluster=client, round_words=SETTINGS["round_words"])
-    merge = driver.ClusterTrainer._merge
-
-    def stop_after_round_4(self, *args):
-        merge(self, *args)
-        if self.round == 4:
-            raise KeyboardInterrupt
-
-    monkeypatch.setattr(driver.ClusterTrainer, "_merge", stop_after_round_4)
-    checkpoint, output = tmp_path / "run.ckpt", tmp_path / "vectors.txt"
-    output.write_text("old output\n")
-    with pytest.raises(Interrupted, match="round 5 of"):
-        run_to_file(trainer, report, {"input": str(CORPUS), "output": str(output)}, str(checkpoint),
-                    checkpoint_every=1e-6)
-    assert output.read_text() == "old output\n"
-    monkeypatch.setattr(driver.ClusterTrainer, "_merge", merge)
-    model, _ = resume(str(checkpoint), cluster=client)
+    output = tmp_path / "vectors.txt"
+    model = stopped_after_round_4_and_resumed(client, trainer, report, CORPUS, output, monkeypatch)
     assert np.array_equal(model.input_rows, two_workers.input_rows)
     assert np.array_equal(model.output_rows, two_workers.output_rows)
     assert output.read_text() != "old output\n"

@@ -1,14 +1,12 @@
 """The classifier on a Dask cluster: the dictionary of a distributed count, accuracy against one process, a
 killed worker, checkpoints and resume, the CLI's outputs and its error lines."""
-import gzip
-
 import numpy as np
 import pytest
 
 from fastemb.config import SupervisedConfig
 from fastemb.sharding import plan_shards, stream_bytes
 
-from conftest import kill_a_worker_in_round, run_cli
+from conftest import three_files, kill_a_worker_in_round, run_cli, stopped_after_round_4_and_resumed
 
 pytest.importorskip("distributed")
 
@@ -21,8 +19,8 @@ def _noisy_lines(rng, n, labels=("a", "b", "c", "d")):
     lines = []
     for _ in range(n):
         label, other = labels[rng.integers(len(labels))], labels[rng.integers(len(labels))]
-        words = ([f"{label}{i}" for i in rng.integers(0, 40, size=3)] + [f"{other}{i}" for i in rng.integers(0, 40, size=3)]
-                 + [f"w{i}" for i in rng.integers(0, 200, size=6)])
+        words = ([f"{label}{i}" for i in rng.integers(0, 40, size=3)]
+                 + [f"{other}{i}" for i in rng.integers(0, 40, size=3)] + [f"w{i}" for i in rng.integers(0, 200, size=6)])
         rng.shuffle(words)
         lines.append(" ".join([f"__label__{label}"] + words))
     return lines
@@ -59,11 +57,7 @@ def _odd_files(directory):
     parts[0] += [b"__label__t1 tie1 tie2 tie2 tie1 \xff\xfe\n", b"\n", b"no label here\n"]
     parts[1] += [b"__label__t2 tie3 tie3 </s> tie1 tie2 tie0 tie0 \xff\xff\n", b"__label__t1\n", b"  \n"]
     parts[2] += [b"__label__t2 __label__t0 tie3 tie0"]
-    paths = [directory / "a.txt.gz", directory / "b.txt", directory / "c.txt"]
-    paths[0].write_bytes(gzip.compress(b"".join(parts[0])))
-    paths[1].write_bytes(b"".join(parts[1]))
-    paths[2].write_bytes(b"".join(parts[2]))
-    return [str(p) for p in paths]
+    return three_files(directory, parts)
 
 
 @pytest.mark.parametrize("n_shards", [1, 2, 5])
@@ -133,27 +127,10 @@ def test_a_worker_killed_mid_round_changes_nothing(client, two_workers, noisy, m
 
 def test_an_interrupted_run_resumes_to_the_same_model(client, two_workers, noisy, tmp_path, monkeypatch):
     from fastemb import distributed as driver
-    from fastemb.run import resume, run_to_file
     from fastemb.supervised import load_model
-    from fastemb.trainer import Interrupted
-
     trainer, report = driver.prepare(str(noisy[0]), SupervisedConfig(**SETTINGS), cluster=client)
-    merge = driver.ClusterTrainer._merge
-
-    def stop_after_round_4(self, *args):
-        merge(self, *args)
-        if self.round == 4:
-            raise KeyboardInterrupt
-
-    monkeypatch.setattr(driver.ClusterTrainer, "_merge", stop_after_round_4)
-    checkpoint, output = tmp_path / "run.ckpt", tmp_path / "model.npz"
-    with pytest.raises(Interrupted, match="round 5 of"):
-        run_to_file(trainer, report, {"input": str(noisy[0]), "output": str(output)}, str(checkpoint),
-                    checkpoint_every=1e-6)
-    assert not output.exists()
-    monkeypatch.setattr(driver.ClusterTrainer, "_merge", merge)
-    model, _ = resume(str(checkpoint), cluster=client)
-    assert model.report["resumed_from"] == str(checkpoint)
+    output = tmp_path / "model.npz"
+    model = stopped_after_round_4_and_resumed(client, trainer, report, noisy[0], output, monkeypatch)
     for resumed in (model, load_model(str(output))):
         assert np.array_equal(resumed.input_rows, two_workers.input_rows)
         assert np.array_equal(resumed.output_rows, two_workers.output_rows)
