@@ -140,12 +140,14 @@ class SupervisedShards:
 
     # -- on a worker --------------------------------------------------------------------------------
     def read(self, pieces, config, scratch_dir: str):
+        """(the shard's lines as a labelled.TokenStream, which reader read them)."""
         from .labelled import read_lines
-        return read_lines(pieces, config.eos, opener=open_piece)[0]
+        return read_lines(pieces, config.eos, opener=open_piece)
 
-    def counts(self, stream, shard: int) -> WordCounts:
+    def counts(self, lines, shard: int) -> WordCounts:
         """Each token type's count in the shard's lines, the end token's included, with its first occurrence."""
         from .labelled_kernel import count_types
+        stream = lines[0]
         n, lines = len(stream.types), len(stream.line_offsets) - 1
         counts = count_types(stream.tokens, n)
         table = WordCounts(list(stream.types), counts, (np.int64(shard) << RANK_BITS) + np.arange(n, dtype=np.int64),
@@ -156,13 +158,14 @@ class SupervisedShards:
             table.first[stream.eos_type] = np.iinfo(np.int64).max
         return table
 
-    def encode(self, stream, classes: Classes, config, scratch_dir: str):
+    def encode(self, lines, classes: Classes, config, scratch_dir: str):
         """((the shard's training data, its examples as the trainer's data), its ShardInfo fields); the examples'
         input rows go to a file in ``scratch_dir`` past --max-memory, as a single process's do."""
         from .corpus import DiskCorpus
         from .labelled import encode_training_data
         from .supervised import CHUNK_WORDS, examples_dataset
-        data = encode_training_data(stream, classes.words, classes.labels, config)
+        stream, reader = lines
+        data = encode_training_data(stream, classes.words, classes.labels, config, reader)
         examples, n_words = data.examples, len(classes.words)
         used_buckets = np.unique(examples.rows[examples.rows >= n_words])
         dataset = examples_dataset(examples, config, scratch_dir)
@@ -170,7 +173,8 @@ class SupervisedShards:
             examples.rows = None  # they live in the scratch file now
         word_offsets = np.concatenate(([0], np.cumsum(examples.word_counts, dtype=np.int64)))
         details = {"lines": data.lines, "skipped_no_label": data.skipped_no_label,
-                   "skipped_no_words": data.skipped_no_words, "learnable": data.learnable, "used_buckets": used_buckets}
+                   "skipped_no_words": data.skipped_no_words, "learnable": data.learnable, "used_buckets": used_buckets,
+                   "reader": reader}
         return (data, dataset), _shard_fields(dataset, word_offsets, CHUNK_WORDS, tokens=int(word_offsets[-1]),
                                               sentences=len(examples), tokens_read=len(stream.tokens),
                                               details=details)
@@ -225,7 +229,8 @@ class SupervisedShards:
                 f"{len(classes.words):,} words, {len(classes.labels):,} labels"
                 + (f"; skipped {figures['skipped_no_label']:,} lines without a label, "
                    f"{figures['skipped_no_words']:,} without a known word" if skipped else ""),
-                {**figures, "reader": "scan", "vocab_size": len(classes.words), "labels": len(classes.labels),
+                {**figures, "reader": "python" if any(info.details["reader"] == "python" for info in infos) else "scan",
+                 "vocab_size": len(classes.words), "labels": len(classes.labels),
                  "examples": examples, "corpus_tokens": words})
 
 

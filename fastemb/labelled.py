@@ -128,25 +128,41 @@ def _merge_equal_types(types: list[str], tokens: np.ndarray, line_offsets: np.nd
     return TokenStream(distinct, remap[tokens], line_offsets, int(remap[eos_type]) if eos_type >= 0 else -1)
 
 
-def read_line_batches(path: str) -> Iterator[list[bytes]]:
-    """Lines of ``path`` ('-' = stdin; .gz/.bz2/.xz ok) as bytes, in batches; one at a time from a terminal.
+def read_line_batches(path, opener=None) -> Iterator[list[bytes]]:
+    """Lines of ``path`` ('-' = stdin; .gz/.bz2/.xz ok) as bytes, in batches (each batch's bytes joined are
+    whole lines); one line at a time from a terminal. With ``opener``, ``path`` is read from the stream
+    ``opener(path)`` gives (a cluster worker's piece of a file: sharding.open_piece).
 
     Lines end at '\\n' only ('\\r' is whitespace inside a line, as in fastText).
     """
-    stdin = path == "-"
-    handle = sys.stdin.buffer if stdin else open_binary(path)
-    interactive = stdin and sys.stdin.isatty()
+    stdin = path == STDIN
+    handle = sys.stdin.buffer if stdin else (opener or open_binary)(path)
     try:
-        while True:
-            batch = [handle.readline()] if interactive else handle.readlines(READ_HINT_BYTES)
-            if not batch or batch == [b""]:
-                return
-            yield batch
+        if stdin and sys.stdin.isatty():
+            while line := handle.readline():
+                yield [line]
+        else:
+            yield from _whole_lines(handle)
     except (OSError, EOFError, ValueError) as exc:  # corrupt archives raise these mid-read
-        raise FastembError(f"{input_name(path)}: cannot read ({exc})") from None
+        raise FastembError(f"{input_name(path) if opener is None else path}: cannot read ({exc})") from None
     finally:
         if not stdin:  # leave sys.stdin usable
             handle.close()
+
+
+def _whole_lines(handle) -> Iterator[list[bytes]]:
+    """What ``handle.read`` gives, READ_HINT_BYTES at a time, cut after the last line end of each read; a line
+    longer than a read waits, in parts, for its end."""
+    parts: list[bytes] = []
+    while block := handle.read(READ_HINT_BYTES):
+        end = block.rfind(b"\n") + 1
+        if not end:
+            parts.append(block)
+            continue
+        yield parts + [block[:end]]
+        parts = [block[end:]] if end < len(block) else []
+    if parts:
+        yield parts
 
 
 def _scan_lines(paths: list, eos: bool, opener=None) -> TokenStream | None:
@@ -184,21 +200,15 @@ def read_lines(path: Inputs, eos: bool, opener=None) -> tuple[TokenStream, str]:
 
     The Numba tokeniser when it can (``scan``), else the Python reader; both give
     the same types in the same order, so the same model. Each file ends a line.
-    With ``opener``, ``path`` is a cluster worker's pieces of files (sharding.open_piece), which only
-    the Numba tokeniser reads: a line it cannot represent exactly is an error.
+    With ``opener``, ``path`` is a list of a cluster worker's pieces of files, read with it (sharding.open_piece).
     """
     paths = input_paths(path) if opener is None else list(path)
     stream = _scan_lines(paths, eos, opener)
     if stream is not None:
         return stream, "scan"
-    if opener is not None:
-        from .corpus import MAX_SENTENCE, MAX_TOKEN_BYTES
-        raise FastembError(f"{', '.join(map(str, paths))}: a line has more than {MAX_SENTENCE:,} tokens or a token "
-                           f"more than {MAX_TOKEN_BYTES:,} bytes, which only the single-process reader keeps whole; "
-                           "train this classifier without --cluster")
     table = _TokenTable()
     for one_path in paths:
-        for batch in read_line_batches(one_path):
+        for batch in read_line_batches(one_path, opener):
             table.add_bytes(b"".join(batch))
     return table.stream(eos).without_blank_lines(), "python"
 

@@ -171,11 +171,14 @@ class _LineRange:
         self.done = True
         return b""
 
+    def close(self) -> None:
+        self.stream.close()
+
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
-        self.stream.close()
+        self.close()
 
 
 def open_piece(piece: Piece):

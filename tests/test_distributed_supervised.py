@@ -50,11 +50,16 @@ def two_workers(client, noisy):
 def _odd_files(directory):
     """Labelled lines in three files (gzip, plain, plain without a last newline): words and labels tied in count
     that first occur in different files, a literal </s> only in the second file, invalid UTF-8 that reads as
-    another word, blank lines, a line without a label and one of a label alone."""
+    another word, blank lines, a line without a label and one of a label alone; at the end of the first file a
+    token longer than corpus.scan keeps and a line longer than its sentences, which only the Python reader
+    reads as they are."""
+    from fastemb.corpus import MAX_SENTENCE, MAX_TOKEN_BYTES
     rng = np.random.default_rng(1)
     lines = [line.encode() + b"\n" for line in _noisy_lines(rng, 900)]
     parts = [lines[:400], lines[400:700], lines[700:]]
-    parts[0] += [b"__label__t1 tie1 tie2 tie2 tie1 \xff\xfe\n", b"\n", b"no label here\n"]
+    parts[0] += [b"__label__t1 tie1 tie2 tie2 tie1 \xff\xfe\n", b"\n", b"no label here\n",
+                 b"__label__b w1 " + b"x" * (MAX_TOKEN_BYTES + 100) + b"\n",
+                 b"__label__a " + b" ".join([b"w7", b"long"] * MAX_SENTENCE) + b"\n"]
     parts[1] += [b"__label__t2 tie3 tie3 </s> tie1 tie2 tie0 tie0 \xff\xff\n", b"__label__t1\n", b"  \n"]
     parts[2] += [b"__label__t2 __label__t0 tie3 tie0"]
     return three_files(directory, parts)
@@ -67,6 +72,7 @@ def test_the_distributed_count_builds_the_single_process_dictionary_and_examples
     from fastemb.cluster_objectives import SUPERVISED
     from fastemb.cluster_worker import count_shard, encode_shard, forget_run
     from fastemb.labelled import read_training_data
+    from fastemb.corpus import MAX_TOKEN_BYTES
     from fastemb.sharding import merge_counts
 
     paths = _odd_files(tmp_path)
@@ -80,6 +86,7 @@ def test_the_distributed_count_builds_the_single_process_dictionary_and_examples
         single = read_training_data(paths, config)
         for ours, theirs in ((classes.words, single.words), (classes.labels, single.labels)):
             assert ours.words == theirs.words and np.array_equal(ours.counts, theirs.counts)
+        assert single.reader == "python" and "x" * (MAX_TOKEN_BYTES + 100) in classes.words.words
         assert {"tie0", "tie1", "tie2", "tie3", "\ufffd\ufffd"} <= set(classes.words.words)
         assert classes.labels.words[-3:] == ["__label__t1", "__label__t2", "__label__t0"]
         infos = [encode_shard("sup-vocab", k, pieces, classes, config) for k, pieces in enumerate(shards)]
@@ -87,6 +94,8 @@ def test_the_distributed_count_builds_the_single_process_dictionary_and_examples
         examples = [_RUNS["sup-vocab"].corpora[k][0].examples for k in range(n_shards)]
         for name in ("rows", "labels", "word_counts"):  # the shards' examples, end to end, are the single process's
             assert np.array_equal(np.concatenate([getattr(e, name) for e in examples]), getattr(single.examples, name))
+        readers = {info.details["reader"] for info in infos}  # the shards with the long lines, and the others
+        assert "python" in readers and (n_shards == 1 or "scan" in readers)
         assert sum(info.details["lines"] for info in infos) == single.lines
         assert sum(info.details["skipped_no_label"] for info in infos) == single.skipped_no_label == 1
     finally:
@@ -147,14 +156,3 @@ def test_the_cli_writes_a_model_and_vectors_that_test_reads(noisy, tmp_path):
     assert int(vectors.read_text().split("\n", 1)[0].split()[0]) > 200
     tested = run_cli("test", model, noisy[1])
     assert tested.returncode == 0 and float(tested.stdout.split("\n")[1].split()[1]) > 0.55
-
-
-def test_a_line_only_the_single_process_reader_keeps_whole_is_one_error_line(tmp_path):
-    from fastemb.corpus import MAX_SENTENCE
-    path = tmp_path / "long.txt"
-    path.write_text("__label__a x y\n__label__b " + " ".join(["w"] * (MAX_SENTENCE + 5)) + "\n")
-    done = run_cli("supervised", path, "-o", tmp_path / "model.npz", "--cluster", "local:1", "--quiet")
-    assert done.returncode == 1
-    assert "Error: " in done.stderr and "train this classifier without --cluster" in done.stderr
-    assert "Traceback" not in done.stderr
-    assert not (tmp_path / "model.npz").exists()
