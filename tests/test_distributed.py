@@ -225,12 +225,13 @@ def test_an_interrupted_distributed_run_resumes_to_the_same_vectors(client, two_
     assert output.read_text() != "old output\n"
 
 
-def test_without_dask_cluster_is_one_error_line(monkeypatch, tmp_path):
+@pytest.mark.parametrize("command", ["skipgram", "supervised"])
+def test_without_dask_cluster_is_one_error_line(monkeypatch, tmp_path, command):
     from click.testing import CliRunner
 
     from fastemb.cli import main
     monkeypatch.setitem(__import__("sys").modules, "distributed", None)
-    result = CliRunner().invoke(main, ["skipgram", str(CORPUS), "-o", str(tmp_path / "v.txt"), "--cluster", "local:2"])
+    result = CliRunner().invoke(main, [command, str(CORPUS), "-o", str(tmp_path / "v.txt"), "--cluster", "local:2"])
     assert result.exit_code == 1
     assert result.output.strip() == "Error: --cluster needs dask.distributed: pip install 'fastemb[distributed]'"
     assert not (tmp_path / "v.txt").exists()
