@@ -83,6 +83,18 @@ def _progress(quiet: bool, threads: int):
     return Progress(1, threads, quiet=quiet)
 
 
+def _cluster_prepare(prepare, settings: dict, cluster, round_words: int | None, combiner: str):
+    """``prepare`` itself, or with ``cluster`` the distributed run's (its workers' threads 1 by default)."""
+    if cluster is None:
+        return prepare
+    import functools
+
+    from . import distributed
+    distributed.require_dask()
+    settings.setdefault("threads", 1)
+    return functools.partial(distributed.prepare, cluster=cluster, round_words=round_words, combiner=combiner)
+
+
 def train_unsupervised(input, model: str = "skipgram", *, quiet: bool = False, cluster=None,
                        round_words: int | None = None, combiner: str = "average", **settings):
     """Train word vectors with word2vec's skip-gram or CBOW and return a :class:`word2vec.Word2VecModel`.
@@ -98,13 +110,7 @@ def train_unsupervised(input, model: str = "skipgram", *, quiet: bool = False, c
     """
     from .config import Word2VecConfig
     from .word2vec import finish_report, prepare
-    if cluster is not None:
-        import functools
-
-        from . import distributed
-        distributed.require_dask()
-        settings.setdefault("threads", 1)
-        prepare = functools.partial(distributed.prepare, cluster=cluster, round_words=round_words, combiner=combiner)
+    prepare = _cluster_prepare(prepare, settings, cluster, round_words, combiner)
     config = _config(Word2VecConfig, settings, model=model)
     path, scratch = _inputs(input)
     try:
@@ -117,16 +123,19 @@ def train_unsupervised(input, model: str = "skipgram", *, quiet: bool = False, c
             os.unlink(scratch)
 
 
-def train_supervised(input, *, quiet: bool = False, **settings):
+def train_supervised(input, *, quiet: bool = False, cluster=None, round_words: int | None = None,
+                     combiner: str = "average", **settings):
     """Train a fastText-style classifier and return a :class:`supervised.SupervisedModel`.
 
     ``input``: a path (fastText's format: ``__label__x words ...`` per line) or a list of paths.
     ``settings``: the CLI's options as keywords, e.g. ``dim=100, lr=0.1, epochs=5, word_ngrams=2,
     buckets=2_000_000, loss="softmax", min_count=1, threads=4`` (see ``fastemb supervised --help``).
-    Progress goes to stderr unless ``quiet``.
+    Progress goes to stderr unless ``quiet``. ``cluster``, ``round_words`` and ``combiner``: as for
+    :func:`train_unsupervised`.
     """
     from .config import SupervisedConfig
     from .supervised import finish_report, prepare
+    prepare = _cluster_prepare(prepare, settings, cluster, round_words, combiner)
     config = _config(SupervisedConfig, settings)
     path, scratch = _inputs(input)
     if scratch:

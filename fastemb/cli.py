@@ -280,14 +280,14 @@ cbow = _word2vec_command(
     "cbow", "Train CBOW (word2vec) vectors on INPUT: the mean of a word's context rows predicts the word.")
 
 
-def _on_cluster(input_args, cluster, round_words, combiner):
+def _on_cluster(input_args, cluster, round_words, combiner, default: Path = DEFAULT_CORPUS):
     """(the inputs, the prepare function) of a distributed run; the error line if dask is missing."""
     import functools
 
     from .distributed import prepare, require_dask
     from .sharding import expand_inputs_or_urls
     require_dask()
-    inputs = expand_inputs_or_urls(input_args) if input_args else [_default_input(None, DEFAULT_CORPUS)]
+    inputs = expand_inputs_or_urls(input_args) if input_args else [_default_input(None, default)]
     return inputs, functools.partial(prepare, cluster=cluster, round_words=round_words, combiner=combiner)
 
 
@@ -413,15 +413,15 @@ def _finish(model, run_info: dict, shown: dict | None = None) -> None:
     report["output"] = run_info["output"]
     _write_report(run_info.get("report"), report)
     epochs = _count(config.epochs, "epoch")
+    workers = f"{_count(report['workers'], 'worker')} x " if "workers" in report else ""
     if report["objective"] == "supervised":
         skipped = report["skipped_no_label"] + report["skipped_no_words"]
         click.echo(f"Trained {report['words']:,} words ({report['examples']:,} examples x {epochs}), "
                    f"vocabulary {report['vocab_size']:,}, {report['labels']:,} labels, dim {config.dim}, "
-                   f"loss {config.loss}, {_count(config.threads, 'thread')}"
+                   f"loss {config.loss}, {workers}{_count(config.threads, 'thread')}"
                    + (f"; skipped {report['skipped_no_label']:,} lines without a label and "
                       f"{report['skipped_no_words']:,} without a known word" if skipped else ""))
     else:
-        workers = f"{_count(report['workers'], 'worker')} x " if "workers" in report else ""
         click.echo(f"Trained {report['words']:,} words ({report['corpus_tokens']:,} tokens x {epochs}), "
                    f"{report['objective']}, loss {config.loss}, vocabulary {report['vocab_size']:,}, "
                    f"dim {config.dim}, {workers}{_count(config.threads, 'thread')}")
@@ -584,9 +584,6 @@ def warmup():
                f"(training {word2vec_seconds:.2f} s, the classifier's reading and prediction {supervised_seconds:.2f} s)")
 
 
-DEFAULT_LABELLED = DATA_DIR / "labelled-train.txt"
-
-
 def _supervised_options(command):
     from .config import SupervisedConfig
     return _config_options(SupervisedConfig, [
@@ -620,11 +617,10 @@ DEFAULT_LABELLED = DATA_DIR / "labelled-train.txt"
 @_supervised_options
 @click.option("--eos/--no-eos", default=True, show_default=True,
               help="End every line with the word </s>, as fastText (a line of unknown words still predicts).")
+@_cluster_options
 @_run_options
-@click.option("--cluster", default=None, metavar="ADDRESS", help="Not for the classifier: --cluster trains skipgram "
-              "and cbow.")
 def supervised(input_args, output, vectors_path, threads, checkpoint, checkpoint_every, save_on_interrupt,
-               report_path, quiet, cluster, **options):
+               report_path, quiet, cluster, round_words, combiner, **options):
     """Train a fastText-style classifier on INPUT (`__label__x words ...` per line; .gz/.bz2/.xz ok).
 
     Several INPUT files are read in order as one data set; '-' reads standard input. Exit codes as
@@ -633,10 +629,12 @@ def supervised(input_args, output, vectors_path, threads, checkpoint, checkpoint
     from .config import SupervisedConfig
     from .supervised import prepare
 
-    if cluster is not None:
-        raise FastembError("--cluster trains skipgram and cbow; the classifier (supervised) trains on one machine")
-    inputs = _training_inputs(input_args, DEFAULT_LABELLED)
-    config = SupervisedConfig(threads=_threads(threads, quiet), **options)
+    if cluster is not None:  # the workers read the inputs; --threads are each worker's
+        inputs, prepare = _on_cluster(input_args, cluster, round_words, combiner, DEFAULT_LABELLED)
+        threads = 1 if threads is None else threads
+    else:
+        inputs, threads = _training_inputs(input_args, DEFAULT_LABELLED), _threads(threads, quiet)
+    config = SupervisedConfig(threads=threads, **options)
     _train(prepare, inputs, config, {"output": output, "vectors": vectors_path}, checkpoint, checkpoint_every,
            save_on_interrupt, report_path, quiet)
 

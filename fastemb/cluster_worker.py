@@ -17,12 +17,12 @@ from __future__ import annotations
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from .sharding import Piece, WordCounts, open_piece
-from .vocab import Vocab
+from .cluster_objectives import objective_for
+from .sharding import Piece, WordCounts
 
 
 @dataclass
@@ -32,12 +32,13 @@ class ShardInfo:
     index: int
     worker: str
     tokens: int              # in-vocabulary tokens: words per epoch
-    sentences: int
+    sentences: int           # sentences (the classifier: examples)
     tokens_read: int         # every token of the shard's lines
     chunk_words: np.ndarray  # int64 words before each of the shard's chunks, then the total
     checksum: str            # of the encoded shard (checkpoint.corpus_checksum)
     compile_seconds: float
     encode_seconds: float
+    details: dict = field(default_factory=dict)  # the objective's own figures (cluster_objectives.py)
 
 
 @dataclass
@@ -65,7 +66,7 @@ class RoundTask:
     round: int
     shard: int
     pieces: list[Piece]
-    config: object            # config.Word2VecConfig, the shard's seed in it
+    config: object            # config.Word2VecConfig or SupervisedConfig, the shard's seed and rate in it
     spans: list[tuple[int, int, int]]  # (epoch, first chunk, last chunk) in order
     words_before: float       # the schedule (epoch_kernel.Schedule) as this shard sees it: the global one
     total_words: float        # scaled by this shard's share of the round's words
@@ -97,7 +98,8 @@ class RoundResult:
 
 
 class _Run:
-    """A worker's cache for one run: read-but-not-encoded shards, encoded shards with their trainers, the model."""
+    """A worker's cache for one run: read-but-not-encoded shards, encoded shards (``corpora``: what the objective's
+    job trains) with their trainers, the model."""
 
     def __init__(self):
         self.lock = threading.RLock()  # tasks of a run take turns on a worker: they share the model
@@ -121,7 +123,7 @@ class _Run:
 
 _RUNS: dict[str, _Run] = {}
 _RUNS_LOCK = threading.Lock()
-_compiled: list[float] = []
+_compiled: dict = {}  # objective (cluster_objectives) -> seconds its kernels took to compile or load, once a process
 
 
 def _run(run: str) -> _Run:
@@ -151,52 +153,35 @@ def _scratch_dir() -> str:
         return tempfile.gettempdir()
 
 
-def _read(pieces: list[Piece], config):
-    from .corpus import scan
-    return scan(pieces, memory_budget=config.memory_budget(), spill_dir=_scratch_dir(), max_words=config.max_words,
-                opener=open_piece)
-
-
 def count_shard(run: str, shard: int, pieces: list[Piece], config) -> WordCounts:
-    """Read shard ``shard`` with the corpus reader, keep what was read for encoding, return its word counts."""
+    """Read shard ``shard`` with the objective's reader, keep what was read for encoding, return its word counts."""
+    objective = objective_for(config)
     state = _run(run)
-    raw = _read(pieces, config)
+    raw = objective.read(pieces, config, _scratch_dir())
     with state.lock:
         state.raw[shard] = raw
-    return WordCounts.of(raw, shard)
+    return objective.counts(raw, shard)
 
 
-def encode_shard(run: str, shard: int, pieces: list[Piece], vocab: Vocab, config) -> ShardInfo:
-    """Encode shard ``shard`` with the global vocabulary into this worker's scratch directory, once; the
-    lines are read again if this worker did not count them."""
-    from .checkpoint import corpus_checksum
-    from .corpus import encode
-    from .fileio import remove_quietly, scratch_file
-    from .trainer import plan_chunks
-    from .word2vec import CHUNK_WORDS, warm_up
-
+def encode_shard(run: str, shard: int, pieces: list[Piece], dictionary, config) -> ShardInfo:
+    """Encode shard ``shard`` with the global dictionary (the objective's: cluster_objectives.py) into this
+    worker's scratch directory, once; the lines are read again if this worker did not count them."""
+    objective = objective_for(config)
     state = _run(run)
     started = time.perf_counter()
     with state.lock:
         raw = state.raw.pop(shard, None)
     if raw is None:
-        raw = _read(pieces, config)
-    try:
-        corpus = encode(raw, vocab.remap(raw.words), scratch_file(_scratch_dir(), "fastemb-shard-", ".int32"))
-    finally:
-        if raw.spill is not None:
-            remove_quietly(raw.spill)
+        raw = objective.read(pieces, config, _scratch_dir())
+    data, fields = objective.encode(raw, dictionary, config, _scratch_dir())
     with state.lock:
-        state.corpora[shard] = corpus
+        state.corpora[shard] = data
         state.trainers.pop(shard, None)
-    if not _compiled:
+    if objective not in _compiled:
         from .delta_kernel import warm_up as warm_up_rows
-        _compiled.append(warm_up() + warm_up_rows())
-    chunk_words = corpus.offsets[plan_chunks(corpus.offsets, CHUNK_WORDS)] if corpus.n_sentences \
-        else np.zeros(1, np.int64)
-    return ShardInfo(shard, worker_address(), corpus.n_tokens, corpus.n_sentences, corpus.tokens_read,
-                     chunk_words.astype(np.int64), corpus_checksum(corpus), _compiled[0],
-                     time.perf_counter() - started)
+        _compiled[objective] = objective.warm_up() + warm_up_rows()
+    return ShardInfo(shard, worker_address(), compile_seconds=_compiled[objective],
+                     encode_seconds=time.perf_counter() - started, **fields)
 
 
 def _take(state: _Run, message: ModelMessage) -> bool:
@@ -222,16 +207,17 @@ def _take(state: _Run, message: ModelMessage) -> bool:
     return True
 
 
-def _trainer(state: _Run, task: RoundTask, vocab: Vocab):
+def _trainer(state: _Run, task: RoundTask, dictionary):
     """The trainer of the task's shard on this worker: its replica is the model at ``state.version``."""
     from .trainer import Trainer
-    from .word2vec import word2vec_job
     trainer = state.trainers.get(task.shard)
     if trainer is None:
         if task.shard not in state.corpora:  # the shard moved here (its worker was lost): read it again
-            encode_shard(task.run, task.shard, task.pieces, vocab, task.config)
+            encode_shard(task.run, task.shard, task.pieces, dictionary, task.config)
         inputs, outputs = state.model
-        trainer = Trainer(word2vec_job(state.corpora[task.shard], vocab, task.config, inputs.copy(), outputs.copy()))
+        job = objective_for(task.config).job(state.corpora[task.shard], dictionary, task.config, inputs.copy(),
+                                             outputs.copy())
+        trainer = Trainer(job)
         state.trainers[task.shard] = trainer
     return trainer
 
@@ -245,14 +231,14 @@ def changed_rows(replica: np.ndarray, model: np.ndarray, buffers) -> tuple[np.nd
     return ids[:n], delta[:n]
 
 
-def train_round(task: RoundTask, vocab: Vocab, message: ModelMessage) -> RoundResult:
+def train_round(task: RoundTask, dictionary, message: ModelMessage) -> RoundResult:
     """Train the task's chunks from the global model ``message`` brings, and return what changed."""
     state = _run(task.run)
     with state.lock:
         started = time.perf_counter()
         if not _take(state, message):
             return RoundResult(task.shard, task.round, worker_address(), need_model=True)
-        trainer = _trainer(state, task, vocab)
+        trainer = _trainer(state, task, dictionary)
         synced = time.perf_counter()
         words = loss = scored = 0.0
         for epoch, first, last in task.spans:

@@ -1,14 +1,15 @@
-"""Skip-gram and CBOW on a Dask cluster: the driver of a distributed run (see docs/distributed.md).
+"""Skip-gram, CBOW and the classifier on a Dask cluster: the driver of a distributed run (see docs/distributed.md).
 
 :func:`prepare` connects to the cluster (``local:N`` starts N worker processes on this machine), splits
-the inputs into one shard per worker (sharding.py), has every worker count its shard with the corpus
-reader, merges the counts by a tree of merges into the vocabulary a single process would build, has
-every worker encode its shard once into its own scratch directory, and returns a
+the inputs into one shard per worker (sharding.py), has every worker count its shard with the objective's
+reader, merges the counts by a tree of merges into the dictionary a single process would build (the
+vocabulary; the classifier's words and labels), has every worker encode its shard once into its own
+scratch directory, and returns a
 :class:`ClusterTrainer`. That is the one trainer's interface (run, pause for a checkpoint, stop on
 Ctrl-C, restore) over rounds: in each round every worker trains its share of the words (rounds.py) on
 its replica of the global model and returns the rows it changed; the driver combines them into the
 global model and the next round starts from it. run.py therefore writes, checkpoints and resumes a
-distributed run as it does any other.
+distributed run as it does any other. What differs between the objectives is in cluster_objectives.py.
 """
 from __future__ import annotations
 
@@ -118,19 +119,21 @@ def _tree_reduce(client, futures, merge):
 
 
 def prepare(path, config, progress: Progress | None = None, cluster=None, round_words: int | None = None,
-            combiner: str = "average", vocab=None, resume: dict | None = None, **_):
-    """Connect, shard, count, encode: the distributed counterpart of word2vec.prepare. ``resume``: a
-    checkpoint's ``distributed`` record (its shards are kept; ``vocab`` is the checkpoint's)."""
+            combiner: str = "average", vocab=None, labels=None, frozen=None, resume: dict | None = None, **_):
+    """Connect, shard, count, encode: the distributed counterpart of word2vec.prepare and supervised.prepare.
+    ``resume``: a checkpoint's ``distributed`` record (its shards are kept; ``vocab``, ``labels`` and
+    ``frozen`` are the checkpoint's)."""
+    from .cluster_objectives import objective_for
     from .cluster_worker import count_shard, encode_shard
-    from .limits import check_word2vec_tables
     from .sharding import Piece, is_url, merge_counts, plan_shards, stream_bytes
-    from .word2vec import CHUNK_WORDS, initial_rows
 
     config.validate()
+    objective = objective_for(config)
     if combiner not in COMBINERS:
         raise FastembError(f"--combiner must be one of {', '.join(COMBINERS)}, got {combiner!r}")
-    if round_words is not None and (not isinstance(round_words, int) or round_words < CHUNK_WORDS):
-        raise FastembError(f"--round-words must be an integer of at least {CHUNK_WORDS:,} (a chunk), got {round_words}")
+    chunk_words = objective.chunk_words
+    if round_words is not None and (not isinstance(round_words, int) or round_words < chunk_words):
+        raise FastembError(f"--round-words must be an integer of at least {chunk_words:,} (a chunk), got {round_words}")
     paths = input_paths(path)
     if STDIN in paths:
         raise FastembError("--cluster: the workers read the INPUT files themselves; standard input ('-') "
@@ -154,45 +157,37 @@ def prepare(path, config, progress: Progress | None = None, cluster=None, round_
             return client.submit(function, run, shard, shards[shard], *args, workers=[workers[shard % len(workers)]],
                                  allow_other_workers=True, pure=False)
 
-        stats = {}
+        stats, name = {}, ", ".join(paths)
         if vocab is None:
             counts = _tree_reduce(client, [on_worker(count_shard, k, config) for k in range(len(shards))],
                                   merge_counts)
             stats = counts.stats
-            if not stats.get("tokens"):
-                raise FastembError(f"{', '.join(paths)}: the corpus is empty (no tokens)")
-            vocab = counts.vocabulary(config.min_count, config.max_vocab)
-        check_word2vec_tables(len(vocab), config.buckets if config.subwords else 0, config.dim)
-        input_rows = output_rows = None
-        if config.init and resume is None:
-            vocab, input_rows, output_rows, known = initial_rows(vocab, config)
-            say(f"Continuing from {config.init}: {known:,} of its words are in the corpus vocabulary")
-        vocab_future = client.scatter(vocab, broadcast=True, hash=False)
-        infos = client.gather([on_worker(encode_shard, k, vocab_future, config) for k in range(len(shards))])
+            dictionary = objective.dictionary(counts, config, name)
+        else:
+            dictionary = objective.restored(vocab, labels, frozen)
+        dictionary, input_rows, output_rows = objective.initial_model(dictionary, config, say, resume is not None)
+        dictionary_future = client.scatter(dictionary, broadcast=True, hash=False)
+        infos = client.gather([on_worker(encode_shard, k, dictionary_future, config) for k in range(len(shards))])
+        read_figures, data_report = objective.describe(dictionary, infos, stats, config, name)
         from .delta_kernel import warm_up as warm_up_rows
         compile_seconds = warm_up_rows()  # the driver's merge kernels, before the first round
         read_seconds = time.perf_counter() - started - compile_seconds
-        trainer = ClusterTrainer(connection, run, shards, infos, vocab, vocab_future, config, round_words, combiner,
-                                 input_rows, output_rows)
+        trainer = ClusterTrainer(connection, run, shards, infos, objective, dictionary, dictionary_future, config,
+                                 round_words, combiner, input_rows, output_rows)
     except BaseException:
         connection.close()
         raise
-    data = trainer.data
-    tokens_read = sum(info.tokens_read for info in infos)
-    say(f"Read {tokens_read:,} tokens ({data.n_tokens:,} kept) on {len(workers)} worker(s) in {read_seconds:.1f} s: "
-        f"{data.n_sentences:,} sentences, vocabulary {len(vocab):,} words; {trainer.plan.rounds:,} rounds of "
+    say(f"{read_figures} on {len(workers)} worker(s) in {read_seconds:.1f} s; {trainer.plan.rounds:,} rounds of "
         f"up to {trainer.round_words:,} words per worker, {combiner} combiner")
     if stats.get("count_prunes"):
         say(f"Warning: a shard passed --max-words {config.max_words:,} distinct words and pruned its counts: "
             "the vocabulary may differ from a single process's")
     if progress is not None:
         progress.total_words, progress.threads, progress.started = trainer.total, config.threads, time.perf_counter()
-    report = {"version": __version__, "objective": config.model, "input": path, "tokens_read": tokens_read,
+    report = {"version": __version__, "objective": objective.name(config), "input": path, **data_report,
               "read_seconds": read_seconds,
               "compile_seconds": compile_seconds + max(info.compile_seconds for info in infos),
-              "save_seconds": 0.0, "threads": config.threads, "vocab_size": len(vocab),
-              "corpus_tokens": data.n_tokens, "sentences": data.n_sentences, "corpus_on_disk": True,
-              "truncated_tokens": stats.get("truncated", 0), "count_prunes": stats.get("count_prunes", 0),
+              "save_seconds": 0.0, "threads": config.threads, "corpus_on_disk": True,
               "config": dataclasses.asdict(config), "workers": len(workers), "distributed": trainer.figures}
     return trainer, report
 
@@ -200,27 +195,25 @@ def prepare(path, config, progress: Progress | None = None, cluster=None, round_
 class ClusterTrainer:
     """trainer.Trainer's interface over a cluster's rounds: run.py trains, checkpoints and resumes it."""
 
-    def __init__(self, connection: Connection, run: str, shards, infos, vocab, vocab_future, config,
-                 round_words: int, combiner: str, input_rows=None, output_rows=None):
+    def __init__(self, connection: Connection, run: str, shards, infos, objective, dictionary, dictionary_future,
+                 config, round_words: int, combiner: str, input_rows: np.ndarray, output_rows: np.ndarray):
         from .sharding import ShardedCorpus
-        from .word2vec import CHUNK_WORDS, initial_input_rows, table_rows
-        self.connection, self.run_id, self.shards, self.vocab_future = connection, run, shards, vocab_future
-        self.job = SimpleNamespace(objective=config.model, vocab=vocab, labels=None)
+        self.connection, self.run_id, self.shards = connection, run, shards
+        self.dictionary, self.dictionary_future = dictionary, dictionary_future
+        vocab, labels = objective.vocabularies(dictionary)
+        self.job = SimpleNamespace(objective=objective.name(config), vocab=vocab, labels=labels)
+        self.frozen = objective.frozen(dictionary)  # what a checkpoint of the classifier keeps
         self.data = ShardedCorpus(infos)
         self.active = [info.index for info in infos if info.tokens]
         if round_words is None:
             most = config.epochs * max(info.tokens for info in infos)
-            round_words = int(min(DEFAULT_ROUND_WORDS, max(CHUNK_WORDS, most // MIN_ROUNDS)))
+            round_words = int(min(DEFAULT_ROUND_WORDS, max(objective.chunk_words, most // MIN_ROUNDS)))
         self.config, self.combiner, self.round_words = config, combiner, round_words
         self.plan = RoundPlan([info.chunk_words for info in infos], config.epochs, round_words)
         scale = rate_scale(combiner, len(self.active))
         self.shard_configs = [dataclasses.replace(config, seed=shard_seed(config.seed, k), lr=config.lr * scale,
                                                   min_lr=config.min_lr * scale) for k in range(len(shards))]
-        n_inputs, n_outputs = table_rows(len(vocab), config)
-        self.input_rows = input_rows if input_rows is not None else initial_input_rows(n_inputs, config)
-        if output_rows is None or output_rows.shape[0] != n_outputs:
-            output_rows = np.zeros((n_outputs, config.dim), np.float32)
-        self.output_rows = output_rows
+        self.input_rows, self.output_rows = input_rows, output_rows
         self.sums = (DeltaSum(self.input_rows, combiner, len(self.active)),
                      DeltaSum(self.output_rows, combiner, len(self.active)))
         self.total = self.plan.total
@@ -341,11 +334,11 @@ class ClusterTrainer:
             raise FastembError(f"the cluster {self.connection.address} has had no workers for a minute") from None
         return sorted(client.nthreads())[0]
 
-    def _vocabulary(self):
-        """The vocabulary's future on the workers, scattered again if the workers that held it were all lost."""
-        if self.vocab_future.status != "finished":
-            self.vocab_future = self.connection.client.scatter(self.job.vocab, broadcast=True, hash=False)
-        return self.vocab_future
+    def _dictionary(self):
+        """The dictionary's future on the workers, scattered again if the workers that held it were all lost."""
+        if self.dictionary_future.status != "finished":
+            self.dictionary_future = self.connection.client.scatter(self.dictionary, broadcast=True, hash=False)
+        return self.dictionary_future
 
     def _send_model(self, workers: list[str], broadcast: bool):
         """The model at this round's start, as a Dask future on ``workers``: the rows the last round changed,
@@ -371,7 +364,7 @@ class ClusterTrainer:
             words_before, total = self.plan.schedule(shard, r)
             task = RoundTask(self.run_id, r, shard, self.shards[shard], self.shard_configs[shard],
                              self.plan.spans(shard, r), words_before, total)
-            future = client.submit(train_round, task, self._vocabulary(), model, workers=[worker],
+            future = client.submit(train_round, task, self._dictionary(), model, workers=[worker],
                                    allow_other_workers=True, pure=False)
             futures[future] = shard
             return future

@@ -128,29 +128,46 @@ def _merge_equal_types(types: list[str], tokens: np.ndarray, line_offsets: np.nd
     return TokenStream(distinct, remap[tokens], line_offsets, int(remap[eos_type]) if eos_type >= 0 else -1)
 
 
-def read_line_batches(path: str) -> Iterator[list[bytes]]:
-    """Lines of ``path`` ('-' = stdin; .gz/.bz2/.xz ok) as bytes, in batches; one at a time from a terminal.
+def read_line_batches(path, opener=None) -> Iterator[list[bytes]]:
+    """Lines of ``path`` ('-' = stdin; .gz/.bz2/.xz ok) as bytes, in batches (each batch's bytes joined are
+    whole lines); one line at a time from a terminal. With ``opener``, ``path`` is read from the stream
+    ``opener(path)`` gives (a cluster worker's piece of a file: sharding.open_piece).
 
     Lines end at '\\n' only ('\\r' is whitespace inside a line, as in fastText).
     """
-    stdin = path == "-"
-    handle = sys.stdin.buffer if stdin else open_binary(path)
-    interactive = stdin and sys.stdin.isatty()
+    stdin = path == STDIN
+    handle = sys.stdin.buffer if stdin else (opener or open_binary)(path)
     try:
-        while True:
-            batch = [handle.readline()] if interactive else handle.readlines(READ_HINT_BYTES)
-            if not batch or batch == [b""]:
-                return
-            yield batch
+        if stdin and sys.stdin.isatty():
+            while line := handle.readline():
+                yield [line]
+        else:
+            yield from _whole_lines(handle)
     except (OSError, EOFError, ValueError) as exc:  # corrupt archives raise these mid-read
-        raise FastembError(f"{input_name(path)}: cannot read ({exc})") from None
+        raise FastembError(f"{input_name(path) if opener is None else path}: cannot read ({exc})") from None
     finally:
         if not stdin:  # leave sys.stdin usable
             handle.close()
 
 
-def _scan_lines(paths: list[str], eos: bool) -> TokenStream | None:
-    """The non-blank lines of ``paths`` (one after the other) read by the Numba tokeniser ``corpus.scan``.
+def _whole_lines(handle) -> Iterator[list[bytes]]:
+    """What ``handle.read`` gives, READ_HINT_BYTES at a time, cut after the last line end of each read; a line
+    longer than a read waits, in parts, for its end."""
+    parts: list[bytes] = []
+    while block := handle.read(READ_HINT_BYTES):
+        end = block.rfind(b"\n") + 1
+        if not end:
+            parts.append(block)
+            continue
+        yield parts + [block[:end]]
+        parts = [block[end:]] if end < len(block) else []
+    if parts:
+        yield parts
+
+
+def _scan_lines(paths: list, eos: bool, opener=None) -> TokenStream | None:
+    """The non-blank lines of ``paths`` (one after the other) read by the Numba tokeniser ``corpus.scan``
+    (``opener``: as scan takes it, for a cluster worker's pieces of files).
 
     None when scan's result is not exactly the lines: stdin (which could not be read
     again by the other reader), a line of more than
@@ -162,7 +179,7 @@ def _scan_lines(paths: list[str], eos: bool) -> TokenStream | None:
     from .labelled_kernel import end_lines
     if STDIN in paths:
         return None
-    raw = scan(paths)
+    raw = scan(paths, opener=opener)
     if raw.truncated or len(raw.offsets) - 1 != raw.lines:
         return None
     types, tokens, offsets = list(raw.words), raw.ids, raw.offsets
@@ -177,20 +194,21 @@ def _scan_lines(paths: list[str], eos: bool) -> TokenStream | None:
     return TokenStream(types, tokens.astype(np.int32, copy=False), offsets.astype(np.int64, copy=False), eos_type)
 
 
-def read_lines(path: Inputs, eos: bool) -> tuple[TokenStream, str]:
+def read_lines(path: Inputs, eos: bool, opener=None) -> tuple[TokenStream, str]:
     """The non-blank lines of ``path`` (a path or a list of paths read in order, '-' = stdin) as a
     TokenStream, and which reader read them.
 
     The Numba tokeniser when it can (``scan``), else the Python reader; both give
     the same types in the same order, so the same model. Each file ends a line.
+    With ``opener``, ``path`` is a list of a cluster worker's pieces of files, read with it (sharding.open_piece).
     """
-    paths = input_paths(path)
-    stream = _scan_lines(paths, eos)
+    paths = input_paths(path) if opener is None else list(path)
+    stream = _scan_lines(paths, eos, opener)
     if stream is not None:
         return stream, "scan"
     table = _TokenTable()
     for one_path in paths:
-        for batch in read_line_batches(one_path):
+        for batch in read_line_batches(one_path, opener):
             table.add_bytes(b"".join(batch))
     return table.stream(eos).without_blank_lines(), "python"
 
@@ -260,6 +278,7 @@ class TrainingData:
     skipped_no_label: int         # non-blank lines without a (kept) label
     skipped_no_words: int         # lines with a label but no input row (not even a known </s>)
     reader: str = "scan"          # "scan" (Numba tokeniser) or "python" (the fallback, see read_lines)
+    learnable: int = 0            # examples with a word of their own besides the end token
 
 
 def _ids_in(vocab: Vocab, types: list[str], chosen: np.ndarray) -> np.ndarray:
@@ -268,46 +287,69 @@ def _ids_in(vocab: Vocab, types: list[str], chosen: np.ndarray) -> np.ndarray:
     return np.array([index.get(types[i], -1) for i in chosen], dtype=np.int32)
 
 
-def read_training_data(path: Inputs, config: SupervisedConfig, words: Vocab | None = None,
-                       labels: Vocab | None = None) -> TrainingData:
-    """Read ``path`` once, build both vocabularies (or apply the given ones: resuming) and encode every line."""
-    from .labelled_kernel import NOT_A_WORD, count_types
-    stream, reader = read_lines(path, config.eos)
-    types, eos_type = stream.types, stream.eos_type
-    if len(stream.tokens) == 0:
-        raise FastembError(f"{input_name(path)}: the file is empty (no tokens)")
+def build_dictionaries(types: list[str], counts: np.ndarray, eos_type: int, config: SupervisedConfig,
+                       name: str) -> tuple[Vocab, Vocab]:
+    """The words and the labels of a data set whose token types are ``types`` in order of first occurrence,
+    seen ``counts`` times (the end token ``eos_type`` included, -1: none); ``name`` names the input in errors.
+    A single process counts its lines' types, a cluster merges its shards' counts into the same ones."""
+    if not counts.sum():
+        raise FastembError(f"{name}: the file is empty (no tokens)")
     prefix = config.label_prefix
-    is_label = stream.label_types(prefix)
+    is_label = np.fromiter((t.startswith(prefix) for t in types), dtype=bool, count=len(types))
+    if eos_type >= 0:
+        is_label[eos_type] = False
     if not is_label.any():
-        raise FastembError(f"{input_name(path)}: no line has a label (a token starting with {prefix!r}); "
+        raise FastembError(f"{name}: no line has a label (a token starting with {prefix!r}); "
                            "check --label-prefix")
     if is_label.sum() + (eos_type >= 0) == len(types):
-        raise FastembError(f"{input_name(path)}: lines have labels but no words: nothing to learn from")
-    counts = count_types(stream.tokens, len(types))
+        raise FastembError(f"{name}: lines have labels but no words: nothing to learn from")
     word_types, label_types = np.flatnonzero(~is_label), np.flatnonzero(is_label)
     if counts[label_types].max() < config.min_count_label:
         raise FastembError(f"no label occurs at least {config.min_count_label} times (--min-count-label); "
                            f"the most frequent occurs {counts[label_types].max()} times")
-    if words is None:
-        words, word_remap = Vocab.build([types[i] for i in word_types], counts[word_types], config.min_count)
-        labels, label_remap = Vocab.build([types[i] for i in label_types], counts[label_types],
-                                          config.min_count_label)
-    else:
-        word_remap, label_remap = _ids_in(words, types, word_types), _ids_in(labels, types, label_types)
+    words = Vocab.build([types[i] for i in word_types], counts[word_types], config.min_count)[0]
+    labels = Vocab.build([types[i] for i in label_types], counts[label_types], config.min_count_label)[0]
+    return words, labels
+
+
+def encode_training_data(stream: TokenStream, words: Vocab, labels: Vocab, config: SupervisedConfig,
+                         reader: str = "scan") -> TrainingData:
+    """Every line of ``stream`` encoded with the given vocabularies; only lines with a known label and an
+    input row are kept as examples."""
+    from .labelled_kernel import NOT_A_WORD
+    types, eos_type = stream.types, stream.eos_type
+    is_label = stream.label_types(config.label_prefix)
+    word_types, label_types = np.flatnonzero(~is_label), np.flatnonzero(is_label)
     token_word = np.full(len(types), NOT_A_WORD, dtype=np.int32)
-    token_word[word_types] = word_remap
+    token_word[word_types] = _ids_in(words, types, word_types)
     token_label = np.full(len(types), -1, dtype=np.int32)
-    token_label[label_types] = label_remap
+    token_label[label_types] = _ids_in(labels, types, label_types)
     encoded = _encode(stream, token_word, token_label, config, len(words))
     non_blank = stream.non_blank
     gold, used = encoded.n_labels > 0, encoded.n_rows > 0
     keep = gold & used
     # Every line has the end token's row; a line must also have a word of its own to be worth learning from.
     eos_known = eos_type >= 0 and token_word[eos_type] >= 0
-    if not (keep & (encoded.word_counts > eos_known)).any():
-        raise FastembError(f"{input_name(path)}: no line has both a label and a word (kept by --min-count {config.min_count}): "
-                           "nothing to learn from")
     return TrainingData(words, labels, encoded.select(keep), int(non_blank.sum()),
-                        int((non_blank & ~gold).sum()), int((gold & ~used).sum()), reader)
+                        int((non_blank & ~gold).sum()), int((gold & ~used).sum()), reader,
+                        int((keep & (encoded.word_counts > eos_known)).sum()))
 
 
+def read_training_data(path: Inputs, config: SupervisedConfig, words: Vocab | None = None,
+                       labels: Vocab | None = None) -> TrainingData:
+    """Read ``path`` once, build both vocabularies (or apply the given ones: resuming) and encode every line."""
+    from .labelled_kernel import count_types
+    stream, reader = read_lines(path, config.eos)
+    if words is None:
+        counts = count_types(stream.tokens, len(stream.types))
+        words, labels = build_dictionaries(stream.types, counts, stream.eos_type, config, input_name(path))
+    data = encode_training_data(stream, words, labels, config, reader)
+    check_learnable(data.learnable, input_name(path), config)
+    return data
+
+
+def check_learnable(learnable: int, name: str, config: SupervisedConfig) -> None:
+    """``learnable``: the lines with both a label and a word (TrainingData.learnable), of the whole data set."""
+    if not learnable:
+        raise FastembError(f"{name}: no line has both a label and a word (kept by --min-count {config.min_count}): "
+                           "nothing to learn from")

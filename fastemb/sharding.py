@@ -171,11 +171,14 @@ class _LineRange:
         self.done = True
         return b""
 
+    def close(self) -> None:
+        self.stream.close()
+
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
-        self.stream.close()
+        self.close()
 
 
 def open_piece(piece: Piece):
@@ -231,11 +234,14 @@ class WordCounts:
         stats = {key: self.stats.get(key, 0) + other.stats.get(key, 0) for key in {**self.stats, **other.stats}}
         return WordCounts(self.words + [other.words[i] for i in new], counts, first, stats)
 
-    def vocabulary(self, min_count: int, max_vocab: int | None) -> Vocab:
-        """The vocabulary a single process builds from the same words: Vocab.build on the words in order of
-        their first occurrence in the whole corpus."""
+    def in_order(self) -> tuple[list[str], np.ndarray]:
+        """(the words, their counts) in order of their first occurrence in the whole corpus: a single process's."""
         order = np.argsort(self.first, kind="stable")
-        return Vocab.build([self.words[i] for i in order], self.counts[order], min_count, max_vocab)[0]
+        return [self.words[i] for i in order], self.counts[order]
+
+    def vocabulary(self, min_count: int, max_vocab: int | None) -> Vocab:
+        """The vocabulary a single process builds from the same words: Vocab.build on the words in order."""
+        return Vocab.build(*self.in_order(), min_count, max_vocab)[0]
 
 
 def merge_counts(first: WordCounts, second: WordCounts) -> WordCounts:
@@ -254,3 +260,9 @@ class ShardedCorpus:
     def blocks(self):
         for info in self.infos:
             yield np.frombuffer(info.checksum.encode(), np.uint8)
+
+    def token_blocks(self):
+        """The classifier's n-gram bucket rows that some shard's examples use (supervised.trained_bucket_ids
+        reads them as it reads a single process's examples)."""
+        for info in self.infos:
+            yield info.details.get("used_buckets", np.zeros(0, np.int32))

@@ -395,8 +395,9 @@ def examples_dataset(examples: Examples, config: SupervisedConfig, workdir: str 
 
 
 def supervised_job(data: TrainingData, config: SupervisedConfig, input_rows: np.ndarray,
-                   frozen: np.ndarray, dataset=None) -> Job:
-    """The classifier's job: labelled examples, noise labels ~ count^0.5 (fastText), the label tree for hs."""
+                   frozen: np.ndarray, dataset=None, output_rows: np.ndarray | None = None) -> Job:
+    """The classifier's job: labelled examples, noise labels ~ count^0.5 (fastText), the label tree for hs.
+    ``output_rows``: the label rows to start from (a cluster worker's replica), by default zeros."""
     from .core import make_tables
     from .losses import LOSSES, NOISE_TRIES
     from .sampling import alias_table, noise_distribution
@@ -416,8 +417,10 @@ def supervised_job(data: TrainingData, config: SupervisedConfig, input_rows: np.
                     max_in=max(int(examples.n_rows.max()), 1), max_hidden=1, max_out=max_out)
     word_offsets = np.concatenate(([0], np.cumsum(examples.word_counts, dtype=np.int64)))
     dataset = examples_dataset(examples, config) if dataset is None else dataset
-    return Job("supervised", config, data.words, dataset, word_offsets, CHUNK_WORDS, input_rows,
-               np.zeros((n_outputs, config.dim), np.float32), samplers, settings,
+    if output_rows is None:
+        output_rows = np.zeros((n_outputs, config.dim), np.float32)
+    return Job("supervised", config, data.words, dataset, word_offsets, CHUNK_WORDS, input_rows, output_rows,
+               samplers, settings,
                hot_candidates=(n_words, n_outputs), labels=data.labels, frozen=frozen)
 
 

@@ -107,3 +107,72 @@ def train_fasttext(command: str, input_path, output, **options) -> Path:
         extra = {} if command == "supervised" else {"model": command}
         train(str(input_path), thread=10, verbose=0, **extra, **options).save_model(f"{output}.bin")
     return Path(f"{output}.{'ftz' if command == 'quantize' else 'bin'}")
+
+
+@pytest.fixture(scope="session")
+def client():
+    """A Dask cluster of 2 worker processes of one thread each, shared by the distributed tests."""
+    distributed = pytest.importorskip("distributed")
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
+                                       silence_logs=50)
+    with distributed.Client(cluster) as connection:
+        yield connection
+    cluster.close()
+
+
+def kill_a_worker_in_round(client, round_number: int, monkeypatch) -> list:
+    """Kill a worker process of ``client``'s cluster (SIGKILL) while the tasks of round ``round_number`` of the
+    next distributed run are out; returns the list the killed worker's address is put in."""
+    import signal
+
+    import distributed as dask_distributed
+    as_completed = dask_distributed.as_completed
+    killed, rounds = [], []
+
+    def kill_in_round(futures, **options):
+        rounds.append(1)
+        if len(rounds) == round_number:
+            address, pid = sorted(client.run(os.getpid).items())[0]
+            os.kill(pid, signal.SIGKILL)
+            killed.append(address)
+        return as_completed(futures, **options)
+
+    monkeypatch.setattr(dask_distributed, "as_completed", kill_in_round)
+    return killed
+
+
+def stopped_after_round_4_and_resumed(client, trainer, report, input_path, output, monkeypatch):
+    """Train a distributed run's ``trainer`` with a checkpoint after every round, stop it as Ctrl-C would after
+    round 4 (``output``, which holds "old output", must stay as it was), then resume the checkpoint on ``client``
+    to the end; returns the resumed model."""
+    from fastemb import distributed as driver
+    from fastemb.run import resume, run_to_file
+    from fastemb.trainer import Interrupted
+    merge = driver.ClusterTrainer._merge
+
+    def stop_after_round_4(self, *args):
+        merge(self, *args)
+        if self.round == 4:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(driver.ClusterTrainer, "_merge", stop_after_round_4)
+    checkpoint = output.parent / "run.ckpt"
+    output.write_text("old output\n")
+    with pytest.raises(Interrupted, match="round 5 of"):
+        run_to_file(trainer, report, {"input": str(input_path), "output": str(output)}, str(checkpoint),
+                    checkpoint_every=1e-6)
+    assert output.read_text() == "old output\n"
+    monkeypatch.setattr(driver.ClusterTrainer, "_merge", merge)
+    model, _ = resume(str(checkpoint), cluster=client)
+    assert model.report["resumed_from"] == str(checkpoint)
+    return model
+
+
+def three_files(directory, parts) -> list[str]:
+    """Three lists of lines (bytes) written as a.txt.gz, b.txt and c.txt in ``directory``; their paths."""
+    import gzip
+    paths = [directory / "a.txt.gz", directory / "b.txt", directory / "c.txt"]
+    paths[0].write_bytes(gzip.compress(b"".join(parts[0])))
+    paths[1].write_bytes(b"".join(parts[1]))
+    paths[2].write_bytes(b"".join(parts[2]))
+    return [str(p) for p in paths]

@@ -10,22 +10,13 @@ import pytest
 from fastemb.config import Word2VecConfig
 from fastemb.sharding import plan_shards, stream_bytes
 
-from conftest import ROOT, run_cli
+from conftest import three_files, ROOT, kill_a_worker_in_round, run_cli, stopped_after_round_4_and_resumed
 from test_planted import _accuracy
 
 distributed = pytest.importorskip("distributed")
 
 CORPUS = ROOT / "data" / "corpus.txt.gz"
 SETTINGS = dict(dim=50, epochs=5, threads=1, seed=3, round_words=50_000)
-
-
-@pytest.fixture(scope="module")
-def client():
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
-                                       silence_logs=50)
-    with distributed.Client(cluster) as connection:
-        yield connection
-    cluster.close()
 
 
 def _train(client, path=CORPUS, **options):
@@ -47,11 +38,7 @@ def _split_corpus(directory):
     parts[0] += [b"tie1 tie2 tie2 tie1 \xff\xfe\n"]
     parts[1] += [b"tie3 tie3 tie1 tie2 tie0 tie0 \xff\xff\n"]
     parts[2] += [b"tie3 tie0"]
-    paths = [directory / "a.txt.gz", directory / "b.txt", directory / "c.txt"]
-    paths[0].write_bytes(gzip.compress(b"".join(parts[0])))
-    paths[1].write_bytes(b"".join(parts[1]))
-    paths[2].write_bytes(b"".join(parts[2]))
-    return [str(p) for p in paths]
+    return three_files(directory, parts)
 
 
 @pytest.mark.parametrize("n_shards", [1, 2, 3, 7])
@@ -136,21 +123,8 @@ def test_a_worker_killed_mid_round_loses_no_update_and_counts_none_twice(client,
     # Dask runs its task again on the other worker, the nanny starts a new process that gets a shard (and
     # the whole model) the next round. Every task is a pure function of its arguments, so the vectors are
     # the reference run's, bit for bit.
-    import distributed as dask_distributed
-    as_completed = dask_distributed.as_completed
-    killed = []
 
-    def kill_in_round_3(futures, **options):
-        rounds = len(killed_rounds)
-        killed_rounds.append(1)
-        if rounds == 2:
-            address, pid = sorted(client.run(os.getpid).items())[0]
-            os.kill(pid, signal.SIGKILL)
-            killed.append(address)
-        return as_completed(futures, **options)
-
-    killed_rounds = []
-    monkeypatch.setattr(dask_distributed, "as_completed", kill_in_round_3)
+    killed = kill_a_worker_in_round(client, 3, monkeypatch)
     model = _train(client)
     assert killed
     report = model.report
@@ -242,38 +216,22 @@ def test_a_round_returns_only_the_rows_it_changed():
 
 def test_an_interrupted_distributed_run_resumes_to_the_same_vectors(client, two_workers, tmp_path, monkeypatch):
     from fastemb import distributed as driver
-    from fastemb.run import resume, run_to_file
-    from fastemb.trainer import Interrupted
-
     config = Word2VecConfig(**{k: v for k, v in SETTINGS.items() if k != "round_words"})
     trainer, report = driver.prepare(str(CORPUS), config, cluster=client, round_words=SETTINGS["round_words"])
-    merge = driver.ClusterTrainer._merge
-
-    def stop_after_round_4(self, *args):
-        merge(self, *args)
-        if self.round == 4:
-            raise KeyboardInterrupt
-
-    monkeypatch.setattr(driver.ClusterTrainer, "_merge", stop_after_round_4)
-    checkpoint, output = tmp_path / "run.ckpt", tmp_path / "vectors.txt"
-    output.write_text("old output\n")
-    with pytest.raises(Interrupted, match="round 5 of"):
-        run_to_file(trainer, report, {"input": str(CORPUS), "output": str(output)}, str(checkpoint),
-                    checkpoint_every=1e-6)
-    assert output.read_text() == "old output\n"
-    monkeypatch.setattr(driver.ClusterTrainer, "_merge", merge)
-    model, _ = resume(str(checkpoint), cluster=client)
+    output = tmp_path / "vectors.txt"
+    model = stopped_after_round_4_and_resumed(client, trainer, report, CORPUS, output, monkeypatch)
     assert np.array_equal(model.input_rows, two_workers.input_rows)
     assert np.array_equal(model.output_rows, two_workers.output_rows)
     assert output.read_text() != "old output\n"
 
 
-def test_without_dask_cluster_is_one_error_line(monkeypatch, tmp_path):
+@pytest.mark.parametrize("command", ["skipgram", "supervised"])
+def test_without_dask_cluster_is_one_error_line(monkeypatch, tmp_path, command):
     from click.testing import CliRunner
 
     from fastemb.cli import main
     monkeypatch.setitem(__import__("sys").modules, "distributed", None)
-    result = CliRunner().invoke(main, ["skipgram", str(CORPUS), "-o", str(tmp_path / "v.txt"), "--cluster", "local:2"])
+    result = CliRunner().invoke(main, [command, str(CORPUS), "-o", str(tmp_path / "v.txt"), "--cluster", "local:2"])
     assert result.exit_code == 1
     assert result.output.strip() == "Error: --cluster needs dask.distributed: pip install 'fastemb[distributed]'"
     assert not (tmp_path / "v.txt").exists()
@@ -284,7 +242,7 @@ def test_without_dask_cluster_is_one_error_line(monkeypatch, tmp_path):
     (["cbow", "--cluster", "local:0"], "Error: --cluster local:0: expected local:N with N >= 1"),
     (["skipgram", "--cluster", "nowhere"], "Error: --cluster nowhere: expected local:N or a Dask scheduler address"),
     (["skipgram", "-", "--cluster", "local:1"], "standard input ('-') cannot be shared"),
-    (["supervised", "--cluster", "local:1"], "Error: --cluster trains skipgram and cbow"),
+    (["supervised", "-", "--cluster", "local:1"], "standard input ('-') cannot be shared"),
 ])
 def test_cluster_errors_are_one_line(tmp_path, args, message):
     done = run_cli(*args, "-o", tmp_path / "out.txt", input_text="a b c\n")
