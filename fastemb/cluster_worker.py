@@ -17,7 +17,7 @@ from __future__ import annotations
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -69,6 +69,7 @@ class RoundTask:
     spans: list[tuple[int, int, int]]  # (epoch, first chunk, last chunk) in order
     words_before: float       # the schedule (epoch_kernel.Schedule) as this shard sees it: the global one
     total_words: float        # scaled by this shard's share of the round's words
+    slow: tuple = (0, 1.0)    # (rows, scale): see rounds.slow_rows
 
 
 @dataclass
@@ -231,7 +232,8 @@ def _trainer(state: _Run, task: RoundTask, vocab: Vocab):
         if task.shard not in state.corpora:  # the shard moved here (its worker was lost): read it again
             encode_shard(task.run, task.shard, task.pieces, vocab, task.config)
         inputs, outputs = state.model
-        trainer = Trainer(word2vec_job(state.corpora[task.shard], vocab, task.config, inputs.copy(), outputs.copy()))
+        job = word2vec_job(state.corpora[task.shard], vocab, task.config, inputs.copy(), outputs.copy())
+        trainer = Trainer(replace(job, slow=task.slow))
         state.trainers[task.shard] = trainer
     return trainer
 

@@ -26,7 +26,7 @@ from . import __version__
 from .errors import FastembError
 from .fileio import STDIN, input_paths
 from .progress import Progress
-from .rounds import COMBINERS, DeltaSum, RoundPlan, rate_scale, shard_seed
+from .rounds import COMBINERS, DeltaSum, RoundPlan, rate_scale, shard_seed, slow_rows
 from .signals import held
 from .trainer import Interrupted, new_state
 
@@ -216,6 +216,7 @@ class ClusterTrainer:
         scale = rate_scale(combiner, len(self.active))
         self.shard_configs = [dataclasses.replace(config, seed=shard_seed(config.seed, k), lr=config.lr * scale,
                                                   min_lr=config.min_lr * scale) for k in range(len(shards))]
+        self.slow = slow_rows(vocab.counts, combiner, len(self.active))
         n_inputs, n_outputs = table_rows(len(vocab), config)
         self.input_rows = input_rows if input_rows is not None else initial_input_rows(n_inputs, config)
         if output_rows is None or output_rows.shape[0] != n_outputs:
@@ -231,6 +232,7 @@ class ClusterTrainer:
         self.loss_sum = self.scored = self.train_seconds = 0.0
         self.worker_rates: dict[str, float] = {}
         self.figures = {"cluster": connection.address, "shards": len(shards), "round_words": round_words,
+                        "slow_rows": self.slow[0], "slow_scale": self.slow[1],
                         "rounds": self.plan.rounds, "combiner": combiner, "models_sent": 0, "rounds_done": []}
 
     # -- what run.py and checkpoint.py read --------------------------------------------------------
@@ -370,7 +372,7 @@ class ClusterTrainer:
         def submit(shard: int, model, worker: str):
             words_before, total = self.plan.schedule(shard, r)
             task = RoundTask(self.run_id, r, shard, self.shards[shard], self.shard_configs[shard],
-                             self.plan.spans(shard, r), words_before, total)
+                             self.plan.spans(shard, r), words_before, total, self.slow)
             future = client.submit(train_round, task, self._vocabulary(), model, workers=[worker],
                                    allow_other_workers=True, pure=False)
             futures[future] = shard
