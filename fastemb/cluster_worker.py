@@ -17,7 +17,7 @@ from __future__ import annotations
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -70,6 +70,7 @@ class RoundTask:
     spans: list[tuple[int, int, int]]  # (epoch, first chunk, last chunk) in order
     words_before: float       # the schedule (epoch_kernel.Schedule) as this shard sees it: the global one
     total_words: float        # scaled by this shard's share of the round's words
+    slow: tuple = (0, 1.0)    # (rows, scale): see rounds.slow_rows
 
 
 @dataclass
@@ -217,7 +218,7 @@ def _trainer(state: _Run, task: RoundTask, dictionary):
         inputs, outputs = state.model
         job = objective_for(task.config).job(state.corpora[task.shard], dictionary, task.config, inputs.copy(),
                                              outputs.copy())
-        trainer = Trainer(job)
+        trainer = Trainer(replace(job, slow=task.slow))
         state.trainers[task.shard] = trainer
     return trainer
 

@@ -122,7 +122,14 @@ def output_update(hidden, n_in, out_row, g, grad_hidden):
 
 
 @jit
-def logistic_rows(in_matrix, in_ids, n_in, out_matrix, out_ids, n_out, labels, lr, tables, coeff, grad):
+def slow_gain(row, slow):
+    """What a step of ``row`` is multiplied by: slow = (rows, scale), rows below ``rows`` take ``scale``
+    (a cluster worker's most frequent rows learn at the single-process rate, see rounds.slow_rows)."""
+    return slow[1] if row < slow[0] else np.float32(1.0)
+
+
+@jit
+def logistic_rows(in_matrix, in_ids, n_in, out_matrix, out_ids, n_out, labels, lr, tables, coeff, grad, slow):
     """Logistic loss of ``n_in`` input rows against ``n_out`` output rows with 0/1 labels; returns the loss.
 
     The input rows are read in place (no copy): in_matrix[in_ids[c]] for c < n_in.
@@ -132,6 +139,7 @@ def logistic_rows(in_matrix, in_ids, n_in, out_matrix, out_ids, n_out, labels, l
     The caller applies ``grad`` to the input side (skip-gram: to each row; supervised:
     to every row of the mean). Rows are combined two at a time so that each inner loop
     loads two rows per store: the block is bound by loads and stores, not arithmetic.
+    ``slow`` = (rows, scale): output rows below ``rows`` move by ``scale`` times their step (see ``slow_gain``).
     """
     dim = out_matrix.shape[1]
     loss = np.float32(0.0)
@@ -148,9 +156,10 @@ def logistic_rows(in_matrix, in_ids, n_in, out_matrix, out_ids, n_out, labels, l
             g0, l0 = logistic_step(logit0, label, lr, tables)
             coeff[0, o] = g0
             loss += l0
+            g_out = g0 * slow_gain(out_ids[o], slow)
             for d in range(dim):
                 grad_row[d] += g0 * out_row[d]
-                out_row[d] += g0 * h0[d]
+                out_row[d] += g_out * h0[d]
         return loss
     for o in range(n_out):
         out_row = out_matrix[out_ids[o]]
@@ -176,6 +185,9 @@ def logistic_rows(in_matrix, in_ids, n_in, out_matrix, out_ids, n_out, labels, l
     backprop_rows(coeff, n_in, out_matrix, out_ids, n_out, grad)
     for o in range(n_out):
         out_row = out_matrix[out_ids[o]]
+        if out_ids[o] < slow[0]:  # the input rows' gradient (above) took the full step
+            for c in range(n_in):
+                coeff[c, o] *= slow[1]
         for c in range(0, n_in - 1, 2):
             h0, h1 = in_matrix[in_ids[c]], in_matrix[in_ids[c + 1]]
             g0, g1 = coeff[c, o], coeff[c + 1, o]
@@ -242,11 +254,15 @@ def softmax_rows(hidden, out_matrix, out_ids, n_out, target, lr, scores, g, grad
 
 
 @jit
-def add_rows(matrix, rows, n, block):
-    """matrix[rows[c]] += block[c]: the scatter that makes the update sparse."""
+def add_rows(matrix, rows, n, block, slow):
+    """matrix[rows[c]] += block[c] (times ``slow_gain``): the scatter that makes the update sparse."""
     dim = matrix.shape[1]
     for c in range(n):
         row = matrix[rows[c]]
+        if rows[c] < slow[0]:
+            for d in range(dim):
+                row[d] += slow[1] * block[c, d]
+            continue
         for d in range(dim):
             row[d] += block[c, d]
 
@@ -267,10 +283,11 @@ def combine_rows(matrix, rows, n, average, block):
 
 
 @jit
-def add_to_rows(matrix, rows, n, vector, scale):
-    """matrix[rows[c]] += scale * vector for c < n: one gradient shared by every input row."""
+def add_to_rows(matrix, rows, n, vector, scale, slow):
+    """matrix[rows[c]] += scale * vector (times ``slow_gain``) for c < n: one gradient shared by every input row."""
     dim = matrix.shape[1]
     for c in range(n):
         row = matrix[rows[c]]
+        gain = scale * slow_gain(rows[c], slow)
         for d in range(dim):
-            row[d] += scale * vector[d]
+            row[d] += gain * vector[d]

@@ -213,6 +213,7 @@ class ClusterTrainer:
         scale = rate_scale(combiner, len(self.active))
         self.shard_configs = [dataclasses.replace(config, seed=shard_seed(config.seed, k), lr=config.lr * scale,
                                                   min_lr=config.min_lr * scale) for k in range(len(shards))]
+        self.slow = objective.slow_rows(dictionary, combiner, len(self.active))
         self.input_rows, self.output_rows = input_rows, output_rows
         self.sums = (DeltaSum(self.input_rows, combiner, len(self.active)),
                      DeltaSum(self.output_rows, combiner, len(self.active)))
@@ -224,6 +225,7 @@ class ClusterTrainer:
         self.loss_sum = self.scored = self.train_seconds = 0.0
         self.worker_rates: dict[str, float] = {}
         self.figures = {"cluster": connection.address, "shards": len(shards), "round_words": round_words,
+                        "slow_rows": self.slow[0], "slow_scale": self.slow[1],
                         "rounds": self.plan.rounds, "combiner": combiner, "models_sent": 0, "rounds_done": []}
 
     # -- what run.py and checkpoint.py read --------------------------------------------------------
@@ -363,7 +365,7 @@ class ClusterTrainer:
         def submit(shard: int, model, worker: str):
             words_before, total = self.plan.schedule(shard, r)
             task = RoundTask(self.run_id, r, shard, self.shards[shard], self.shard_configs[shard],
-                             self.plan.spans(shard, r), words_before, total)
+                             self.plan.spans(shard, r), words_before, total, self.slow)
             future = client.submit(train_round, task, self._dictionary(), model, workers=[worker],
                                    allow_other_workers=True, pure=False)
             futures[future] = shard

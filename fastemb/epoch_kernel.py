@@ -55,6 +55,8 @@ Settings = namedtuple("Settings", [
     "hot_in", "hot_out",  # rows of each table every thread keeps a private copy of (0 with one thread)
     "lr_refresh_words",  # re-read the learning rate after this many words (fastText: 100; word2vec: every sentence)
     "n_words",           # input rows that are words (the classifier's n-gram buckets follow them)
+    "slow_in", "slow_out",  # rows of each table's store below these learn at slow_scale x the rate (0: none)
+    "slow_scale",        # float: a cluster worker's most frequent rows take the single-process rate (rounds.py)
     "max_tokens", "max_context", "max_in", "max_hidden", "max_out",  # scratch sizes per thread
 ])
 Schedule = namedtuple("Schedule", "lr min_lr words_before total_words")

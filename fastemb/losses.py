@@ -82,15 +82,17 @@ def choose_targets(s, target, gold, n_gold, noise, paths, rng, rows, scratch, fi
 
 
 @inline
-def loss_update(loss, hidden, hidden_ids, n_hidden, output_rows, out_ids, n_out, labels, target, lr, tables, scratch):
+def loss_update(loss, hidden, hidden_ids, n_hidden, output_rows, out_ids, n_out, labels, target, lr, tables, scratch,
+                slow):
     """Score the hidden rows against the chosen output rows, move those rows, leave the hidden gradient in
-    ``scratch.grad[:n_hidden]``; returns the loss. softmax takes one hidden row."""
+    ``scratch.grad[:n_hidden]``; returns the loss. softmax takes one hidden row. ``slow``: see core.slow_gain
+    (the logistic losses; the classifier's softmax has no slow rows)."""
     if loss == SOFTMAX:
         scratch.grad[0, :] = 0.0
         return softmax_rows(hidden[hidden_ids[0]:], output_rows, out_ids, n_out, target, lr, scratch.scores,
                             scratch.coeff[0], scratch.grad)
     return logistic_rows(hidden, hidden_ids, n_hidden, output_rows, out_ids, n_out, labels, lr, tables,
-                         scratch.coeff, scratch.grad)
+                         scratch.coeff, scratch.grad, slow)
 
 
 @jit

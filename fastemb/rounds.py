@@ -122,6 +122,28 @@ def rate_scale(combiner: str, shards: int) -> int:
     return min(shards, MAX_RATE_SCALE) if combiner == "average" else 1
 
 
+SLOW_FREQUENCY = 5e-5  # en-mix: the 2,000 most frequent words (a count of 1,858 or more in 36 M tokens)
+
+
+def slow_rows(counts: np.ndarray, combiner: str, shards: int) -> tuple[int, float]:
+    """(rows, scale): the rows of each table that take the single-process rate on a worker whose rate is
+    scaled (``average``), as the multiplier of the worker's rate. The rate times S is what costs a cluster
+    its quality, and the cost is in the most frequent rows: one process on en-mix scores 0.475 on the
+    analogies at 0.025, 0.446 at 0.1, and 0.482 at 0.1 with the words of frequency 5e-5 or more (2,000
+    input rows, the same ids of the output table: their noise rows, or the Huffman nodes nearest the root)
+    at 0.025. Their changes are still divided by S: they take many steps in every shard and saturate, so
+    averaging suits them, but past MAX_RATE_SCALE shards that would leave them less than 1/MAX_RATE_SCALE of
+    the single-process pace (8 workers on en-mix: 0.356, against 0.373 with no slow rows), so there they
+    take S / MAX_RATE_SCALE times the single-process rate (0.394). ``counts``: the vocabulary's, most
+    frequent first."""
+    scale = rate_scale(combiner, shards)
+    if scale == 1:
+        return 0, 1.0
+    counts = np.asarray(counts)
+    frequent = int(np.count_nonzero(counts >= SLOW_FREQUENCY * counts.sum()))
+    return frequent, max(1.0, shards / MAX_RATE_SCALE) / scale
+
+
 class DeltaSum:
     """The shards' changes to one table in a round, combined into it by ``combiner`` (see above)."""
 

@@ -36,6 +36,7 @@ class Job:
     samplers: tuple                # see epoch_kernel.train_chunks
     settings: dict                 # epoch_kernel.Settings fields the objective decides
     hot_candidates: tuple = (0, 0)  # rows of each table that may get per-thread copies (the lowest ids: hottest)
+    slow: tuple = (0, 1.0)         # (rows, scale): each table's lowest ids learn at scale x the rate (rounds.slow_rows)
     labels: object = None          # vocab.Vocab of the labels (the classifier)
     frozen: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint8))
     subwords: tuple = (np.zeros(0, np.int32), np.zeros(1, np.int64))  # (rows, offsets) of each word's input rows
@@ -149,7 +150,11 @@ class Trainer:
         self.job, self.config, self.data = job, config, job.data
         # Each table is one array: the threads' private copies of its hot rows and their values at
         # the last merge (see epoch_kernel), then the model's rows.
-        self.hot_in, self.hot_out = (config.hot(n) for n in job.hot_candidates)
+        slow_rows, slow_scale = job.slow
+        # Private copies are of the hottest rows; with slow rows, of slow rows only, so that a store row is
+        # slow exactly when it lies below the table's shared rows plus slow_rows.
+        self.hot_in, self.hot_out = (min(config.hot(n), slow_rows) if slow_rows else config.hot(n)
+                                     for n in job.hot_candidates)
         self.input_store = _store(job.input_rows, 2 * self.hot_in * config.threads)
         self.output_store = _store(job.output_rows, 2 * self.hot_out * config.threads)
         self.input_rows = self.input_store[2 * self.hot_in * config.threads:]
@@ -157,7 +162,10 @@ class Trainer:
         self.frozen = job.frozen if len(job.frozen) else np.zeros(len(self.input_rows), np.uint8)
         self.settings = Settings(**{name: 0 for name in Settings._fields}) \
             ._replace(objective=OBJECTIVES[job.objective], threads=config.threads, seed=config.seed,
-                      hot_in=self.hot_in, hot_out=self.hot_out, **job.settings)
+                      hot_in=self.hot_in, hot_out=self.hot_out, **job.settings,
+                      slow_in=2 * self.hot_in * config.threads + slow_rows if slow_rows else 0,
+                      slow_out=2 * self.hot_out * config.threads + slow_rows if slow_rows else 0,
+                      slow_scale=float(slow_scale))
         self.chunk_starts = plan_chunks(job.chunk_offsets, job.chunk_words)
         self.segments = self.data.segment_bounds(self.chunk_starts)  # one, unless the data is on disk
         self.segment = 0

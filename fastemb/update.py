@@ -49,6 +49,7 @@ def update(model, in_ids, n_in, grad_ids, n_grad, scale, n_out, target, lr, s, t
     Returns the loss."""
     input_rows, output_rows = model
     combine, loss = s.combine, s.loss
+    slow_in, slow_out = (s.slow_in, np.float32(s.slow_scale)), (s.slow_out, np.float32(s.slow_scale))
     # Ask for every row the step touches before the arithmetic starts, so that their cache misses
     # overlap (the step is bound by them: 1.3-1.5x the words/sec of skip-gram and CBOW on en-mix).
     # softmax and ova read every label row, which stay in the cache anyway.
@@ -59,13 +60,13 @@ def update(model, in_ids, n_in, grad_ids, n_grad, scale, n_out, target, lr, s, t
         prefetch_row(input_rows, in_ids[c])
     if combine == SEPARATE:
         value = loss_update(loss, input_rows, in_ids, n_in, output_rows, scratch.out_ids, n_out,
-                            scratch.labels, target, lr, tables, scratch)
-        add_rows(input_rows, in_ids, n_in, scratch.grad)
+                            scratch.labels, target, lr, tables, scratch, slow_out)
+        add_rows(input_rows, in_ids, n_in, scratch.grad, slow_in)
         return value
     combine_rows(input_rows, in_ids, n_in, combine == MEAN, scratch.hidden)
     value = loss_update(loss, scratch.hidden, scratch.hidden_id, 1, output_rows, scratch.out_ids, n_out,
-                        scratch.labels, target, lr, tables, scratch)
-    add_to_rows(input_rows, grad_ids, n_grad, scratch.grad[0], scale)
+                        scratch.labels, target, lr, tables, scratch, slow_out)
+    add_to_rows(input_rows, grad_ids, n_grad, scratch.grad[0], scale, slow_in)
     return value
 
 

@@ -16,7 +16,8 @@ def _random_model(rows=50, dim=16, seed=0):
 
 
 @pytest.mark.parametrize("n_in, n_out", [(3, 3), (4, 6), (1, 5), (2, 1)])  # odd and even counts on both sides
-def test_logistic_rows_matches_the_analytic_gradient_and_touches_only_its_rows(n_in, n_out):
+@pytest.mark.parametrize("slow_rows", [0, 10])  # rows below 10 (in_rows 3, 7; out_rows 5, 9) take a quarter step
+def test_logistic_rows_matches_the_analytic_gradient_and_touches_only_its_rows(n_in, n_out, slow_rows):
     inputs, outputs = _random_model()
     tables = core.make_tables()
     in_rows = np.array([3, 7, 11, 14][:n_in], dtype=np.int32)
@@ -32,11 +33,14 @@ def test_logistic_rows_matches_the_analytic_gradient_and_touches_only_its_rows(n
     logits = hidden @ before_out[out_rows].T
     expected_coeff = lr * (labels[None, :] - _sigmoid(logits))
     expected_grad_hidden = expected_coeff @ before_out[out_rows]
+    slow = (slow_rows, np.float32(0.25))
+    gain_in, gain_out = (np.where(rows < slow_rows, 0.25, 1.0)[:, None] for rows in (in_rows, out_rows))
     expected_out = before_out.copy()
-    expected_out[out_rows] += expected_coeff.T @ hidden
+    expected_out[out_rows] += gain_out * (expected_coeff.T @ hidden)  # the hidden gradient takes the full step
     expected_loss = -(labels * np.log(_sigmoid(logits)) + (1 - labels) * np.log(1 - _sigmoid(logits))).sum()
 
-    loss = core.logistic_rows(inputs, in_rows, n_in, outputs, out_rows, n_out, labels, lr, tables, coeff, grad_hidden)
+    loss = core.logistic_rows(inputs, in_rows, n_in, outputs, out_rows, n_out, labels, lr, tables, coeff, grad_hidden,
+                              slow)
     assert np.array_equal(inputs, before_in)  # the caller applies grad to the input side
     np.testing.assert_allclose(grad_hidden, expected_grad_hidden, atol=2e-3)
     np.testing.assert_allclose(outputs, expected_out, atol=2e-3)
@@ -44,9 +48,10 @@ def test_logistic_rows_matches_the_analytic_gradient_and_touches_only_its_rows(n
     untouched = np.setdiff1d(np.arange(len(outputs)), out_rows)
     assert np.array_equal(outputs[untouched], before_out[untouched])
 
-    core.add_rows(inputs, in_rows, n_in, grad_hidden)
+    core.add_rows(inputs, in_rows, n_in, grad_hidden, slow)
     changed = np.flatnonzero(np.any(inputs != before_in, axis=1))
     assert set(changed) == set(in_rows)
+    np.testing.assert_allclose(inputs[in_rows] - before_in[in_rows], gain_in * grad_hidden, atol=1e-6)
 
 
 def test_softmax_rows_matches_the_analytic_gradient():
@@ -76,10 +81,11 @@ def test_combine_rows_and_add_to_rows_touch_only_the_rows_used():
     core.combine_rows(inputs, rows, 4, False, block)
     np.testing.assert_allclose(block[0], inputs[rows].sum(axis=0), atol=1e-5)
     before = inputs.copy()
-    core.add_to_rows(inputs, rows, 4, np.ones(inputs.shape[1], np.float32), np.float32(0.5))
+    core.add_to_rows(inputs, rows, 4, np.ones(inputs.shape[1], np.float32), np.float32(0.5), (2, np.float32(0.5)))
     changed = np.flatnonzero(np.any(inputs != before, axis=1))
     assert set(changed) == {1, 4, 30}
     np.testing.assert_allclose(inputs[4] - before[4], 1.0, atol=1e-6)  # listed twice, moved twice
+    np.testing.assert_allclose(inputs[1] - before[1], 0.25, atol=1e-6)  # a slow row (below 2): half the step
 
 
 def test_sigmoid_table_is_accurate_and_saturates():
