@@ -25,7 +25,9 @@ changes are divided by S. A row whose steps stay linear moves exactly as the sum
 would move it (S times the steps, divided by S), a saturated row moves to the mean of the shards'
 points (stable). The rate times S is itself a limit: past MAX_RATE_SCALE shards the rate stops growing
 (each step at 8 times word2vec's rate diverges), and linear rows then learn at MAX_RATE_SCALE / S of
-the single-process pace. docs/distributed.md has the measurements.
+the single-process pace. The exception is the most frequent rows (``slow_rows``): the rate times S costs
+quality in them, and they saturate in every shard anyway, so they train at the single-process rate.
+docs/distributed.md has the measurements.
 """
 from __future__ import annotations
 

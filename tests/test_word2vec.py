@@ -11,7 +11,7 @@ from fastemb.huffman import huffman_paths
 from fastemb.trainer import Trainer, plan_chunks
 from fastemb.vocab import Vocab
 
-from conftest import stopped_and_resumed
+from conftest import ROOT, stopped_and_resumed
 
 MODELS = [("skipgram", "pair"), ("skipgram", "batched"), ("cbow", "batched")]
 
@@ -291,3 +291,22 @@ def test_init_refuses_a_checkpoint_whose_rows_are_not_one_per_word(topic_corpus,
     save_checkpoint(str(tmp_path / "subwords.ckpt"), trainer, {})
     with pytest.raises(FastembError, match="--init takes word2vec vectors or a skip-gram/CBOW checkpoint"):
         _train(topic_corpus, dim=8, init=str(tmp_path / "subwords.ckpt"))
+
+
+@pytest.mark.parametrize("loss", ["ns", "hs"])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_slow_rows_take_their_scale_of_every_step_and_the_others_the_whole(loss, threads):
+    # A cluster worker's most frequent rows learn at a fraction of its rate (rounds.slow_rows): at scale 0
+    # the 30 lowest ids of both tables never move, with the threads' private copies of hot rows too.
+    from dataclasses import replace
+    config = Word2VecConfig(dim=16, epochs=1, threads=threads, seed=3, loss=loss, hot_rows=100, min_count=1)
+    vocab, corpus = word2vec.read_corpus(str(ROOT / "data" / "corpus.txt.gz"), config)
+    job = word2vec.word2vec_job(corpus, vocab, config)
+    inputs, outputs = job.input_rows.copy(), job.output_rows.copy()
+    trainer = Trainer(replace(job, slow=(30, 0.0)))
+    assert (trainer.hot_in, trainer.hot_out) == ((30, 30) if threads > 1 else (0, 0))
+    trainer.run()
+    assert np.array_equal(trainer.input_rows[:30], inputs[:30])
+    assert np.array_equal(trainer.output_rows[:30], outputs[:30])
+    assert np.all(np.any(trainer.input_rows[30:200] != inputs[30:200], axis=1))
+    assert np.all(np.any(trainer.output_rows[30:200] != outputs[30:200], axis=1))
