@@ -30,7 +30,7 @@ from .config import SupervisedConfig
 from .corpus import first_spellings
 from .errors import FastembError
 from .fileio import STDIN, Inputs, input_name, input_paths, open_binary
-from .vocab import Vocab
+from .vocab import Vocab, positions
 
 READ_HINT_BYTES = 1 << 22  # the Python reader reads and encodes lines in batches of about this many bytes
 EOS = "</s>"               # fastText's end-of-line token, appended to every line (SupervisedConfig.eos)
@@ -65,11 +65,15 @@ class TokenStream:
         return TokenStream(self.types, tokens, offsets, self.eos_type)
 
     def label_types(self, prefix: str) -> np.ndarray:
-        """Per type: is it a label? The end token is always a word."""
-        is_label = np.fromiter((t.startswith(prefix) for t in self.types), dtype=bool, count=len(self.types))
-        if self.eos_type >= 0:
-            is_label[self.eos_type] = False
-        return is_label
+        return label_mask(self.types, self.eos_type, prefix)
+
+
+def label_mask(types: Sequence[str], eos_type: int, prefix: str) -> np.ndarray:
+    """Per type: is it a label? The end token (``eos_type``, -1: none) is always a word."""
+    is_label = np.fromiter((t.startswith(prefix) for t in types), dtype=bool, count=len(types))
+    if eos_type >= 0:
+        is_label[eos_type] = False
+    return is_label
 
 
 class _TokenTable:
@@ -281,12 +285,6 @@ class TrainingData:
     learnable: int = 0            # examples with a word of their own besides the end token
 
 
-def _ids_in(vocab: Vocab, types: list[str], chosen: np.ndarray) -> np.ndarray:
-    """The id in ``vocab`` of each chosen type, -1 where it has none."""
-    index = {word: i for i, word in enumerate(vocab.words)}
-    return np.array([index.get(types[i], -1) for i in chosen], dtype=np.int32)
-
-
 def build_dictionaries(types: list[str], counts: np.ndarray, eos_type: int, config: SupervisedConfig,
                        name: str) -> tuple[Vocab, Vocab]:
     """The words and the labels of a data set whose token types are ``types`` in order of first occurrence,
@@ -295,9 +293,7 @@ def build_dictionaries(types: list[str], counts: np.ndarray, eos_type: int, conf
     if not counts.sum():
         raise FastembError(f"{name}: the file is empty (no tokens)")
     prefix = config.label_prefix
-    is_label = np.fromiter((t.startswith(prefix) for t in types), dtype=bool, count=len(types))
-    if eos_type >= 0:
-        is_label[eos_type] = False
+    is_label = label_mask(types, eos_type, prefix)
     if not is_label.any():
         raise FastembError(f"{name}: no line has a label (a token starting with {prefix!r}); "
                            "check --label-prefix")
@@ -321,9 +317,9 @@ def encode_training_data(stream: TokenStream, words: Vocab, labels: Vocab, confi
     is_label = stream.label_types(config.label_prefix)
     word_types, label_types = np.flatnonzero(~is_label), np.flatnonzero(is_label)
     token_word = np.full(len(types), NOT_A_WORD, dtype=np.int32)
-    token_word[word_types] = _ids_in(words, types, word_types)
+    token_word[word_types] = positions(words.words, (types[i] for i in word_types))
     token_label = np.full(len(types), -1, dtype=np.int32)
-    token_label[label_types] = _ids_in(labels, types, label_types)
+    token_label[label_types] = positions(labels.words, (types[i] for i in label_types))
     encoded = _encode(stream, token_word, token_label, config, len(words))
     non_blank = stream.non_blank
     gold, used = encoded.n_labels > 0, encoded.n_rows > 0
