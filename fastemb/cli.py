@@ -197,11 +197,13 @@ def _cluster_options(command):
     command = click.option("--combiner", type=click.Choice(["average", "sum", "mean"]), default="average",
                            show_default=True,
                            help="With --cluster: how the workers' changes to a row make the round's change (average: "
-                                "each worker trains at the rate times the workers and the changes are averaged; "
+                                "each worker trains at the rate times the workers, up to 4, and the changes are divided by "
+                                "as much; "
                                 "sum: added; mean: averaged over the workers that changed the row).")(command)
     command = click.option("--round-words", type=click.IntRange(min=10_000), default=None,
                            help="With --cluster: words each worker trains between two merges of the model "
-                                "[default: 4,000,000, fewer on a small corpus: at least 8 rounds].")(command)
+                                "[default: 4,000,000 up to 2 workers, past 2 workers 2,000,000 shared out among them; "
+                                "fewer on a small corpus: at least 8 rounds].")(command)
     command = click.option("--cluster", default=None, metavar="ADDRESS",
                            help="Train on a Dask cluster: local:N starts N worker processes here, tcp://host:8786 "
                                 "connects to a scheduler (pip install 'fastemb[distributed]'); --threads are each "

@@ -40,17 +40,19 @@ def add_changes(total, touched, ids, delta):
 
 
 @njit(cache=True, nogil=True)
-def apply_changes(table, total, touched, divide_by_touched, divisor, ids, values):
-    """Add each touched row's total change, divided by ``divisor`` or (``divide_by_touched``) by how many
-    shards changed it, to ``table``; its id and new value go to the front of ``ids`` and ``values``; the
-    totals and counts are zeroed for the next round. Returns how many rows changed."""
+def apply_changes(table, total, touched, divide_by_touched, slow_rows, slow_divisor, divisor, ids, values):
+    """Add each touched row's total change, divided by ``divisor`` (rows below ``slow_rows``: by
+    ``slow_divisor``) or (``divide_by_touched``) by how many shards changed it, to ``table``; its id and new
+    value go to the front of ``ids`` and ``values``; the totals and counts are zeroed for the next round.
+    Returns how many rows changed."""
     n = 0
     dim = table.shape[1]
     for row in range(table.shape[0]):
         count = touched[row]
         if count == 0:
             continue
-        scale = np.float32(1.0) / np.float32(count if divide_by_touched else divisor)
+        scale = np.float32(1.0) / np.float32(count if divide_by_touched else
+                                             (slow_divisor if row < slow_rows else divisor))
         ids[n] = row
         for d in range(dim):
             value = table[row, d] + total[row, d] * scale
@@ -80,6 +82,6 @@ def warm_up() -> float:
     n = take_changes(other, table, ids, delta)
     touched = np.zeros(2, np.int32)
     add_changes(other, touched, ids[:n], delta[:n])
-    apply_changes(table, other, touched, False, 1, ids, delta)
+    apply_changes(table, other, touched, False, 1, 2, 1, ids, delta)
     set_rows(table, ids[:n], delta[:n])
     return time.perf_counter() - started

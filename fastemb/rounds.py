@@ -20,13 +20,16 @@ hundreds of steps per round in every shard and converges towards the same point 
 moves it S times the distance (S shards), which overshoots, and past 2 shards diverges. ``mean``
 divides a row's sum by the number of shards that changed it: stable, but a row in the linear regime
 then learns from 1/S of its data. ``average`` (the default) is local SGD's recipe, which Ji et al.
-(2016) use for distributed word2vec: every shard trains with the learning rate times S and the
-changes are divided by S. A row whose steps stay linear moves exactly as the sum at the single rate
-would move it (S times the steps, divided by S), a saturated row moves to the mean of the shards'
-points (stable). The rate times S is itself a limit: past MAX_RATE_SCALE shards the rate stops growing
-(each step at 8 times word2vec's rate diverges), and linear rows then learn at MAX_RATE_SCALE / S of
-the single-process pace. The exception is the most frequent rows (``slow_rows``): the rate times S costs
-quality in them, and they saturate in every shard anyway, so they train at the single-process rate.
+(2016) use for distributed word2vec: every shard trains with the learning rate times M = min(S,
+MAX_RATE_SCALE) and a row's summed change is divided by M. A row whose steps stay linear moves exactly
+as the sum at the single rate would move it (S times the steps, times M, divided by M); a saturated row
+moves S / M times the way from the model to the mean of the shards' points: there while S <= M, at most
+twice the way past it (stable, since every shard pulls it back each round). M stops growing at
+MAX_RATE_SCALE because a step at 8 times word2vec's rate diverges, and the division cannot go lower than
+S / 2 (below it, the shards' pulls on the rows that saturate add up to a swing that grows). The most
+frequent rows (``slow_rows``) saturate in every shard and the rate times S costs quality in them: their
+change is divided by S, the mean of the shards' points, and on the workers they train at the
+single-process rate up to MAX_RATE_SCALE shards and at the workers' rate past it.
 docs/distributed.md has the measurements.
 """
 from __future__ import annotations
@@ -118,10 +121,19 @@ MAX_RATE_SCALE = 4  # en-mix, 5 epochs: 8 shards at 8 x 0.025 diverged (loss 41 
 
 def rate_scale(combiner: str, shards: int) -> int:
     """What the shards' learning rate is multiplied by (see ``average`` above): the number of shards, up to
-    MAX_RATE_SCALE; past it the rate stops growing (a step at 8 x the rate diverges) and the changes are
-    still divided by the number of shards, so a row in the linear regime learns at MAX_RATE_SCALE / S of
-    the single-process pace."""
+    MAX_RATE_SCALE (a step at 8 x the rate diverges)."""
     return min(shards, MAX_RATE_SCALE) if combiner == "average" else 1
+
+
+def divisors(combiner: str, shards: int) -> tuple[float, float]:
+    """(slow rows', other rows') divisor of a row's summed change under ``sum`` and ``average``. ``average``
+    divides the rows that take the worker's rate by that rate's scale, M, so that a linear row keeps the
+    single-process pace, but by no less than S / 2: a row that saturates in every shard then moves S / M
+    times the way to the mean of the shards' points, and past twice the way the swing grows (8 shards on
+    en-mix at 2 x the rate, changes divided by 2: final loss 6.9). Slow rows' changes are divided by S."""
+    if combiner != "average":
+        return 1.0, 1.0
+    return float(shards), float(max(rate_scale(combiner, shards), shards / 2))
 
 
 SLOW_FREQUENCY = 5e-5  # en-mix: the 2,000 most frequent words (a count of 1,858 or more in 36 M tokens)
@@ -133,10 +145,10 @@ def slow_rows(counts: np.ndarray, combiner: str, shards: int) -> tuple[int, floa
     its quality, and the cost is in the most frequent rows: one process on en-mix scores 0.475 on the
     analogies at 0.025, 0.446 at 0.1, and 0.482 at 0.1 with the words of frequency 5e-5 or more (2,000
     input rows, the same ids of the output table: their noise rows, or the Huffman nodes nearest the root)
-    at 0.025. Their changes are still divided by S: they take many steps in every shard and saturate, so
-    averaging suits them, but past MAX_RATE_SCALE shards that would leave them less than 1/MAX_RATE_SCALE of
-    the single-process pace (8 workers on en-mix: 0.356, against 0.373 with no slow rows), so there they
-    take S / MAX_RATE_SCALE times the single-process rate (0.394). ``counts``: the vocabulary's, most
+    at 0.025. Their changes are divided by S (``divisors``): they take many steps in every shard and
+    saturate, so the mean of the shards' points suits them, but past MAX_RATE_SCALE shards that would leave
+    them less than 1/MAX_RATE_SCALE of the single-process pace (8 workers on en-mix: 0.433 against 0.456),
+    so there they take S / MAX_RATE_SCALE times the single-process rate. ``counts``: the vocabulary's, most
     frequent first."""
     scale = rate_scale(combiner, shards)
     if scale == 1:
@@ -149,8 +161,9 @@ def slow_rows(counts: np.ndarray, combiner: str, shards: int) -> tuple[int, floa
 class DeltaSum:
     """The shards' changes to one table in a round, combined into it by ``combiner`` (see above)."""
 
-    def __init__(self, table: np.ndarray, combiner: str, shards: int):
-        self.table, self.combiner, self.shards = table, combiner, shards
+    def __init__(self, table: np.ndarray, combiner: str, shards: int, slow_rows: int = 0):
+        self.table, self.combiner, self.slow_rows = table, combiner, slow_rows
+        self.divisors = divisors(combiner, shards)
         self.sum = np.zeros_like(table)
         self.touched = np.zeros(len(table), np.int32)
 
@@ -162,6 +175,6 @@ class DeltaSum:
         """Change the table; returns the rows that changed and their new values (the next round's message)."""
         from .delta_kernel import apply_changes
         ids, values = np.empty(len(self.table), np.int32), np.empty_like(self.table)
-        n = apply_changes(self.table, self.sum, self.touched, self.combiner == "mean",
-                          self.shards if self.combiner == "average" else 1, ids, values)
+        n = apply_changes(self.table, self.sum, self.touched, self.combiner == "mean", self.slow_rows,
+                          *self.divisors, ids, values)
         return ids[:n].copy(), values[:n]
