@@ -136,7 +136,7 @@ def divisors(combiner: str, shards: int) -> tuple[float, float]:
     return float(shards), float(max(rate_scale(combiner, shards), shards / 2))
 
 
-SLOW_FREQUENCY = 1e-4  # en-mix: the 1,080 most frequent words (a count of 3,604 or more in 36 M tokens)
+SLOW_FREQUENCY = 1e-4  # en-mix: the 1,086 most frequent words
 
 
 def slow_rows(counts: np.ndarray, combiner: str, shards: int) -> tuple[int, float]:
@@ -147,10 +147,10 @@ def slow_rows(counts: np.ndarray, combiner: str, shards: int) -> tuple[int, floa
     input rows, the same ids of the output table: their noise rows, or the Huffman nodes nearest the root)
     at 0.025. Their changes are divided by S (``divisors``): they take many steps in every shard and
     saturate, so the mean of the shards' points suits them, but past MAX_RATE_SCALE shards that would leave
-    them less than 1/MAX_RATE_SCALE of the single-process pace (8 workers on en-mix: 0.433 against 0.456),
-    so there they take S / MAX_RATE_SCALE times the single-process rate. A row slowed down needlessly
-    loses its pace, so the threshold is the frequency 1e-4 (1,080 rows on en-mix): with it 2, 4 and 8
-    workers score 0.473, 0.471 and 0.467, with 5e-5 (2,082 rows) 0.469, 0.465 and 0.456 (one process
+    them less than 1/MAX_RATE_SCALE of the single-process pace (8 workers on en-mix, 2,082 slow rows: 0.433
+    against 0.456), so there they take S / MAX_RATE_SCALE times the single-process rate. A row slowed
+    down needlessly loses its pace, so the threshold is the frequency 1e-4 (1,086 rows on en-mix): 2, 4 and 8
+    workers score 0.473, 0.471 and 0.470 with it, with 5e-5 (2,082 rows) 0.469, 0.465 and 0.455 (one process
     0.475). ``counts``: the vocabulary's, most frequent first."""
     scale = rate_scale(combiner, shards)
     if scale == 1:

@@ -111,6 +111,46 @@ def test_rounds_train_every_chunk_of_every_epoch_once_with_the_global_schedule(e
             assert before == pytest.approx(share * plan.words_before(r)) and total == pytest.approx(share * plan.total)
 
 
+@pytest.mark.parametrize("shards", [1, 2, 3, 4, 5, 8, 16])
+def test_average_keeps_linear_rows_at_the_single_pace_and_saturated_rows_near_the_shards_point(shards):
+    # Every shard at the rate times M returns, for each row, either M x its single-rate change g (a row in
+    # the linear regime) or the same point p (a row that saturates). Rows below slow_rows take the mean.
+    from fastemb.rounds import DeltaSum, rate_scale
+    slow_rows, scale = 3, rate_scale("average", shards)
+    g = np.random.default_rng(shards).normal(size=(10, 4)).astype(np.float32)
+    for linear in (True, False):
+        table = np.zeros((10, 4), np.float32)
+        combined = DeltaSum(table, "average", shards, slow_rows)
+        for _ in range(shards):
+            combined.add(np.arange(10, dtype=np.int32), scale * g if linear else g)
+        ids, _ = combined.apply()
+        assert list(ids) == list(range(10))
+        np.testing.assert_allclose(table[:slow_rows], (scale * g if linear else g)[:slow_rows], rtol=1e-5)
+        if linear and shards <= 2 * scale:  # the sum at the single rate; past that, half the shards' worth
+            np.testing.assert_allclose(table[slow_rows:], shards * g[slow_rows:], rtol=1e-5)
+        elif linear:
+            np.testing.assert_allclose(table[slow_rows:], 2 * scale * g[slow_rows:], rtol=1e-5)
+        else:  # between the point and twice the way to it: a swing that does not grow
+            ratio = table[slow_rows:] / g[slow_rows:]
+            assert np.all((ratio >= 1 - 1e-5) & (ratio <= 2 + 1e-5))
+            assert shards > scale or np.allclose(ratio, 1)
+
+
+def test_default_rounds_are_shared_out_past_two_workers():
+    from fastemb.distributed import DEFAULT_ROUND_WORDS, MIN_ROUNDS, ROUND_WORDS_ALL, default_round_words
+    chunk = 10_000
+    for workers in range(1, 40):
+        words = default_round_words(workers, 10**10, chunk)
+        assert words >= chunk
+        if workers <= 2:
+            assert words == DEFAULT_ROUND_WORDS
+        else:
+            assert words <= max(chunk, ROUND_WORDS_ALL // workers) and workers * words > ROUND_WORDS_ALL - workers
+        small = 40 * chunk  # a small corpus still gets MIN_ROUNDS rounds, of a chunk at least
+        short = default_round_words(workers, small, chunk)
+        assert chunk <= short <= words and (short == chunk or small // short >= MIN_ROUNDS)
+
+
 def test_two_workers_answer_the_planted_analogies(two_workers):
     report = two_workers.report
     assert report["workers"] == 2 and report["distributed"]["rounds"] > 10
