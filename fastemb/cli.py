@@ -197,8 +197,8 @@ def _cluster_options(command):
     command = click.option("--combiner", type=click.Choice(["average", "sum", "mean"]), default="average",
                            show_default=True,
                            help="With --cluster: how the workers' changes to a row make the round's change (average: "
-                                "each worker trains at the rate times the workers, up to 4, and the changes are divided by "
-                                "as much; "
+                                "each worker trains at the rate times the workers, up to 4, and a row's changes are divided "
+                                "by that factor, at least workers/2, the most frequent words' rows by the workers; "
                                 "sum: added; mean: averaged over the workers that changed the row).")(command)
     command = click.option("--round-words", type=click.IntRange(min=10_000), default=None,
                            help="With --cluster: words each worker trains between two merges of the model "

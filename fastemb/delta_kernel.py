@@ -82,6 +82,6 @@ def warm_up() -> float:
     n = take_changes(other, table, ids, delta)
     touched = np.zeros(2, np.int32)
     add_changes(other, touched, ids[:n], delta[:n])
-    apply_changes(table, other, touched, False, 1, 2, 1, ids, delta)
+    apply_changes(table, other, touched, False, 1, 2.0, 1.0, ids, delta)  # the driver's types (rounds.divisors)
     set_rows(table, ids[:n], delta[:n])
     return time.perf_counter() - started
