@@ -99,18 +99,13 @@ class Word2VecShards:
         """(the dictionary, the input rows, the output rows) the run starts from: word2vec.initial_rows with
         --init."""
         from .limits import check_word2vec_tables
-        from .word2vec import initial_input_rows, initial_rows, table_rows
+        from .word2vec import initial_rows, starting_rows
         check_word2vec_tables(len(vocab), config.buckets if config.subwords else 0, config.dim)
         input_rows = output_rows = None
         if config.init and not resuming:
             vocab, input_rows, output_rows, known = initial_rows(vocab, config)
             say(f"Continuing from {config.init}: {known:,} of its words are in the corpus vocabulary")
-        n_inputs, n_outputs = table_rows(len(vocab), config)
-        if input_rows is None:
-            input_rows = initial_input_rows(n_inputs, config)
-        if output_rows is None or output_rows.shape[0] != n_outputs:
-            output_rows = np.zeros((n_outputs, config.dim), np.float32)
-        return vocab, input_rows, output_rows
+        return (vocab, *starting_rows(len(vocab), config, input_rows, output_rows))
 
     def describe(self, vocab: Vocab, infos, stats: dict, config, name: str) -> tuple[str, dict]:
         """(what was read, as a sentence; the report's fields of the data)."""
@@ -167,7 +162,7 @@ class SupervisedShards:
         input rows go to a file in ``scratch_dir`` past --max-memory, as a single process's do."""
         from .corpus import DiskCorpus
         from .labelled import encode_training_data
-        from .supervised import CHUNK_WORDS, examples_dataset
+        from .supervised import examples_dataset
         stream, reader = lines
         data = encode_training_data(stream, classes.words, classes.labels, config, reader)
         examples, n_words = data.examples, len(classes.words)
@@ -179,7 +174,7 @@ class SupervisedShards:
         details = {"lines": data.lines, "skipped_no_label": data.skipped_no_label,
                    "skipped_no_words": data.skipped_no_words, "learnable": data.learnable, "used_buckets": used_buckets,
                    "reader": reader}
-        return (data, dataset), _shard_fields(dataset, word_offsets, CHUNK_WORDS, tokens=int(word_offsets[-1]),
+        return (data, dataset), _shard_fields(dataset, word_offsets, self.chunk_words, tokens=int(word_offsets[-1]),
                                               sentences=len(examples), tokens_read=len(stream.tokens),
                                               details=details)
 

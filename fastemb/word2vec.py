@@ -169,6 +169,19 @@ def initial_input_rows(n_words: int, config: Word2VecConfig, out: np.ndarray | N
     return rows
 
 
+def starting_rows(n_words: int, config: Word2VecConfig, input_rows: np.ndarray | None = None,
+                  output_rows: np.ndarray | None = None, private: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The tables a run starts from: ``input_rows``, or initial_input_rows made in place after ``private``
+    rows of room (the trainer's hot-row copies, see trainer.rows_after); ``output_rows`` if they fit the
+    loss's output table (--init's model may have been trained with the other loss), else zeros."""
+    n_inputs, n_outputs = table_rows(n_words, config)
+    if input_rows is None:
+        input_rows = initial_input_rows(n_inputs, config, out=rows_after(private, n_inputs, config.dim))
+    if output_rows is None or output_rows.shape[0] != n_outputs:
+        output_rows = np.zeros((n_outputs, config.dim), np.float32)
+    return input_rows, output_rows
+
+
 def word2vec_job(corpus, vocab: Vocab, config: Word2VecConfig, input_rows: np.ndarray | None = None,
                  output_rows: np.ndarray | None = None) -> Job:
     """Skip-gram or CBOW over an encoded corpus: the samplers, the tables and the kernel's settings."""
@@ -186,21 +199,17 @@ def word2vec_job(corpus, vocab: Vocab, config: Word2VecConfig, input_rows: np.nd
         if n_words < 2:
             raise FastembError("--loss hs needs a vocabulary of at least 2 words")
         paths = huffman_paths(vocab.counts)
-        n_outputs, max_out = n_words - 1, max_path_length(paths)
+        max_out = max_path_length(paths)
     else:
         paths = (np.zeros(0, np.int32), np.zeros(0, np.float32), np.zeros(1, np.int64))
-        n_outputs, max_out = n_words, config.negative + 1
-    subwords = None
-    n_inputs, max_rows = n_words, 1
+        max_out = config.negative + 1
+    subwords, max_rows = None, 1
     if config.subwords:  # fastText's model: a word's rows are its own and its character n-grams'
         from .subwords import vocabulary_subword_rows
         subwords = vocabulary_subword_rows(vocab.words, config.subword_settings)
-        n_inputs, max_rows = n_words + config.buckets, int(np.diff(subwords[1]).max())
-    if input_rows is None:  # made in place, after the room the trainer needs for its hot rows
-        private = 2 * config.hot(n_words) * config.threads
-        input_rows = initial_input_rows(n_inputs, config, out=rows_after(private, n_inputs, config.dim))
-    if output_rows is None or output_rows.shape[0] != n_outputs:
-        output_rows = np.zeros((n_outputs, config.dim), np.float32)
+        max_rows = int(np.diff(subwords[1]).max())
+    input_rows, output_rows = starting_rows(n_words, config, input_rows, output_rows,
+                                            private=2 * config.hot(n_words) * config.threads)
     # Noise words ~ count^0.75 as word2vec draws them, count^0.5 in fastText's subword models as fastText does.
     noise = noise_distribution(vocab.counts, 0.5 if config.subwords else 0.75)
     samplers = (keep_thresholds(vocab.counts, config.sample), alias_table(noise),
@@ -221,7 +230,7 @@ def word2vec_job(corpus, vocab: Vocab, config: Word2VecConfig, input_rows: np.nd
                     max_out=max_out)
     extra = {"subwords": subwords} if subwords is not None else {}
     return Job(config.model, config, vocab, corpus, corpus.offsets, CHUNK_WORDS, input_rows, output_rows, samplers,
-               settings, hot_candidates=(n_words, n_outputs), **extra)
+               settings, hot_candidates=(n_words, len(output_rows)), **extra)
 
 
 def warm_up(dim: int = 8) -> float:
