@@ -24,9 +24,10 @@ then learns from 1/S of its data. ``average`` (the default) is local SGD's recip
 MAX_RATE_SCALE) and a row's summed change is divided by M. A row whose steps stay linear moves exactly
 as the sum at the single rate would move it (S times the steps, times M, divided by M); a saturated row
 moves S / M times the way from the model to the mean of the shards' points: there while S <= M, at most
-twice the way to it (as far past it as it was short: stable, since every shard pulls it back each round). M stops growing at
-MAX_RATE_SCALE because a step at 8 times word2vec's rate diverges, and the division cannot go lower than
-S / 2 (below it, the shards' pulls on the rows that saturate add up to a swing that grows). The most
+twice the way to it (as far past it as it was short: stable, since every shard pulls it back each
+round). M stops growing at MAX_RATE_SCALE because a step at 8 times word2vec's rate diverges, and the
+division cannot go lower than S / 2 (below it, the shards' pulls on the rows that saturate add up to a
+swing that grows). The most
 frequent rows (``slow_rows``) saturate in every shard and the rate times M costs quality in them: their
 change is divided by S, the mean of the shards' points, and on the workers they train at the
 single-process rate up to MAX_RATE_SCALE shards and at S / MAX_RATE_SCALE times it past them (never above
@@ -150,9 +151,9 @@ def slow_rows(counts: np.ndarray, combiner: str, shards: int) -> tuple[int, floa
     saturate, so the mean of the shards' points suits them, but past MAX_RATE_SCALE shards that would leave
     them less than 1/MAX_RATE_SCALE of the single-process pace (8 workers on en-mix, 2,082 slow rows: 0.433
     against 0.456), so there they take S / MAX_RATE_SCALE times the single-process rate, up to the workers'
-    (8 times it diverges). A row slowed down needlessly loses its pace, so the threshold is the frequency 1e-4 (1,086 rows on en-mix): 2, 4 and 8
-    workers score 0.473, 0.471 and 0.470 with it, with 5e-5 (2,082 rows) 0.469, 0.465 and 0.455 (one process
-    0.475). ``counts``: the vocabulary's, most frequent first."""
+    (8 times it diverges). A row slowed down needlessly loses its pace, so the threshold is the frequency
+    1e-4 (1,086 rows on en-mix): 2, 4 and 8 workers score 0.473, 0.471 and 0.470 with it, with 5e-5 (2,082
+    rows) 0.469, 0.465 and 0.455 (one process 0.475). ``counts``: the vocabulary's, most frequent first."""
     scale = rate_scale(combiner, shards)
     if scale == 1:
         return 0, 1.0
