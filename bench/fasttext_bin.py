@@ -30,8 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.memory import peak_rss_of  # noqa: E402
-from fastemb.fasttext_format import FastTextModelFile, write_fasttext  # noqa: E402
-from fastemb.subwords import SubwordSettings, word_subword_rows  # noqa: E402
+from fastemb.formats.fasttext import FastTextModelFile, write_fasttext  # noqa: E402
+from fastemb.text.subwords import SubwordSettings, word_subword_rows  # noqa: E402
 
 
 def big_model(folder: str, n_words: int, n_buckets: int, dim: int, seed: int = 1) -> tuple[str, dict]:

@@ -7,7 +7,7 @@ The library prints fastText's usual progress on stderr (``verbose=2``); the
 harness times the phases from it, exactly as for the ``fasttext`` CLI. This
 script marks the moment it calls the library with a ``BENCH call`` line.
 The skip-gram and CBOW vectors are written with fastemb's word2vec text writer
-(``fastemb.vectors.save_vectors``, %.9g) from the input matrix, whose first
+(``fastemb.models.vectors.save_vectors``, %.9g) from the input matrix, whose first
 rows are the words in fastText's dictionary order (most frequent first).
 """
 from __future__ import annotations
@@ -52,7 +52,7 @@ def unsupervised(args) -> dict:
     matrix = (np.array([model.get_word_vector(word) for word in words], dtype=np.float32) if args.maxn
               else model.get_input_matrix()[:len(words)])
     try:
-        from fastemb.vectors import save_vectors
+        from fastemb.models.vectors import save_vectors
         save_vectors(args.vectors, words, matrix)
     except ImportError:  # fastemb not importable: a plain writer
         with open(args.vectors, "w", encoding="utf-8") as handle:

@@ -19,8 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from fastemb import word2vec  # noqa: E402
-from fastemb.config import Word2VecConfig  # noqa: E402
-from fastemb.trainer import Trainer  # noqa: E402
+from fastemb.base.config import Word2VecConfig  # noqa: E402
+from fastemb.training.trainer import Trainer  # noqa: E402
 
 
 def main(argv=None):

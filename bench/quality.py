@@ -7,9 +7,9 @@
   scores, over the pairs whose words are both in the vocabulary; OOV share reported.
 
 ``EVALUATOR`` picks the implementation, in this one line: "fastemb"
-(``fastemb.evaluate``, vectorised, gensim's rules; checked to give gensim's figures
+(``fastemb.evaluation.evaluate``, vectorised, gensim's rules; checked to give gensim's figures
 exactly on en-mix-small vectors, ~10x faster), "gensim" (``KeyedVectors``
-evaluators, the stand-in while fastemb.evaluate did not exist) or "auto"
+evaluators, the stand-in while fastemb.evaluation.evaluate did not exist) or "auto"
 (fastemb when importable, else gensim; if fastemb's raises, gensim's result is used
 and the fallback is recorded). Every result records which evaluator produced it.
 """
@@ -33,7 +33,7 @@ def resolved_evaluator() -> str:
         return EVALUATOR
     from importlib.util import find_spec
     try:
-        return "fastemb" if find_spec("fastemb.evaluate") else "gensim"
+        return "fastemb" if find_spec("fastemb.evaluation.evaluate") else "gensim"
     except ImportError:
         return "gensim"
 
@@ -50,7 +50,7 @@ def evaluate_vectors(path: str, data_dir: Path, analogies: bool = True) -> dict:
     which = EVALUATOR
     if which == "auto":
         try:
-            import fastemb.evaluate  # noqa: F401
+            import fastemb.evaluation.evaluate  # noqa: F401
             which = "fastemb"
         except ImportError:
             which = "gensim"
@@ -62,7 +62,7 @@ def evaluate_vectors(path: str, data_dir: Path, analogies: bool = True) -> dict:
         except Exception as exc:  # noqa: BLE001 - an evaluator bug must not cost a benchmark run
             if EVALUATOR == "fastemb":
                 raise
-            fallback = f"gensim (fastemb.evaluate failed: {type(exc).__name__}: {exc})"
+            fallback = f"gensim (fastemb.evaluation.evaluate failed: {type(exc).__name__}: {exc})"
     else:
         fallback = "gensim"
     result = _with_gensim(path, files)
@@ -94,8 +94,8 @@ def _with_gensim(path: str, files: dict) -> dict:
 
 
 def _with_fastemb(path: str, files: dict) -> dict:
-    from fastemb.evaluate import evaluate_analogies, evaluate_similarity
-    from fastemb.vectors import load_vectors
+    from fastemb.evaluation.evaluate import evaluate_analogies, evaluate_similarity
+    from fastemb.models.vectors import load_vectors
 
     vectors = load_vectors(path)
     result = {}

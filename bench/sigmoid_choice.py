@@ -5,7 +5,7 @@
 import math, time, statistics, numpy as np
 from numba import njit
 import sys, pathlib; sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
-from fastemb import core
+from fastemb.kernels import rows as core
 
 @njit(fastmath=True, nogil=True)
 def sig_exp(logit, label):

@@ -3,9 +3,9 @@
 __version__ = "0.1.0"
 
 
-_LAZY = {"load_vectors": "vectors", "save_vectors": "vectors", "Vectors": "vectors",
+_LAZY = {"load_vectors": "models.vectors", "save_vectors": "models.vectors", "Vectors": "models.vectors",
          "train_unsupervised": "api", "train_supervised": "api", "load_model": "api",
-         "Word2VecConfig": "config", "SupervisedConfig": "config"}
+         "Word2VecConfig": "base.config", "SupervisedConfig": "base.config", "FastembError": "base.errors"}
 
 
 def __getattr__(name):

@@ -16,7 +16,7 @@ import re
 import tempfile
 from typing import Iterable
 
-from .errors import FastembError
+from .base.errors import FastembError
 
 # fastText's and gensim's keywords, and fastemb's name for each.
 PEER_NAMES = {
@@ -79,7 +79,7 @@ def _inputs(source) -> tuple[object, str | None]:
 
 
 def _progress(quiet: bool, threads: int):
-    from .progress import Progress
+    from .base.progress import Progress
     return Progress(1, threads, quiet=quiet)
 
 
@@ -89,7 +89,7 @@ def _cluster_prepare(prepare, settings: dict, cluster, round_words: int | None, 
         return prepare
     import functools
 
-    from . import distributed
+    from .cluster import driver as distributed
     distributed.require_dask()
     settings.setdefault("threads", 1)
     return functools.partial(distributed.prepare, cluster=cluster, round_words=round_words, combiner=combiner)
@@ -108,8 +108,8 @@ def train_unsupervised(input, model: str = "skipgram", *, quiet: bool = False, c
     ``distributed.Client``; ``threads`` are then each worker's, 1 by default), with ``round_words``
     and ``combiner`` as ``--round-words`` and ``--combiner`` (see docs/distributed.md).
     """
-    from .config import Word2VecConfig
-    from .word2vec import finish_report, prepare
+    from .base.config import Word2VecConfig
+    from .training.word2vec import finish_report, prepare
     prepare = _cluster_prepare(prepare, settings, cluster, round_words, combiner)
     config = _config(Word2VecConfig, settings, model=model)
     path, scratch = _inputs(input)
@@ -133,8 +133,8 @@ def train_supervised(input, *, quiet: bool = False, cluster=None, round_words: i
     Progress goes to stderr unless ``quiet``. ``cluster``, ``round_words`` and ``combiner``: as for
     :func:`train_unsupervised`.
     """
-    from .config import SupervisedConfig
-    from .supervised import finish_report, prepare
+    from .base.config import SupervisedConfig
+    from .training.supervised import finish_report, prepare
     prepare = _cluster_prepare(prepare, settings, cluster, round_words, combiner)
     config = _config(SupervisedConfig, settings)
     path, scratch = _inputs(input)
@@ -149,8 +149,8 @@ def train_supervised(input, *, quiet: bool = False, cluster=None, round_words: i
 
 def load_model(path: str):
     """A model saved by ``.save(path)``: a skip-gram/CBOW model or a classifier (never unpickled)."""
-    from .supervised import MODEL_MAGIC, load_model as load_classifier
-    from .word2vec import WORD2VEC_MAGIC, load_word2vec_model
+    from .training.supervised import MODEL_MAGIC, load_model as load_classifier
+    from .training.word2vec import WORD2VEC_MAGIC, load_word2vec_model
     magic = model_magic(path)
     if magic == WORD2VEC_MAGIC:
         return load_word2vec_model(path)

@@ -50,8 +50,8 @@ def topic_corpus(tmp_path) -> Path:
 def checkpoint_after_steps(trainer, steps: int, path, monkeypatch, position: str) -> dict:
     """Run ``trainer`` until ``steps`` segment steps are done, stop it there as Ctrl-C would (it must
     report ``position``), save a checkpoint to ``path`` and return it as load_checkpoint reads it."""
-    from fastemb.checkpoint import load_checkpoint, save_checkpoint
-    from fastemb.trainer import Interrupted, Trainer
+    from fastemb.formats.checkpoint import load_checkpoint, save_checkpoint
+    from fastemb.training.trainer import Interrupted, Trainer
     done = {"count": 0}
     advance = Trainer._advance
 
@@ -75,7 +75,8 @@ def stopped_and_resumed(corpus_path, config, tmp_path, monkeypatch):
     """Train ``config`` (a Word2VecConfig) on ``corpus_path`` read from disk in segments of 5,000 tokens three
     times: to the end; stopped after 6 segment steps (epoch 2) and checkpointed; resumed from that checkpoint
     to the end. Returns (reference, resumed, checkpoint as loaded): resuming must give the reference."""
-    from fastemb import corpus, word2vec
+    from fastemb.text import corpus
+    from fastemb.training import word2vec
     monkeypatch.setattr(corpus.DiskCorpus, "segment_tokens", 5_000)
     reference, _ = word2vec.prepare(str(corpus_path), config, workdir=str(tmp_path))
     reference.run()
@@ -145,9 +146,9 @@ def stopped_after_round_4_and_resumed(client, trainer, report, input_path, outpu
     """Train a distributed run's ``trainer`` with a checkpoint after every round, stop it as Ctrl-C would after
     round 4 (``output``, which holds "old output", must stay as it was), then resume the checkpoint on ``client``
     to the end; returns the resumed model."""
-    from fastemb import distributed as driver
-    from fastemb.run import resume, run_to_file
-    from fastemb.trainer import Interrupted
+    from fastemb.cluster import driver as driver
+    from fastemb.training.run import resume, run_to_file
+    from fastemb.training.trainer import Interrupted
     merge = driver.ClusterTrainer._merge
 
     def stop_after_round_4(self, *args):

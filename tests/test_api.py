@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import fastemb
-from fastemb.errors import FastembError
+from fastemb.base.errors import FastembError
 
 from conftest import ROOT
 

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from fastemb import core
+from fastemb.kernels import rows as core
 
 
 def _sigmoid(x):

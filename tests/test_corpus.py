@@ -6,9 +6,9 @@ import lzma
 import numpy as np
 import pytest
 
-from fastemb import corpus
-from fastemb.errors import FastembError
-from fastemb.vocab import Vocab
+from fastemb.text import corpus
+from fastemb.base.errors import FastembError
+from fastemb.text.vocab import Vocab
 
 TEXT = "the cat sat\nthe dog sat\n\n  the cat ran  \n"
 
@@ -145,8 +145,8 @@ def test_several_files_are_one_corpus_and_each_file_ends_a_line(tmp_path):
 
 
 def test_train_word2vec_takes_a_list_of_paths_as_one_corpus(tmp_path):
-    from fastemb.config import Word2VecConfig
-    from fastemb.word2vec import train_word2vec
+    from fastemb.base.config import Word2VecConfig
+    from fastemb.training.word2vec import train_word2vec
     rng = np.random.default_rng(3)
     lines = [" ".join(rng.choice([f"w{i}" for i in range(30)], size=10)) + "\n" for _ in range(400)]
     whole, first, second = tmp_path / "whole.txt", tmp_path / "a.txt", tmp_path / "b.txt.gz"

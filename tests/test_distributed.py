@@ -7,8 +7,8 @@ import signal
 import numpy as np
 import pytest
 
-from fastemb.config import Word2VecConfig
-from fastemb.sharding import plan_shards, stream_bytes
+from fastemb.base.config import Word2VecConfig
+from fastemb.cluster.sharding import plan_shards, stream_bytes
 
 from conftest import three_files, ROOT, kill_a_worker_in_round, run_cli, stopped_after_round_4_and_resumed
 from test_planted import _accuracy
@@ -44,9 +44,9 @@ def _split_corpus(directory):
 @pytest.mark.parametrize("n_shards", [1, 2, 3, 7])
 def test_the_distributed_count_builds_the_single_process_vocabulary_and_corpus(tmp_path, n_shards):
     # The workers' functions, called here in turn (no cluster needed): shards cut files at byte ranges.
-    from fastemb.cluster_worker import count_shard, encode_shard, forget_run
-    from fastemb.sharding import merge_counts
-    from fastemb.word2vec import read_corpus
+    from fastemb.cluster.worker import count_shard, encode_shard, forget_run
+    from fastemb.cluster.sharding import merge_counts
+    from fastemb.training.word2vec import read_corpus
 
     paths = _split_corpus(tmp_path)
     config = Word2VecConfig(min_count=1, threads=1)
@@ -71,8 +71,8 @@ def test_the_distributed_count_builds_the_single_process_vocabulary_and_corpus(t
 
 def test_fsspec_urls_are_read_as_the_files_they_name(tmp_path):
     pytest.importorskip("fsspec")
-    from fastemb.cluster_worker import count_shard, forget_run
-    from fastemb.sharding import expand_inputs_or_urls
+    from fastemb.cluster.worker import count_shard, forget_run
+    from fastemb.cluster.sharding import expand_inputs_or_urls
     paths = _split_corpus(tmp_path)
     urls = expand_inputs_or_urls([f"file://{tmp_path}/*.txt*"])
     assert urls == [f"file://{path}" for path in sorted(paths)]
@@ -87,13 +87,13 @@ def test_fsspec_urls_are_read_as_the_files_they_name(tmp_path):
 
 
 def _shard_path(shard):
-    from fastemb.cluster_worker import _RUNS
+    from fastemb.cluster.worker import _RUNS
     return _RUNS["vocab-test"].corpora[shard].path
 
 
 @pytest.mark.parametrize("epochs, round_words", [(1, 10_000), (3, 35_000), (5, 1_000_000)])
 def test_rounds_train_every_chunk_of_every_epoch_once_with_the_global_schedule(epochs, round_words):
-    from fastemb.rounds import RoundPlan
+    from fastemb.cluster.rounds import RoundPlan
     rng = np.random.default_rng(1)
     shards = [np.concatenate(([0], np.cumsum(rng.integers(9_000, 11_000, size=n)))) for n in (40, 37, 1, 55)]
     plan = RoundPlan(shards, epochs, round_words)
@@ -115,7 +115,7 @@ def test_rounds_train_every_chunk_of_every_epoch_once_with_the_global_schedule(e
 def test_average_keeps_linear_rows_at_the_single_pace_and_saturated_rows_near_the_shards_point(shards):
     # Every shard at the rate times M returns, for each row, either M x its single-rate change g (a row in
     # the linear regime) or the same point p (a row that saturates). Rows below slow_rows take the mean.
-    from fastemb.rounds import DeltaSum, rate_scale
+    from fastemb.cluster.rounds import DeltaSum, rate_scale
     slow_rows, scale = 3, rate_scale("average", shards)
     g = np.random.default_rng(shards).normal(size=(10, 4)).astype(np.float32)
     for linear in (True, False):
@@ -137,7 +137,7 @@ def test_average_keeps_linear_rows_at_the_single_pace_and_saturated_rows_near_th
 
 
 def test_default_rounds_are_shared_out_past_two_workers():
-    from fastemb.distributed import DEFAULT_ROUND_WORDS, MIN_ROUNDS, ROUND_WORDS_ALL, default_round_words
+    from fastemb.cluster.driver import DEFAULT_ROUND_WORDS, MIN_ROUNDS, ROUND_WORDS_ALL, default_round_words
     chunk = 10_000
     for workers in range(1, 40):
         words = default_round_words(workers, 10**10, chunk)
@@ -211,10 +211,10 @@ def test_a_task_the_scheduler_drops_runs_again_with_the_whole_model(client, two_
 
 
 def test_a_round_returns_only_the_rows_it_changed():
-    from fastemb.cluster_worker import ModelMessage, RoundTask, encode_shard, forget_run, train_round
-    from fastemb.rounds import RoundPlan
-    from fastemb.sharding import Piece
-    from fastemb.word2vec import read_corpus
+    from fastemb.cluster.worker import ModelMessage, RoundTask, encode_shard, forget_run, train_round
+    from fastemb.cluster.rounds import RoundPlan
+    from fastemb.cluster.sharding import Piece
+    from fastemb.training.word2vec import read_corpus
 
     config = Word2VecConfig(dim=16, threads=1, negative=2)
     vocab, _ = read_corpus(str(CORPUS), config)
@@ -233,12 +233,12 @@ def test_a_round_returns_only_the_rows_it_changed():
         for delta in (result.input_delta, result.output_delta):
             assert np.all(np.any(delta != 0, axis=1))
         # The worker's replica is back at the model, ready for its next shard or round.
-        from fastemb.cluster_worker import _RUNS
+        from fastemb.cluster.worker import _RUNS
         trainer = _RUNS["delta-test"].trainers[0]
         assert np.array_equal(trainer.input_rows, model[0]) and np.array_equal(trainer.output_rows, model[1])
         # Training the same chunks on a plain trainer moves exactly those rows, by those amounts.
-        from fastemb.trainer import Trainer
-        from fastemb.word2vec import word2vec_job
+        from fastemb.training.trainer import Trainer
+        from fastemb.training.word2vec import word2vec_job
         alone = Trainer(word2vec_job(_RUNS["delta-test"].corpora[0], vocab, config, model[0].copy(), model[1].copy()))
         for epoch, first, last in task.spans:
             alone.train_span(epoch, first, last, task.words_before, task.total_words)
@@ -255,7 +255,7 @@ def test_a_round_returns_only_the_rows_it_changed():
 
 
 def test_an_interrupted_distributed_run_resumes_to_the_same_vectors(client, two_workers, tmp_path, monkeypatch):
-    from fastemb import distributed as driver
+    from fastemb.cluster import driver as driver
     config = Word2VecConfig(**{k: v for k, v in SETTINGS.items() if k != "round_words"})
     trainer, report = driver.prepare(str(CORPUS), config, cluster=client, round_words=SETTINGS["round_words"])
     output = tmp_path / "vectors.txt"

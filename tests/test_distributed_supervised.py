@@ -3,8 +3,8 @@ killed worker, checkpoints and resume, the CLI's outputs and its error lines."""
 import numpy as np
 import pytest
 
-from fastemb.config import SupervisedConfig
-from fastemb.sharding import plan_shards, stream_bytes
+from fastemb.base.config import SupervisedConfig
+from fastemb.cluster.sharding import plan_shards, stream_bytes
 
 from conftest import three_files, kill_a_worker_in_round, run_cli, stopped_after_round_4_and_resumed
 
@@ -53,7 +53,7 @@ def _odd_files(directory):
     another word, blank lines, a line without a label and one of a label alone; at the end of the first file a
     token longer than corpus.scan keeps and a line longer than its sentences, which only the Python reader
     reads as they are."""
-    from fastemb.corpus import MAX_SENTENCE, MAX_TOKEN_BYTES
+    from fastemb.text.corpus import MAX_SENTENCE, MAX_TOKEN_BYTES
     rng = np.random.default_rng(1)
     lines = [line.encode() + b"\n" for line in _noisy_lines(rng, 900)]
     parts = [lines[:400], lines[400:700], lines[700:]]
@@ -69,11 +69,11 @@ def _odd_files(directory):
 @pytest.mark.parametrize("eos", [True, False])
 def test_the_distributed_count_builds_the_single_process_dictionary_and_examples(tmp_path, n_shards, eos):
     # The workers' functions, called here in turn (no cluster needed): shards cut the files at byte ranges.
-    from fastemb.cluster_objectives import SUPERVISED
-    from fastemb.cluster_worker import count_shard, encode_shard, forget_run
-    from fastemb.labelled import read_training_data
-    from fastemb.corpus import MAX_TOKEN_BYTES
-    from fastemb.sharding import merge_counts
+    from fastemb.cluster.families import SUPERVISED
+    from fastemb.cluster.worker import count_shard, encode_shard, forget_run
+    from fastemb.text.labelled import read_training_data
+    from fastemb.text.corpus import MAX_TOKEN_BYTES
+    from fastemb.cluster.sharding import merge_counts
 
     paths = _odd_files(tmp_path)
     config = SupervisedConfig(word_ngrams=2, buckets=1000, eos=eos, threads=1)
@@ -90,7 +90,7 @@ def test_the_distributed_count_builds_the_single_process_dictionary_and_examples
         assert {"tie0", "tie1", "tie2", "tie3", "\ufffd\ufffd"} <= set(classes.words.words)
         assert classes.labels.words[-3:] == ["__label__t1", "__label__t2", "__label__t0"]
         infos = [encode_shard("sup-vocab", k, pieces, classes, config) for k, pieces in enumerate(shards)]
-        from fastemb.cluster_worker import _RUNS
+        from fastemb.cluster.worker import _RUNS
         examples = [_RUNS["sup-vocab"].corpora[k][0].examples for k in range(n_shards)]
         for name in ("rows", "labels", "word_counts"):  # the shards' examples, end to end, are the single process's
             assert np.array_equal(np.concatenate([getattr(e, name) for e in examples]), getattr(single.examples, name))
@@ -135,8 +135,8 @@ def test_a_worker_killed_mid_round_changes_nothing(client, two_workers, noisy, m
 
 
 def test_an_interrupted_run_resumes_to_the_same_model(client, two_workers, noisy, tmp_path, monkeypatch):
-    from fastemb import distributed as driver
-    from fastemb.supervised import load_model
+    from fastemb.cluster import driver as driver
+    from fastemb.training.supervised import load_model
     trainer, report = driver.prepare(str(noisy[0]), SupervisedConfig(**SETTINGS), cluster=client)
     output = tmp_path / "model.npz"
     model = stopped_after_round_4_and_resumed(client, trainer, report, noisy[0], output, monkeypatch)

@@ -4,10 +4,10 @@ import json
 import numpy as np
 import pytest
 
-from fastemb.compare import _top_k, compare_vectors, nearest_neighbours, neighbour_overlap
-from fastemb.errors import FastembError
-from fastemb.evaluate import evaluate_analogies, evaluate_similarity, read_word_pairs, solve_analogies
-from fastemb.vectors import Vectors
+from fastemb.evaluation.compare import _top_k, compare_vectors, nearest_neighbours, neighbour_overlap
+from fastemb.base.errors import FastembError
+from fastemb.evaluation.evaluate import evaluate_analogies, evaluate_similarity, read_word_pairs, solve_analogies
+from fastemb.models.vectors import Vectors
 
 from conftest import run_cli
 
@@ -116,7 +116,7 @@ def test_exact_ties_and_near_ties_are_settled_as_gensim_settles_them(tmp_path, m
             matrix[vectors.index[f"{name}y{i + 1}"]] = matrix[vectors.index[f"{name}y{i}"]]
     vectors = Vectors(vectors.words, matrix)
     if every_question:  # send every question down the gensim-arithmetic path, not only near ties
-        monkeypatch.setattr("fastemb.evaluate._NEAR_TIE", 10.0)
+        monkeypatch.setattr("fastemb.evaluation.evaluate._NEAR_TIE", 10.0)
     path = write_analogy_file(tmp_path / "questions.txt", seed=5)
     ours = evaluate_analogies(vectors, path, restrict_vocab=500)
     _, theirs = keyed_vectors(vectors).evaluate_word_analogies(path, restrict_vocab=500)
@@ -342,7 +342,7 @@ def test_cli_evaluate_compare_and_neighbors_analogy(tmp_path):
 @pytest.mark.slow
 def test_real_eval_files_on_quickly_trained_vectors_agree_with_gensim(real_data, tmp_path):
     """Skip-gram on en-mix-small (1 M tokens, one epoch), evaluated on ../shared/data/eval as gensim would."""
-    from fastemb.vectors import load_vectors
+    from fastemb.models.vectors import load_vectors
 
     runs = []
     for seed in (1, 2):

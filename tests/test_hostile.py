@@ -2,10 +2,11 @@
 import numpy as np
 import pytest
 
-from fastemb import corpus, word2vec
-from fastemb.config import Word2VecConfig
-from fastemb.errors import FastembError
-from fastemb.vectors import load_vectors, save_vectors
+from fastemb.text import corpus
+from fastemb.training import word2vec
+from fastemb.base.config import Word2VecConfig
+from fastemb.base.errors import FastembError
+from fastemb.models.vectors import load_vectors, save_vectors
 
 from conftest import run_cli
 

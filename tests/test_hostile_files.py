@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fastemb import vectors as vectors_module
-from fastemb.archive import Archive, Field
-from fastemb.errors import FastembError
-from fastemb.supervised import SupervisedConfig, load_model, train_supervised
+from fastemb.models import vectors as vectors_module
+from fastemb.formats.archive import Archive, Field
+from fastemb.base.errors import FastembError
+from fastemb.training.supervised import SupervisedConfig, load_model, train_supervised
 
 from conftest import ROOT, run_cli
 

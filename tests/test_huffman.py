@@ -13,7 +13,7 @@ import math
 import numpy as np
 import pytest
 
-from fastemb.huffman import HuffmanPaths, huffman_paths, max_path_length
+from fastemb.kernels.huffman import HuffmanPaths, huffman_paths, max_path_length
 
 
 def leaf_path(paths: HuffmanPaths, i: int) -> tuple[list[int], list[float]]:

@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from fastemb.vectors import load_vectors
+from fastemb.models.vectors import load_vectors
 
 from conftest import ROOT
 
@@ -19,8 +19,8 @@ spacy = pytest.importorskip("spacy", reason="spaCy is not installed (pip install
 @pytest.fixture(scope="module")
 def vectors_and_spacy_pipeline(tmp_path_factory):
     """Skip-gram vectors of the embedded corpus (3 epochs, dim 24) and the spaCy pipeline built from them."""
-    from fastemb.config import Word2VecConfig
-    from fastemb.word2vec import train_word2vec
+    from fastemb.base.config import Word2VecConfig
+    from fastemb.training.word2vec import train_word2vec
     directory = tmp_path_factory.mktemp("interop")
     path = directory / "vectors.txt"
     model = train_word2vec(str(ROOT / "data" / "corpus.txt.gz"), Word2VecConfig(dim=24, epochs=3, threads=1, seed=2))

@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from fastemb.supervised import load_model
+from fastemb.training.supervised import load_model
 
 from conftest import run_cli
 

@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from fastemb.config import Word2VecConfig
-from fastemb.word2vec import train_word2vec
-from fastemb.vectors import Vectors
+from fastemb.base.config import Word2VecConfig
+from fastemb.training.word2vec import train_word2vec
+from fastemb.models.vectors import Vectors
 
 from conftest import ROOT
 

@@ -16,14 +16,14 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from fastemb import limits
-from fastemb.checkpoint import load_checkpoint
+from fastemb.base import limits
+from fastemb.formats.checkpoint import load_checkpoint
 from fastemb.cli import main
-from fastemb.errors import FastembError
-from fastemb.fileio import atomic_output, resume_paths
-from fastemb.finishing import EXIT_CHECKPOINT_NOT_WRITTEN, finish_run, stop_run
-from fastemb.signals import held
-from fastemb.vectors import load_vectors, save_vectors
+from fastemb.base.errors import FastembError
+from fastemb.base.fileio import atomic_output, resume_paths
+from fastemb.training.finishing import EXIT_CHECKPOINT_NOT_WRITTEN, finish_run, stop_run
+from fastemb.base.signals import held
+from fastemb.models.vectors import load_vectors, save_vectors
 
 from conftest import run_cli
 
@@ -150,11 +150,11 @@ def test_a_fifo_output_is_written_in_place_not_replaced(tmp_path):
 # --- the finished work is saved first ----------------------------------------------------------
 
 def test_a_final_checkpoint_that_cannot_be_written_keeps_the_vectors(topic_corpus, tmp_path, monkeypatch):
-    import fastemb.checkpoint
+    import fastemb.formats.checkpoint
 
     def no_room(path, trainer, run):
         raise FastembError(f"{path}: write failed (No space left on device, injected)")
-    monkeypatch.setattr(fastemb.checkpoint, "save_checkpoint", no_room)
+    monkeypatch.setattr(fastemb.formats.checkpoint, "save_checkpoint", no_room)
     out, report = tmp_path / "v.txt", tmp_path / "r.json"
     done = invoke("skipgram", topic_corpus, "-o", out, "--checkpoint", tmp_path / "run.ckpt", "--report", report, *FAST)
     assert done.exit_code == EXIT_CHECKPOINT_NOT_WRITTEN, done.stderr
@@ -277,7 +277,7 @@ def test_resume_paths_accepts_the_checkpoint_directory_only(tmp_path):
 # Runs the CLI with one phase slowed down, so that a signal can be sent while it is going on.
 SLOWED = textwrap.dedent("""
     import sys, time
-    import fastemb.corpus as corpus, fastemb.vectors as vectors
+    import fastemb.text.corpus as corpus, fastemb.models.vectors as vectors
     phase = sys.argv[1]
     if phase == "reading":  # small blocks, each a little slow
         corpus.BLOCK_BYTES = 1 << 12
@@ -289,7 +289,7 @@ SLOWED = textwrap.dedent("""
     elif phase == "checkpointing":  # says when training starts; writing a checkpoint takes 2 s
         import pathlib
         import numpy
-        import fastemb.trainer as trainer
+        import fastemb.training.trainer as trainer
         run, savez = trainer.Trainer.run, numpy.savez
         trainer.Trainer.run = lambda self, *a, **k: (pathlib.Path("training").touch(), run(self, *a, **k))[1]
         numpy.savez = lambda *a, **k: (time.sleep(2), savez(*a, **k))[1]
@@ -464,11 +464,11 @@ def test_more_threads_than_cores_are_clamped_with_a_note(topic_corpus, tmp_path)
 # --- no traceback anywhere ---------------------------------------------------------------------
 
 def test_an_internal_error_is_two_lines_and_the_traceback_only_on_request(vectors_file, monkeypatch):
-    import fastemb.vectors
+    import fastemb.models.vectors
 
     def broken(path):
         raise ZeroDivisionError("injected")
-    monkeypatch.setattr(fastemb.vectors, "load_vectors", broken)
+    monkeypatch.setattr(fastemb.models.vectors, "load_vectors", broken)
     done = invoke("neighbors", vectors_file, "w1")
     lines = done.stderr.strip().splitlines()
     assert done.exit_code == 1 and len(lines) == 2, done.stderr
@@ -488,11 +488,11 @@ def test_an_internal_error_in_a_real_process_prints_no_traceback(vectors_file, t
 
 
 def test_out_of_memory_is_one_error_line(vectors_file, monkeypatch):
-    import fastemb.vectors
+    import fastemb.models.vectors
 
     def no_memory(path):
         raise MemoryError("Unable to allocate 37.3 GiB")
-    monkeypatch.setattr(fastemb.vectors, "load_vectors", no_memory)
+    monkeypatch.setattr(fastemb.models.vectors, "load_vectors", no_memory)
     one_error_line(invoke("neighbors", vectors_file, "w1"), "out of memory (Unable to allocate 37.3 GiB)")
 
 

@@ -3,7 +3,7 @@ import numpy as np
 from numba import njit
 from scipy import stats
 
-from fastemb import sampling
+from fastemb.kernels import sampling
 
 
 @njit(cache=False)

@@ -3,13 +3,13 @@ import numpy as np
 import pytest
 
 import fastemb
-from fastemb.config import Word2VecConfig
-from fastemb.corpus import Corpus
-from fastemb.sampling import alias_table
-from fastemb.subwords import vocabulary_subword_rows
-from fastemb.trainer import Trainer
-from fastemb.vocab import Vocab
-from fastemb.word2vec import word2vec_job
+from fastemb.base.config import Word2VecConfig
+from fastemb.text.corpus import Corpus
+from fastemb.kernels.sampling import alias_table
+from fastemb.text.subwords import vocabulary_subword_rows
+from fastemb.training.trainer import Trainer
+from fastemb.text.vocab import Vocab
+from fastemb.training.word2vec import word2vec_job
 
 from conftest import ROOT
 
@@ -80,7 +80,7 @@ def test_max_n_zero_is_the_word2vec_model(tmp_path):
 
 def test_a_subword_model_goes_to_fasttext_with_the_same_vectors(subword_model, tmp_path):
     fasttext = pytest.importorskip("fasttext")
-    from fastemb.fasttext_format import from_word2vec, write_fasttext
+    from fastemb.formats.fasttext import from_word2vec, write_fasttext
     write_fasttext(str(tmp_path / "m.bin"), from_word2vec(subword_model))
     theirs = fasttext.load_model(str(tmp_path / "m.bin"))
     for word in ("king", "swimming", "kingdoms", "unseenword"):

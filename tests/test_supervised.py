@@ -8,18 +8,20 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from fastemb import labelled, supervised, word2vec
+from fastemb.text import labelled
+from fastemb.training import supervised
+from fastemb.training import word2vec
 from fastemb.cli import main
-from fastemb.config import SUPERVISED_LOSSES, SupervisedConfig, Word2VecConfig
-from fastemb.core import MAX_LOGIT, TABLE_SCALE, make_tables
-from fastemb.epoch_kernel import train_chunks
-from fastemb.huffman import huffman_paths
-from fastemb.labelled_kernel import fnv1a_hashes
-from fastemb.metrics import format_test, score_predictions
-from fastemb.progress import Progress
-from fastemb.supervised import SupervisedModel, load_model, n_output_rows, supervised_job, train_supervised
-from fastemb.trainer import Trainer
-from fastemb.vocab import Vocab
+from fastemb.base.config import SUPERVISED_LOSSES, SupervisedConfig, Word2VecConfig
+from fastemb.kernels.rows import MAX_LOGIT, TABLE_SCALE, make_tables
+from fastemb.kernels.epoch import train_chunks
+from fastemb.kernels.huffman import huffman_paths
+from fastemb.kernels.labelled import fnv1a_hashes
+from fastemb.models.metrics import format_test, score_predictions
+from fastemb.base.progress import Progress
+from fastemb.training.supervised import SupervisedModel, load_model, n_output_rows, supervised_job, train_supervised
+from fastemb.training.trainer import Trainer
+from fastemb.text.vocab import Vocab
 
 from conftest import run_cli
 
@@ -452,7 +454,7 @@ def test_one_thread_runs_with_the_same_seed_write_identical_models(separable, tm
 
 def test_vectors_output_loads_in_gensim_and_fastemb(separable, tmp_path):
     gensim = pytest.importorskip("gensim")
-    from fastemb.vectors import load_vectors
+    from fastemb.models.vectors import load_vectors
     train, _ = separable
     out, vectors_path, report = tmp_path / "m.fastemb", tmp_path / "v.txt", tmp_path / "r.json"
     result = _cli("supervised", train, "-o", out, "--vectors", vectors_path, "--report", report, "--dim", 8,
@@ -474,7 +476,7 @@ def test_vectors_output_loads_in_gensim_and_fastemb(separable, tmp_path):
 
 
 def test_frozen_pretrained_rows_stay_bit_identical_while_the_others_train(separable, tmp_path):
-    from fastemb.vectors import load_vectors, save_vectors
+    from fastemb.models.vectors import load_vectors, save_vectors
     train, test = separable
     rng = np.random.default_rng(5)
     pretrained_words = ["a1", "b2", "the0", "notintraining"]
@@ -551,7 +553,7 @@ def test_bad_training_input_is_one_error_line_and_leaves_the_output_alone(tmp_pa
 
 
 def test_pretrained_vectors_of_another_dimension_are_refused(tmp_path):
-    from fastemb.vectors import save_vectors
+    from fastemb.models.vectors import save_vectors
     save_vectors(str(tmp_path / "pre.txt"), ["x"], np.ones((1, 3), np.float32))
     data = _write(tmp_path / "in.txt", ["__label__a x y"])
     result = _cli("supervised", data, "-o", tmp_path / "m", "--pretrained", tmp_path / "pre.txt", "--dim", 4)
@@ -652,7 +654,7 @@ def test_both_readers_give_identical_training_data(tmp_path, eos):
 
 
 def test_a_line_longer_than_scans_sentences_is_still_one_example(tmp_path):
-    from fastemb.corpus import MAX_SENTENCE
+    from fastemb.text.corpus import MAX_SENTENCE
     words = [f"w{i % 7}" for i in range(MAX_SENTENCE + 5)]
     path = _write(tmp_path / "long.txt", ["__label__a " + " ".join(words), "__label__b w1 w2"])
     data = _training_data(path, "scan")
@@ -662,7 +664,7 @@ def test_a_line_longer_than_scans_sentences_is_still_one_example(tmp_path):
 
 
 def test_a_token_scan_would_shorten_is_read_whole(tmp_path):
-    from fastemb.corpus import MAX_TOKEN_BYTES
+    from fastemb.text.corpus import MAX_TOKEN_BYTES
     long_a, long_b = "a" * (MAX_TOKEN_BYTES + 1), "a" * (MAX_TOKEN_BYTES + 2)
     path = _write(tmp_path / "t.txt", [f"__label__a {long_a} x", f"__label__b {long_b} y"])
     data = _training_data(path, "scan")

@@ -2,8 +2,9 @@
 import numpy as np
 import pytest
 
-from fastemb import corpus, supervised
-from fastemb.config import SupervisedConfig
+from fastemb.text import corpus
+from fastemb.training import supervised
+from fastemb.base.config import SupervisedConfig
 
 from conftest import ROOT, checkpoint_after_steps
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fastemb import vectors as vectors_module
-from fastemb.errors import FastembError
-from fastemb.vectors import Vectors, load_vectors, save_vectors
+from fastemb.models import vectors as vectors_module
+from fastemb.base.errors import FastembError
+from fastemb.models.vectors import Vectors, load_vectors, save_vectors
 
 
 def random_matrix(rows, dim, seed=0):

@@ -3,13 +3,13 @@ learned structure, hot rows, on-disk corpora, checkpoints."""
 import numpy as np
 import pytest
 
-from fastemb import word2vec
-from fastemb.config import Word2VecConfig
-from fastemb.corpus import Corpus
-from fastemb.epoch_kernel import merge_hot_rows, open_hot_rows, train_chunks
-from fastemb.huffman import huffman_paths
-from fastemb.trainer import Trainer, plan_chunks
-from fastemb.vocab import Vocab
+from fastemb.training import word2vec
+from fastemb.base.config import Word2VecConfig
+from fastemb.text.corpus import Corpus
+from fastemb.kernels.epoch import merge_hot_rows, open_hot_rows, train_chunks
+from fastemb.kernels.huffman import huffman_paths
+from fastemb.training.trainer import Trainer, plan_chunks
+from fastemb.text.vocab import Vocab
 
 from conftest import ROOT, stopped_and_resumed
 
@@ -38,7 +38,7 @@ def _one_window_step(model="skipgram", kernel="batched", loss="ns", threads=1, h
                                 inputs.copy(), outputs.copy())
     noise = np.zeros(vocab_size)
     noise[[50, 60]] = 0.5
-    from fastemb.sampling import alias_table
+    from fastemb.kernels.sampling import alias_table
     job.samplers = (job.samplers[0], alias_table(noise), *job.samplers[2:])  # noise exactly on 50 and 60
     trainer = Trainer(job)
     trainer.run()
@@ -195,7 +195,7 @@ def test_two_threads_on_private_copies_of_every_row_still_learn(topic_corpus, mo
 
 
 def test_a_corpus_on_disk_trains_exactly_as_in_memory(topic_corpus, monkeypatch):
-    from fastemb import corpus
+    from fastemb.text import corpus
     monkeypatch.setattr(corpus.DiskCorpus, "segment_tokens", 5_000)  # many segments
     in_memory = _train(topic_corpus, seed=2)
     on_disk = _train(topic_corpus, seed=2, on_disk=True)
@@ -218,7 +218,7 @@ def test_the_memory_budget_sends_a_large_corpus_to_disk(topic_corpus, tmp_path):
 
 
 def test_init_continues_from_existing_vectors_and_keeps_their_words(topic_corpus, tmp_path):
-    from fastemb.vectors import Vectors, load_vectors, save_vectors
+    from fastemb.models.vectors import Vectors, load_vectors, save_vectors
     first = _train(topic_corpus, epochs=1)
     old_words = first.vocab.words[:10] + ["zz_only_in_old"]
     old_rows = np.vstack([first.input_rows[:10], np.full((1, 20), 0.25, np.float32)])
@@ -271,7 +271,7 @@ def test_two_threads_train_the_initial_table_in_place_with_their_hot_rows_in_fro
 
 
 def test_init_from_a_checkpoint_continues_both_tables(topic_corpus, tmp_path):
-    from fastemb.checkpoint import save_checkpoint
+    from fastemb.formats.checkpoint import save_checkpoint
     trainer, _ = word2vec.prepare(str(topic_corpus), Word2VecConfig(dim=20, min_count=1, epochs=1, threads=1))
     trainer.run()
     save_checkpoint(str(tmp_path / "run.ckpt"), trainer, {})
@@ -283,8 +283,8 @@ def test_init_from_a_checkpoint_continues_both_tables(topic_corpus, tmp_path):
 
 
 def test_init_refuses_a_checkpoint_whose_rows_are_not_one_per_word(topic_corpus, tmp_path):
-    from fastemb.checkpoint import save_checkpoint
-    from fastemb.errors import FastembError
+    from fastemb.formats.checkpoint import save_checkpoint
+    from fastemb.base.errors import FastembError
     trainer, _ = word2vec.prepare(str(topic_corpus), Word2VecConfig(dim=8, min_count=1, epochs=1, threads=1, maxn=4,
                                                                    buckets=100))
     trainer.run()

@@ -1,0 +1,161 @@
+"""Settings of every objective, with their defaults in one place (the CLI and the Python API take them from here).
+
+``Word2VecConfig`` covers skip-gram and CBOW (word2vec's names and defaults),
+``SupervisedConfig`` the classifier (fastText's). What they share — dimensions,
+schedule, threads, seed, hot rows — lives in ``TrainConfig``.
+"""
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+
+from .errors import FastembError
+
+MODELS = ("skipgram", "cbow")
+WORD_LOSSES = ("ns", "hs")
+SUPERVISED_LOSSES = ("softmax", "ns", "ova", "hs")
+KERNELS = ("batched", "pair")
+
+
+def _positive(config, *names) -> None:
+    for name in names:
+        value = getattr(config, name)
+        if not isinstance(value, int) or value <= 0:
+            raise FastembError(f"--{name.replace('_', '-')} must be a positive integer, got {value}")
+
+
+@dataclass
+class TrainConfig:
+    """What every objective has."""
+
+    dim: int = 100
+    epochs: int = 5
+    lr: float = 0.025
+    min_lr: float = 0.0001
+    threads: int = field(default_factory=lambda: os.cpu_count() or 1)
+    seed: int = 1
+    hot_rows: int | None = None  # threads > 1: rows of each table every thread trains a private copy of (None: auto)
+    on_disk: bool = False        # keep the encoded data in a file, trained a segment at a time
+    max_memory: float = 64.0     # MB of encoded token ids (or input rows) kept in memory; more is trained from disk
+
+    def memory_budget(self) -> float:
+        """Bytes of encoded data kept in memory: past ~16 M ids they would be the largest thing in memory,
+        and training from disk a segment at a time costs nothing measurable (one thread: the same result)."""
+        if self.on_disk:
+            return 0.0
+        if not self.max_memory >= 0:
+            raise FastembError(f"--max-memory must be >= 0 MB, got {self.max_memory}")
+        return self.max_memory * 2**20
+
+    def validate(self) -> None:
+        from .limits import check_numbers
+        check_numbers(self)  # NaN, caps (--dim, --window, --negative, --lr, --buckets, ...), 64-bit integers
+        _positive(self, "dim", "epochs", "threads")
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise FastembError(f"--lr must be > 0, got {self.lr}")
+        if not 0 <= self.min_lr <= self.lr:
+            raise FastembError(f"--min-lr must be between 0 and --lr ({self.lr}), got {self.min_lr}")
+        if self.seed < 0:
+            raise FastembError(f"--seed must be >= 0, got {self.seed}")
+        if self.hot_rows is not None and self.hot_rows < 0:
+            raise FastembError(f"--hot-rows must be >= 0, got {self.hot_rows}")
+
+    def hot(self, n_rows: int) -> int:
+        """How many of a table's ``n_rows`` hottest rows get per-thread private copies (see epoch_kernel):
+        none with one thread; by default 1,024, fewer if the copies (and their merge bases) would cost
+        more than a quarter of those rows."""
+        if self.threads == 1:
+            return 0
+        if self.hot_rows is not None:
+            return min(self.hot_rows, n_rows)
+        return min(1024, n_rows // (8 * self.threads))
+
+
+@dataclass
+class Word2VecConfig(TrainConfig):
+    """Skip-gram and CBOW with word2vec's semantics and defaults."""
+
+    model: str = "skipgram"
+    loss: str = "ns"
+    lr: float | None = None       # None: 0.025 for skip-gram, 0.05 for CBOW (word2vec's defaults)
+    window: int = 5
+    negative: int = 5
+    sample: float = 1e-3
+    min_count: int = 5
+    max_vocab: int | None = None
+    kernel: str = "batched"
+    cbow_sum: bool = False        # CBOW: the sum of the context rows instead of their mean
+    minn: int = 3                 # character n-grams of minn..maxn characters (fastText's subwords) ...
+    maxn: int = 0                 # ... 0: none, word2vec's model
+    buckets: int = 2_000_000      # hash buckets for the character n-grams
+    init: str | None = None       # continue from these vectors (word2vec file) or a checkpoint
+    max_words: int | None = 10_000_000  # distinct words counted before rare ones are pruned (ReduceVocab)
+
+    def __post_init__(self):
+        if self.lr is None:
+            self.lr = 0.05 if self.model == "cbow" else 0.025
+
+    def validate(self) -> None:
+        if self.model not in MODELS:
+            raise FastembError(f"model must be one of {', '.join(MODELS)}, got {self.model!r}")
+        super().validate()
+        _positive(self, "window", "negative", "min_count")
+        for name in ("max_vocab", "max_words"):
+            if getattr(self, name) is not None:
+                _positive(self, name)
+        if not self.sample >= 0:
+            raise FastembError(f"--sample must be >= 0, got {self.sample}")
+        if self.kernel not in KERNELS:
+            raise FastembError(f"--kernel must be one of {', '.join(KERNELS)}, got {self.kernel!r}")
+        if self.loss not in WORD_LOSSES:
+            raise FastembError(f"--loss must be one of {', '.join(WORD_LOSSES)}, got {self.loss!r}")
+        self.subword_settings.validate()
+        if self.subwords and self.init:
+            raise FastembError("--init continues word2vec models only; train subword models (--maxn > 0) from scratch")
+
+    @property
+    def subwords(self) -> bool:
+        return self.maxn > 0
+
+    @property
+    def subword_settings(self):
+        from ..text.subwords import SubwordSettings
+        return SubwordSettings(self.minn, self.maxn, self.buckets)
+
+
+@dataclass
+class SupervisedConfig(TrainConfig):
+    """The fastText-style classifier with fastText's defaults (its learning rate decays to 0)."""
+
+    lr: float = 0.1
+    min_lr: float = 0.0
+    loss: str = "softmax"
+    neg: int = 5
+    min_count: int = 1
+    min_count_label: int = 1
+    word_ngrams: int = 1
+    buckets: int = 2_000_000
+    label_prefix: str = "__label__"
+    eos: bool = True              # end every line with the token </s>, as fastText does
+    pretrained: str | None = None
+    freeze: bool = False
+
+    def validate(self) -> None:
+        super().validate()
+        _positive(self, "min_count", "min_count_label", "neg")
+        if self.word_ngrams < 1:
+            raise FastembError(f"--word-ngrams must be >= 1, got {self.word_ngrams}")
+        if self.word_ngrams > 1 and self.buckets <= 0:
+            raise FastembError(f"--buckets must be a positive integer with --word-ngrams > 1, got {self.buckets}")
+        if self.loss not in SUPERVISED_LOSSES:
+            raise FastembError(f"--loss must be one of {', '.join(SUPERVISED_LOSSES)}, got {self.loss!r}")
+        if not self.label_prefix:
+            raise FastembError("--label-prefix must not be empty")
+        if self.freeze and not self.pretrained:
+            raise FastembError("--freeze needs --pretrained VECTORS (it keeps the pretrained rows fixed)")
+
+    @property
+    def n_buckets(self) -> int:
+        """Extra input rows for word n-grams: none unless word_ngrams > 1, as in fastText."""
+        return self.buckets if self.word_ngrams > 1 else 0

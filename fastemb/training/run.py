@@ -1,0 +1,136 @@
+"""A training command from start to saved output, for every objective: checkpoints, interrupts, resume.
+
+An objective module (``word2vec``, ``supervised``) provides ``prepare(input, config, progress,
+vocab=..., labels=..., workdir=..., segment_tokens=...)`` -> (trainer, report),
+``finish_report(trainer, report)`` -> model and ``save_outputs(model, run_info)``; this module
+drives them the same way for all.
+"""
+from __future__ import annotations
+
+import functools
+import importlib
+import os
+
+from ..text.corpus import DiskCorpus
+from ..base.errors import FastembError
+from ..base.fileio import STDIN, input_name, input_paths
+from ..base.progress import Progress
+from .trainer import Interrupted, Trainer
+
+MODULES = {"skipgram": "word2vec", "cbow": "word2vec", "supervised": "supervised"}
+
+
+def objective_module(objective: str):
+    return importlib.import_module(f".{MODULES[objective]}", __package__)
+
+
+def outputs_of(run_info: dict) -> str:
+    return " and ".join(path for path in (run_info["output"], run_info.get("vectors"), run_info.get("model")) if path)
+
+
+def run_to_file(trainer: Trainer, report: dict, run_info: dict, checkpoint: str | None = None,
+                checkpoint_every: float = 600.0, save_on_interrupt: bool = False,
+                progress: Progress | None = None):
+    """Train to the end with optional periodic checkpoints, then write the outputs ``run_info`` names.
+
+    On Ctrl-C, SIGTERM or SIGHUP the threads stop at their next chunk boundary; the outputs
+    are written with ``save_on_interrupt``, then the checkpoint (if any); then
+    :class:`Interrupted` says where things are and how to go on, one sentence a line. At the
+    end the outputs are written before the checkpoint; ``report["checkpoint_error"]`` says if
+    the checkpoint failed.
+    """
+    from ..formats.checkpoint import corpus_checksum, save_checkpoint
+    from .finishing import finish_run, stop_run
+
+    module = objective_module(trainer.job.objective)
+    run_info = dict(run_info)
+    if checkpoint:
+        # The segment layout is part of the position: a resume must cut the data the same way.
+        data = trainer.data
+        on_disk = isinstance(data, DiskCorpus)
+        run_info.update(checkpoint=os.path.abspath(checkpoint), checkpoint_every=checkpoint_every,
+                        corpus_on_disk=on_disk, segment_tokens=getattr(data, "segment_tokens", None) if on_disk else None,
+                        save_on_interrupt=save_on_interrupt)
+        run_info.setdefault("corpus_checksum", corpus_checksum(data))
+
+    def save_state():
+        save_checkpoint(checkpoint, trainer, run_info)
+
+    def save_state_or_warn():
+        try:
+            save_state()
+        except FastembError as exc:  # a failed periodic checkpoint must not end a long run
+            if progress is not None:
+                progress.say(f"\nWarning: checkpoint not written ({exc}); training goes on")
+
+    try:
+        trainer.run(progress, pause_every=checkpoint_every if checkpoint else None,
+                    on_pause=save_state_or_warn if checkpoint else None)
+    except Interrupted as stopped:  # what was trained so far (if asked), then the checkpoint: see finishing.py
+        def save_so_far():
+            module.save_outputs(module.finish_report(trainer, report), run_info)
+        raise Interrupted(stop_run(str(stopped), outputs_of(run_info), save_so_far if save_on_interrupt else None,
+                                   save_state if checkpoint else None, checkpoint,
+                                   resumable=STDIN not in input_paths(run_info["input"])), stopped.signal) from None
+    model = module.finish_report(trainer, report)
+    # The outputs first, then the checkpoint; a failed checkpoint is reported, the outputs are kept.
+    failed = finish_run(lambda: module.save_outputs(model, run_info), save_state if checkpoint else None, checkpoint)
+    if checkpoint:
+        report["checkpoint_error"] = failed
+    return model
+
+
+def resume(checkpoint: str, progress: Progress | None = None, output: str | None = None,
+           report_path: str | None = None, vectors: str | None = None, model: str | None = None, announce=None,
+           cluster=None):
+    """Continue the run saved in ``checkpoint`` and write the outputs of the command that started it, or
+    ``output`` (and ``report_path``).
+
+    A recorded output or report outside the checkpoint's directory is refused unless given
+    here (see fileio.resume_paths); ``announce(output, report)`` is called with the paths
+    before training. A distributed run goes on on ``cluster`` (an address, ``local:N`` or a Dask
+    Client), by default the one it recorded. Returns the model and the run description (output, report, ...).
+    """
+    from ..formats.checkpoint import corpus_checksum, load_checkpoint
+    from ..base.fileio import resume_paths
+    from ..text.vocab import Vocab
+
+    saved = load_checkpoint(checkpoint, resuming=True)
+    meta = saved["meta"]
+    if STDIN in input_paths(meta["run"]["input"]):
+        raise FastembError(f"{checkpoint}: the run read its input from standard input, which cannot be read "
+                           f"again; to go on, train on the data as a file with --init {checkpoint}")
+    run_info = {**meta["run"], **resume_paths(checkpoint, meta["run"], output, report_path, vectors, model)}
+    if announce is not None:
+        announce(outputs_of(run_info), run_info.get("report"))
+    module = objective_module(meta["objective"])
+    config = module.config_from(meta)
+    if run_info.get("corpus_on_disk"):  # read the data with the layout it had: in memory or on disk
+        config.on_disk = True
+    else:
+        config.on_disk, config.max_memory = False, float("inf")
+    vocab = Vocab(saved["words"], saved["counts"])
+    labels = Vocab(saved["labels"], saved["label_counts"]) if "labels" in saved else None
+    prepare = module.prepare
+    if cluster is not None and "distributed" not in meta:
+        raise FastembError(f"{checkpoint}: --cluster continues a distributed run; this checkpoint is of a run on "
+                           "one machine (resume it without --cluster)")
+    if "distributed" in meta:
+        from ..cluster import driver as distributed
+        record = meta["distributed"]
+        prepare = functools.partial(distributed.prepare, cluster=cluster or record["cluster"],
+                                    round_words=record["round_words"], combiner=record["combiner"], resume=record)
+    trainer, report = prepare(run_info["input"], config, progress, vocab=vocab, labels=labels,
+                              frozen=saved.get("frozen"), workdir=os.path.dirname(run_info["output"]),
+                              segment_tokens=run_info.get("segment_tokens"))
+    if corpus_checksum(trainer.data) != run_info["corpus_checksum"]:
+        raise FastembError(f"{checkpoint}: the input {input_name(run_info['input'])} has changed since the "
+                           "checkpoint was written (checksum differs); resuming would train on different data")
+    trainer.restore(saved)
+    if progress is not None:
+        progress.say(f"Resuming at {trainer.describe_position()}")
+    report["resumed_from"] = os.path.abspath(checkpoint)
+    model = run_to_file(trainer, report, run_info, checkpoint=checkpoint,
+                        checkpoint_every=run_info.get("checkpoint_every", 600.0),
+                        save_on_interrupt=run_info.get("save_on_interrupt", False), progress=progress)
+    return model, run_info

@@ -1,0 +1,387 @@
+"""word2vec's objectives, skip-gram and CBOW: read a corpus, build the vocabulary, hand the trainer a job.
+
+Data flows one way: file -> corpus.scan -> Vocab -> corpus.encode -> Job -> trainer -> vectors.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+import zipfile
+from dataclasses import asdict
+
+import numpy as np
+
+from .. import __version__
+from ..base.config import Word2VecConfig
+from ..text.corpus import MAX_SENTENCE, MAX_TOKEN_BYTES, Corpus, DiskCorpus, encode, scan
+from ..base.errors import FastembError
+from ..base.fileio import Inputs, input_name, remove_quietly, scratch_file
+from ..base.limits import check_word2vec_tables
+from ..base.progress import Progress
+from .trainer import Job, Trainer, rows_after
+from ..text.vocab import Vocab
+
+CHUNK_WORDS = 10_000  # unit of work handed to a thread, and of stopping/resuming
+
+
+WORD2VEC_MAGIC = "fastemb-word2vec-model"
+WORD2VEC_FORMAT_VERSION = 1
+
+
+class Word2VecModel:
+    """The trained tables: input rows are the word vectors, output rows the context side (or Huffman nodes)."""
+
+    def __init__(self, vocab: Vocab, input_rows: np.ndarray, output_rows: np.ndarray,
+                 config: Word2VecConfig, report: dict):
+        self.vocab = vocab
+        self.input_rows = input_rows
+        self.output_rows = output_rows
+        self.config = config
+        self.report = report
+        self._index = None
+
+    @property
+    def words(self) -> list[str]:
+        return list(self.vocab.words)
+
+    def word_vectors(self) -> np.ndarray:
+        """A vector per vocabulary word: its input row, or with subwords the mean of its own and its
+        character n-grams' rows (fastText's getWordVector)."""
+        if not self.config.subwords:
+            return self.input_rows[:len(self.vocab)]
+        from ..text.subwords import mean_rows, vocabulary_subword_rows
+        rows, offsets = vocabulary_subword_rows(self.vocab.words, self.config.subword_settings)
+        out = np.empty((len(self.vocab), self.config.dim), np.float32)
+        mean_rows(self.input_rows, rows, offsets, out)
+        return out
+
+    @property
+    def vectors(self):
+        """The word vectors as :class:`vectors.Vectors`: most_similar, similarity, ..."""
+        from ..models.vectors import Vectors
+        return Vectors(list(self.vocab.words), self.word_vectors())
+
+    def get_word_vector(self, word: str) -> np.ndarray:
+        """The vector of any word with subwords (an unseen word: the mean of its n-gram rows, zeros if it has
+        none, as fastText); without, of a vocabulary word (KeyError for any other)."""
+        if self._index is None:
+            self._index = {w: i for i, w in enumerate(self.vocab.words)}
+        known = self._index.get(word, -1)
+        if not self.config.subwords:
+            if known < 0:
+                raise KeyError(f"{word!r} is not in the vocabulary ({len(self.vocab):,} words)")
+            return self.input_rows[known]
+        from ..text.subwords import word_subword_rows
+        rows = word_subword_rows(word, self.config.subword_settings, len(self.vocab), known)
+        return self.input_rows[rows].mean(axis=0) if len(rows) else np.zeros(self.config.dim, np.float32)
+
+    def save_vectors(self, path: str, binary: bool = False) -> float:
+        """Write the word vectors in word2vec's text (or binary) format; returns seconds spent."""
+        from ..models.vectors import save_vectors
+        started = time.perf_counter()
+        save_vectors(path, self.vocab.words, self.word_vectors(), binary=binary)
+        self.report["save_seconds"] = time.perf_counter() - started
+        return self.report["save_seconds"]
+
+    def save(self, path: str) -> None:
+        """Write the whole model (both tables, the vocabulary with its counts, the settings) to exactly
+        ``path``, an .npz archive of arrays only, atomically: ``fastemb.load_model`` reads it back."""
+        import json
+
+        from ..base.fileio import atomic_output
+        arrays = {"magic": np.array(WORD2VEC_MAGIC), "format_version": np.array(WORD2VEC_FORMAT_VERSION),
+                  "fastemb_version": np.array(__version__), "config": np.array(json.dumps(asdict(self.config))),
+                  "words": np.array("\n".join(self.vocab.words)), "counts": np.asarray(self.vocab.counts, np.int64),
+                  "input_rows": self.input_rows, "output_rows": self.output_rows}
+        with atomic_output(path, "wb") as handle:
+            np.savez(handle, **arrays)
+
+
+def table_rows(n_words: int, config: Word2VecConfig) -> tuple[int, int]:
+    """Rows of the input table (the words, then the n-gram buckets of a subword model) and of the output
+    table (a row per word, or per inner Huffman node with hierarchical softmax)."""
+    return n_words + (config.buckets if config.subwords else 0), n_words - (config.loss == "hs")
+
+
+def load_word2vec_model(path: str) -> Word2VecModel:
+    """A model written by :meth:`Word2VecModel.save`, every field checked before it is used (never unpickled)."""
+    from ..formats.archive import Archive, Field, as_counts, as_float32_rows, config_from_dict
+    fields = {"magic": Field("U", 0, max_bytes=1024), "format_version": Field("iu", 0),
+              "config": Field("U", 0, max_bytes=1 << 20), "words": Field("U", 0), "counts": Field("iu", 1),
+              "input_rows": Field("f", 2), "output_rows": Field("f", 2)}
+    with Archive(path, "a fastemb word2vec model") as archive:
+        if "magic" not in archive or archive.read_text("magic", fields["magic"]) != WORD2VEC_MAGIC:
+            raise FastembError(f"{path}: not a fastemb word2vec model (no fastemb marker)")
+        version = archive.read_scalar_int("format_version", fields["format_version"])
+        if version != WORD2VEC_FORMAT_VERSION:
+            raise FastembError(f"{path}: model format version {version} is not supported by fastemb "
+                               f"{__version__} (it reads version {WORD2VEC_FORMAT_VERSION})")
+        archive.check(fields)  # every member's header before any data is read
+        config = config_from_dict(Word2VecConfig, archive.read_json("config", fields["config"]),
+                                  f"{path}: field config", ignore_unknown=True, unbounded=("max_memory",))
+        words = archive.read_lines("words", fields["words"])
+        if not words:
+            archive.fail("words", "no words")
+        counts = as_counts(archive.read("counts", fields["counts"], (len(words),)),
+                           lambda problem: archive.fail("counts", problem))
+        shapes = dict(zip(("input_rows", "output_rows"), table_rows(len(words), config)))
+        inputs, outputs = (as_float32_rows(archive.read(name, fields[name], (rows, config.dim)),
+                                           lambda problem, name=name: archive.fail(name, problem))
+                           for name, rows in shapes.items())
+    return Word2VecModel(Vocab(words, counts), inputs, outputs, config, {})
+
+
+def read_corpus(path: Inputs, config: Word2VecConfig, vocab: Vocab | None = None,
+                workdir: str | None = None) -> tuple[Vocab, Corpus | DiskCorpus]:
+    """Scan, count and encode ``path`` (or several paths, one corpus); over the memory budget the
+    tokens live in ``workdir``.
+
+    With ``vocab`` given (resuming, continuing), the corpus is encoded with it instead.
+    """
+    budget = config.memory_budget()
+    workdir = workdir or tempfile.gettempdir()
+    raw = scan(path, memory_budget=budget, spill_dir=workdir, max_words=config.max_words)
+    try:
+        if raw.n_tokens == 0:
+            raise FastembError(f"{input_name(path)}: the corpus is empty (no tokens)")
+        if vocab is None:
+            vocab, remap = Vocab.build(raw.words, raw.counts, config.min_count, config.max_vocab)
+        else:
+            remap = vocab.remap(raw.words)
+        on_disk = raw.spill is not None or 4 * raw.n_tokens > budget
+        cache = scratch_file(workdir, ".fastemb-corpus-", ".int32") if on_disk else None
+        return vocab, encode(raw, remap, cache)
+    finally:
+        if raw.spill is not None:
+            remove_quietly(raw.spill)
+
+
+def initial_input_rows(n_words: int, config: Word2VecConfig, out: np.ndarray | None = None) -> np.ndarray:
+    """uniform(-1/dim, 1/dim), as gensim and fastText; computed in place (no temporary copies of the table).
+
+    word2vec C draws from half that range; the wider start learned more in one epoch of
+    en-mix (analogies +0.6 / +0.7 points, MEN +0.008 / +0.006 for the batched / pair kernel).
+    """
+    rows = np.random.default_rng(config.seed).random((n_words, config.dim), dtype=np.float32, out=out)
+    rows -= np.float32(0.5)
+    rows *= np.float32(2.0 / config.dim)
+    return rows
+
+
+def starting_rows(n_words: int, config: Word2VecConfig, input_rows: np.ndarray | None = None,
+                  output_rows: np.ndarray | None = None, private: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The tables a run starts from: ``input_rows``, or initial_input_rows made in place after ``private``
+    rows of room (the trainer's hot-row copies, see trainer.rows_after); ``output_rows`` if they fit the
+    loss's output table (--init's model may have been trained with the other loss), else zeros."""
+    n_inputs, n_outputs = table_rows(n_words, config)
+    if input_rows is None:
+        input_rows = initial_input_rows(n_inputs, config, out=rows_after(private, n_inputs, config.dim))
+    if output_rows is None or output_rows.shape[0] != n_outputs:
+        output_rows = np.zeros((n_outputs, config.dim), np.float32)
+    return input_rows, output_rows
+
+
+def word2vec_job(corpus, vocab: Vocab, config: Word2VecConfig, input_rows: np.ndarray | None = None,
+                 output_rows: np.ndarray | None = None) -> Job:
+    """Skip-gram or CBOW over an encoded corpus: the samplers, the tables and the kernel's settings."""
+    from ..kernels.rows import make_tables
+    from ..kernels.huffman import huffman_paths, max_path_length
+    from ..kernels.losses import LOSSES, NOISE_TRIES
+    from ..kernels.sampling import alias_table, keep_thresholds, noise_distribution
+    from ..kernels.update import MEAN, SEPARATE, SUM
+
+    config.validate()
+    if corpus.n_sentences and np.diff(corpus.offsets).max() > MAX_SENTENCE:  # the kernel's buffer size
+        raise FastembError(f"a sentence is longer than {MAX_SENTENCE:,} tokens; split it (corpus.scan does)")
+    n_words, hs = len(vocab), config.loss == "hs"
+    if hs:
+        if n_words < 2:
+            raise FastembError("--loss hs needs a vocabulary of at least 2 words")
+        paths = huffman_paths(vocab.counts)
+        max_out = max_path_length(paths)
+    else:
+        paths = (np.zeros(0, np.int32), np.zeros(0, np.float32), np.zeros(1, np.int64))
+        max_out = config.negative + 1
+    subwords, max_rows = None, 1
+    if config.subwords:  # fastText's model: a word's rows are its own and its character n-grams'
+        from ..text.subwords import vocabulary_subword_rows
+        subwords = vocabulary_subword_rows(vocab.words, config.subword_settings)
+        max_rows = int(np.diff(subwords[1]).max())
+    input_rows, output_rows = starting_rows(n_words, config, input_rows, output_rows,
+                                            private=2 * config.hot(n_words) * config.threads)
+    # Noise words ~ count^0.75 as word2vec draws them, count^0.5 in fastText's subword models as fastText does.
+    noise = noise_distribution(vocab.counts, 0.5 if config.subwords else 0.75)
+    samplers = (keep_thresholds(vocab.counts, config.sample), alias_table(noise),
+                tuple(paths), make_tables())
+    skipgram = config.model == "skipgram"
+    context = 2 * config.window
+    if not config.subwords:
+        combine, max_in, max_hidden = (SEPARATE, context, context) if skipgram else (MEAN, context, 1)
+    else:  # skip-gram: the centre's rows against every context word's targets; CBOW: all context words' rows
+        combine, max_in, max_hidden = MEAN, (max_rows if skipgram else context * max_rows), 1
+        max_out *= context if skipgram else 1
+    if config.cbow_sum and not skipgram:
+        combine = SUM
+    settings = dict(loss=LOSSES[config.loss], combine=combine, subwords=int(config.subwords),
+                    batched=int(config.kernel == "batched"), window=config.window, negative=config.negative,
+                    noise_tries=NOISE_TRIES if config.subwords else 1, lr_refresh_words=1, n_words=n_words,
+                    max_tokens=MAX_SENTENCE, max_context=context, max_in=max_in, max_hidden=max_hidden,
+                    max_out=max_out)
+    extra = {"subwords": subwords} if subwords is not None else {}
+    return Job(config.model, config, vocab, corpus, corpus.offsets, CHUNK_WORDS, input_rows, output_rows, samplers,
+               settings, hot_candidates=(n_words, len(output_rows)), **extra)
+
+
+def warm_up(dim: int = 8) -> float:
+    """Compile (or load from Numba's cache) the epoch kernel on a tiny input; returns seconds spent."""
+    started = time.perf_counter()
+    corpus = Corpus(np.array([0, 1, 2, 0, 1, 0], dtype=np.int32), np.array([0, 6], dtype=np.int64))
+    vocab = Vocab(["a", "b", "c"], np.array([3, 2, 1], dtype=np.int64))
+    Trainer(word2vec_job(corpus, vocab, Word2VecConfig(dim=dim, window=2, negative=1, epochs=1, threads=1))).run()
+    return time.perf_counter() - started
+
+
+def initial_rows(vocab: Vocab, config: Word2VecConfig) -> tuple[Vocab, np.ndarray, np.ndarray, int]:
+    """Merge the vocabulary of ``config.init`` into ``vocab`` and start from its rows.
+
+    ``init`` is a word2vec text/binary file (input rows only) or a fastemb checkpoint
+    (input and output rows). Its words missing from the corpus are kept (count 0: never
+    drawn as noise, never trained) so the output still has them; new words start as usual.
+    """
+    from ..formats.checkpoint import load_checkpoint
+    from ..models.vectors import load_vectors
+
+    outputs = None
+    if zipfile.is_zipfile(config.init):  # a checkpoint (an .npz); its errors are the ones to show
+        saved = load_checkpoint(config.init)
+        words, inputs = saved["words"], saved["input_rows"]
+        if saved["meta"]["objective"] not in ("skipgram", "cbow") or len(inputs) != len(words):
+            raise FastembError(f"{config.init}: --init takes word2vec vectors or a skip-gram/CBOW checkpoint "
+                               "without subwords (this checkpoint's input rows are not one per word)")
+        if saved["output_rows"].shape[0] == len(words):  # a word per output row (negative sampling)
+            outputs = saved["output_rows"]
+    else:
+        loaded = load_vectors(config.init)
+        words, inputs = loaded.words, loaded.matrix
+    if inputs.shape[1] != config.dim:
+        raise FastembError(f"{config.init}: vectors have dimension {inputs.shape[1]} but --dim is {config.dim}")
+    index = {word: i for i, word in enumerate(vocab.words)}
+    extra = [word for word in words if word not in index]
+    merged = Vocab(vocab.words + extra, np.concatenate((vocab.counts, np.zeros(len(extra), np.int64))))
+    for word in extra:
+        index[word] = len(index)
+    rows = np.array([index[word] for word in words], dtype=np.int64)
+    input_rows = initial_input_rows(len(merged), config)
+    input_rows[rows] = inputs
+    output_rows = None
+    if outputs is not None and config.loss == "ns":
+        output_rows = np.zeros_like(input_rows)
+        output_rows[rows] = outputs
+    return merged, input_rows, output_rows, len(words) - len(extra)
+
+
+def prepare(path: Inputs, config: Word2VecConfig, progress: Progress | None = None, vocab: Vocab | None = None,
+            workdir: str | None = None, segment_tokens: int | None = None, **_) -> tuple[Trainer, dict]:
+    """Read ``path`` (one path or a list, read in order as one corpus; '-' is standard input), build
+    (or apply the given) vocabulary, compile; returns the trainer and report.
+
+    With ``vocab`` given (resuming a checkpoint), the corpus is encoded with that
+    vocabulary instead of building one.
+    """
+    config.validate()
+    say = progress.say if progress else (lambda message: None)
+    resuming = vocab is not None
+    started = time.perf_counter()
+    vocab, corpus = read_corpus(path, config, vocab, workdir)
+    check_word2vec_tables(len(vocab), config.buckets if config.subwords else 0, config.dim)  # before allocating
+    if segment_tokens and isinstance(corpus, DiskCorpus):
+        corpus.segment_tokens = int(segment_tokens)
+    read_seconds = time.perf_counter() - started
+    kept_by = ("the checkpoint's vocabulary" if resuming else f"--min-count {config.min_count}"
+               + (f" and --max-vocab {config.max_vocab:,}" if config.max_vocab else ""))
+    say(f"Read {corpus.tokens_read:,} tokens ({corpus.n_tokens:,} kept by {kept_by}) in {read_seconds:.1f} s: "
+        f"{corpus.n_sentences:,} sentences, vocabulary {len(vocab):,} words")
+    if corpus.truncated:
+        say(f"Warning: {corpus.truncated:,} tokens longer than {MAX_TOKEN_BYTES:,} bytes were cut to that length")
+    if corpus.pruned[0]:
+        say(f"Warning: the word counts passed --max-words {config.max_words:,} distinct words and were pruned "
+            f"{corpus.pruned[0]} time(s), the last time of words seen at most {corpus.pruned[1]} time(s) so far; "
+            f"a pruned word's earlier occurrences are not counted (as word2vec's ReduceVocab)")
+    if isinstance(corpus, DiskCorpus):
+        say(f"Encoded corpus kept on disk ({corpus.path}), trained {corpus.segment_tokens:,} tokens at a time")
+    input_rows = output_rows = None
+    if config.init and not resuming:
+        vocab, input_rows, output_rows, known = initial_rows(vocab, config)
+        say(f"Continuing from {config.init}: {known:,} of its words are in the corpus vocabulary; "
+            f"{len(vocab):,} words in all")
+    compile_seconds = warm_up()
+    say(f"Kernel compiled or loaded from cache in {compile_seconds:.2f} s")
+    trainer = Trainer(word2vec_job(corpus, vocab, config, input_rows, output_rows))
+    if progress is not None:
+        progress.total_words = trainer.total
+        progress.threads = config.threads
+        progress.started = time.perf_counter()
+    report = {"version": __version__, "objective": config.model, "input": path, "tokens_read": corpus.tokens_read,
+              "read_seconds": read_seconds, "compile_seconds": compile_seconds,
+              "save_seconds": 0.0, "threads": config.threads, "vocab_size": len(vocab),
+              "corpus_tokens": corpus.n_tokens, "sentences": corpus.n_sentences,
+              "corpus_on_disk": isinstance(corpus, DiskCorpus), "truncated_tokens": corpus.truncated,
+              "count_prunes": corpus.pruned[0], "count_prune_threshold": corpus.pruned[1],
+              "config": asdict(config)}
+    return trainer, report
+
+
+def finish_report(trainer: Trainer, report: dict) -> Word2VecModel:
+    report.update(trainer.stats())
+    return Word2VecModel(trainer.job.vocab, trainer.input_rows, trainer.output_rows, trainer.config, report)
+
+
+def save_outputs(model: Word2VecModel, run_info: dict) -> None:
+    model.save_vectors(run_info["output"], binary=run_info.get("binary", False))
+    if run_info.get("model"):
+        model.save(run_info["model"])
+
+
+def config_from(meta: dict) -> Word2VecConfig:
+    return Word2VecConfig(**meta["config"])
+
+
+def train_word2vec(path: Inputs, config: Word2VecConfig | None = None,
+                   progress: Progress | None = None) -> Word2VecModel:
+    """Read ``path`` (a path or a list of paths, one corpus), build the vocabulary, train skip-gram or CBOW
+    (``config.model``), and return the model with its report."""
+    trainer, report = prepare(path, config or Word2VecConfig(), progress)
+    trainer.run(progress)
+    return finish_report(trainer, report)
+
+
+def measure_throughput(path: str, config: Word2VecConfig, thread_counts: list[int], budget: int = 2_000_000,
+                       repeat: int = 2, say=lambda message: None) -> list[dict]:
+    """Words/sec of one epoch on the first ``budget`` tokens of ``path``, per thread count.
+
+    Runs are interleaved (1, 2, ..., 1, 2, ...) and the median is kept, so a busy
+    moment on the machine does not favour one thread count.
+    """
+    import statistics
+
+    from .trainer import plan_chunks
+
+    vocab, corpus = read_corpus(path, config)
+    if isinstance(corpus, DiskCorpus):  # read only the chunks the budget needs
+        chunk_starts = plan_chunks(corpus.offsets, CHUNK_WORDS)
+        needed = int(np.searchsorted(corpus.offsets[chunk_starts], budget, side="left"))
+        corpus = corpus.load(0, max(1, min(needed, len(chunk_starts) - 1)), chunk_starts)[0]
+    corpus = corpus.head(budget)
+    say(f"{corpus.n_tokens:,} tokens of {path}, vocabulary {len(vocab):,}; kernels ready in {warm_up():.2f} s")
+    rates: dict[int, list[float]] = {n: [] for n in thread_counts}
+    for _ in range(repeat):
+        for threads in thread_counts:
+            run_config = Word2VecConfig(**{**asdict(config), "threads": threads, "epochs": 1})
+            trainer = Trainer(word2vec_job(corpus, vocab, run_config))
+            trainer.run()
+            rates[threads].append(corpus.n_tokens / trainer.train_seconds)
+    base = statistics.median(rates[thread_counts[0]]) / thread_counts[0]
+    return [{"threads": n, "words_per_sec": statistics.median(r), "per_thread": statistics.median(r) / n,
+             "min": min(r), "max": max(r), "speedup": statistics.median(r) / base / thread_counts[0]}
+            for n, r in rates.items()]
