@@ -31,7 +31,8 @@ sys.path.insert(0, str(ROOT))
 
 from bench.memory import peak_rss_of  # noqa: E402
 from fastemb.formats.fasttext import FastTextModelFile, write_fasttext  # noqa: E402
-from fastemb.text.subwords import SubwordSettings, word_subword_rows  # noqa: E402
+from fastemb.base.config import SubwordSettings  # noqa: E402
+from fastemb.text.subwords import word_subword_rows  # noqa: E402
 
 
 def big_model(folder: str, n_words: int, n_buckets: int, dim: int, seed: int = 1) -> tuple[str, dict]:

@@ -149,8 +149,8 @@ def train_supervised(input, *, quiet: bool = False, cluster=None, round_words: i
 
 def load_model(path: str):
     """A model saved by ``.save(path)``: a skip-gram/CBOW model or a classifier (never unpickled)."""
-    from .training.supervised import MODEL_MAGIC, load_model as load_classifier
-    from .training.word2vec import WORD2VEC_MAGIC, load_word2vec_model
+    from .models.supervised import MODEL_MAGIC, load_model as load_classifier
+    from .models.word2vec import WORD2VEC_MAGIC, load_word2vec_model
     magic = model_magic(path)
     if magic == WORD2VEC_MAGIC:
         return load_word2vec_model(path)

@@ -50,7 +50,7 @@ def topic_corpus(tmp_path) -> Path:
 def checkpoint_after_steps(trainer, steps: int, path, monkeypatch, position: str) -> dict:
     """Run ``trainer`` until ``steps`` segment steps are done, stop it there as Ctrl-C would (it must
     report ``position``), save a checkpoint to ``path`` and return it as load_checkpoint reads it."""
-    from fastemb.formats.checkpoint import load_checkpoint, save_checkpoint
+    from fastemb.training.checkpoint import load_checkpoint, save_checkpoint
     from fastemb.training.trainer import Interrupted, Trainer
     done = {"count": 0}
     advance = Trainer._advance

@@ -143,7 +143,7 @@ def test_stdin_and_several_files_train_the_vectors_of_the_concatenated_file(topi
 
 
 def test_stdin_and_several_files_train_the_classifier_of_the_concatenated_file(tmp_path):
-    from fastemb.training.supervised import load_model
+    from fastemb.models.supervised import load_model
     train, test = ROOT / "data" / "labelled-train.txt", ROOT / "data" / "labelled-test.txt"
     first, second = _halves(train, tmp_path)
     args = ["--dim", "16", "--epochs", "2", "--word-ngrams", "2", "--buckets", "5000", "--threads", "1",

@@ -136,7 +136,7 @@ def test_a_worker_killed_mid_round_changes_nothing(client, two_workers, noisy, m
 
 def test_an_interrupted_run_resumes_to_the_same_model(client, two_workers, noisy, tmp_path, monkeypatch):
     from fastemb.cluster import driver as driver
-    from fastemb.training.supervised import load_model
+    from fastemb.models.supervised import load_model
     trainer, report = driver.prepare(str(noisy[0]), SupervisedConfig(**SETTINGS), cluster=client)
     output = tmp_path / "model.npz"
     model = stopped_after_round_4_and_resumed(client, trainer, report, noisy[0], output, monkeypatch)

@@ -20,7 +20,9 @@ import pytest
 from fastemb.models import vectors as vectors_module
 from fastemb.formats.archive import Archive, Field
 from fastemb.base.errors import FastembError
-from fastemb.training.supervised import SupervisedConfig, load_model, train_supervised
+from fastemb.base.config import SupervisedConfig
+from fastemb.models.supervised import load_model
+from fastemb.training.supervised import train_supervised
 
 from conftest import ROOT, run_cli
 

@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from fastemb.training.supervised import load_model
+from fastemb.models.supervised import load_model
 
 from conftest import run_cli
 

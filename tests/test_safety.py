@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from fastemb.base import limits
-from fastemb.formats.checkpoint import load_checkpoint
+from fastemb.training.checkpoint import load_checkpoint
 from fastemb.cli import main
 from fastemb.base.errors import FastembError
 from fastemb.base.fileio import atomic_output, resume_paths
@@ -150,11 +150,11 @@ def test_a_fifo_output_is_written_in_place_not_replaced(tmp_path):
 # --- the finished work is saved first ----------------------------------------------------------
 
 def test_a_final_checkpoint_that_cannot_be_written_keeps_the_vectors(topic_corpus, tmp_path, monkeypatch):
-    import fastemb.formats.checkpoint
+    import fastemb.training.checkpoint
 
     def no_room(path, trainer, run):
         raise FastembError(f"{path}: write failed (No space left on device, injected)")
-    monkeypatch.setattr(fastemb.formats.checkpoint, "save_checkpoint", no_room)
+    monkeypatch.setattr(fastemb.training.checkpoint, "save_checkpoint", no_room)
     out, report = tmp_path / "v.txt", tmp_path / "r.json"
     done = invoke("skipgram", topic_corpus, "-o", out, "--checkpoint", tmp_path / "run.ckpt", "--report", report, *FAST)
     assert done.exit_code == EXIT_CHECKPOINT_NOT_WRITTEN, done.stderr

@@ -7,7 +7,9 @@ import pytest
 from conftest import train_fasttext
 from fastemb.text.corpus import WordTable
 from fastemb.base.errors import FastembError
-from fastemb.text.subwords import (SubwordSettings, mean_rows, vocabulary_subword_rows, word_subword_rows)
+from fastemb.base.config import SubwordSettings
+from fastemb.kernels.subwords import mean_rows
+from fastemb.text.subwords import vocabulary_subword_rows, word_subword_rows
 
 VOCABULARY = ["cat", "cats", "running", "café", "naïve", "größe", "日本語", "東京", "😀smile", "🎉", "👩‍👩‍👧",
               "e\u0301t\u00e9", "ab", "a", "x", "привет", "mañana", "a" * 40]

@@ -16,10 +16,12 @@ from fastemb.base.config import SUPERVISED_LOSSES, SupervisedConfig, Word2VecCon
 from fastemb.kernels.rows import MAX_LOGIT, TABLE_SCALE, make_tables
 from fastemb.kernels.epoch import train_chunks
 from fastemb.kernels.huffman import huffman_paths
-from fastemb.kernels.labelled import fnv1a_hashes
+from fastemb.kernels.hashing import fnv1a_hashes
 from fastemb.models.metrics import format_test, score_predictions
 from fastemb.base.progress import Progress
-from fastemb.training.supervised import SupervisedModel, load_model, n_output_rows, supervised_job, train_supervised
+from fastemb.models.supervised import SupervisedModel, load_model
+from fastemb.models.tables import n_output_rows
+from fastemb.training.supervised import supervised_job, train_supervised
 from fastemb.training.trainer import Trainer
 from fastemb.text.vocab import Vocab
 

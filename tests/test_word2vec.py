@@ -271,7 +271,7 @@ def test_two_threads_train_the_initial_table_in_place_with_their_hot_rows_in_fro
 
 
 def test_init_from_a_checkpoint_continues_both_tables(topic_corpus, tmp_path):
-    from fastemb.formats.checkpoint import save_checkpoint
+    from fastemb.training.checkpoint import save_checkpoint
     trainer, _ = word2vec.prepare(str(topic_corpus), Word2VecConfig(dim=20, min_count=1, epochs=1, threads=1))
     trainer.run()
     save_checkpoint(str(tmp_path / "run.ckpt"), trainer, {})
@@ -283,7 +283,7 @@ def test_init_from_a_checkpoint_continues_both_tables(topic_corpus, tmp_path):
 
 
 def test_init_refuses_a_checkpoint_whose_rows_are_not_one_per_word(topic_corpus, tmp_path):
-    from fastemb.formats.checkpoint import save_checkpoint
+    from fastemb.training.checkpoint import save_checkpoint
     from fastemb.base.errors import FastembError
     trainer, _ = word2vec.prepare(str(topic_corpus), Word2VecConfig(dim=8, min_count=1, epochs=1, threads=1, maxn=4,
                                                                    buckets=100))

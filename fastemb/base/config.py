@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from .errors import FastembError
 
@@ -16,6 +17,27 @@ MODELS = ("skipgram", "cbow")
 WORD_LOSSES = ("ns", "hs")
 SUPERVISED_LOSSES = ("softmax", "ns", "ova", "hs")
 KERNELS = ("batched", "pair")
+COMBINERS = ("average", "sum", "mean")  # how a cluster round merges the workers' changes (cluster/rounds.py)
+
+
+class SubwordSettings(NamedTuple):
+    """Character n-gram lengths (minn..maxn) and the number of hash buckets (fastText's -minn -maxn -bucket)."""
+
+    minn: int = 3
+    maxn: int = 6
+    buckets: int = 2_000_000
+
+    @property
+    def enabled(self) -> bool:
+        return self.maxn > 0
+
+    def validate(self) -> None:
+        if self.minn < 0 or self.maxn < 0:
+            raise FastembError(f"--minn and --maxn must be >= 0, got {self.minn} and {self.maxn}")
+        if self.maxn > 0 and self.minn > self.maxn:
+            raise FastembError(f"--minn ({self.minn}) must not exceed --maxn ({self.maxn})")
+        if self.maxn > 0 and self.buckets <= 0:
+            raise FastembError(f"--buckets must be a positive integer with --maxn > 0, got {self.buckets}")
 
 
 def _positive(config, *names) -> None:
@@ -119,8 +141,7 @@ class Word2VecConfig(TrainConfig):
         return self.maxn > 0
 
     @property
-    def subword_settings(self):
-        from ..text.subwords import SubwordSettings
+    def subword_settings(self) -> SubwordSettings:
         return SubwordSettings(self.minn, self.maxn, self.buckets)
 
 

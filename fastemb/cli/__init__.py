@@ -475,10 +475,10 @@ def _word_vectors(path: str):
     word2vec file; a subword model gives a word outside its vocabulary a vector (None if it has no n-gram)."""
     from ..api import load_model, model_magic
     from ..formats.fasttext import is_fasttext_file, read_fasttext
-    from ..models.vectors import load_vectors
+    from ..models.vectors import Vectors, load_vectors
     if is_fasttext_file(path):
         model = read_fasttext(path)
-        return model.vectors(), lambda word: model.word_vector(word) if model.subword_rows(word).size else None
+        return Vectors.from_fasttext(model), lambda word: model.word_vector(word) if model.subword_rows(word).size else None
     if model_magic(path) is not None:
         model = load_model(path)
 
@@ -667,8 +667,8 @@ def test_model(model_path, input_path, k, threshold, per_label):
 def _load_classifier(path: str):
     """fastemb's classifier, or fastText's (a .bin, recognised by its magic number)."""
     from ..formats.fasttext import is_fasttext_file, read_fasttext
-    from ..training.supervised import load_model
-    return read_fasttext(path).to_supervised() if is_fasttext_file(path) else load_model(path)
+    from ..models.supervised import SupervisedModel, load_model
+    return SupervisedModel.from_fasttext(read_fasttext(path)) if is_fasttext_file(path) else load_model(path)
 
 
 @main.command()
@@ -740,7 +740,7 @@ def export(model_path, output):
     from ..api import load_model
     from ..formats.fasttext import from_supervised, from_word2vec, write_fasttext
     from ..base.fileio import check_paths, check_readable
-    from ..training.supervised import SupervisedModel
+    from ..models.supervised import SupervisedModel
 
     check_readable(model_path)
     check_paths({"MODEL": model_path}, {"OUT": output})

@@ -27,7 +27,8 @@ from .. import __version__
 from ..base.errors import FastembError
 from ..base.fileio import STDIN, input_paths
 from ..base.progress import Progress
-from .rounds import COMBINERS, DeltaSum, RoundPlan, rate_scale, shard_seed
+from ..base.config import COMBINERS
+from .rounds import DeltaSum, RoundPlan, rate_scale, shard_seed
 from ..base.signals import held
 from ..training.trainer import Interrupted, new_state
 

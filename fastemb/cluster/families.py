@@ -27,7 +27,7 @@ def objective_for(config):
 def _shard_fields(data, word_offsets: np.ndarray, chunk_words: int, **counts) -> dict:
     """What cluster_worker.ShardInfo says of an encoded shard besides its place: the words before each of its
     chunks (the trainer's units, planned as Trainer plans them), its checksum and ``counts``."""
-    from ..formats.checkpoint import corpus_checksum
+    from ..training.checkpoint import corpus_checksum
     from ..training.trainer import plan_chunks
     starts = word_offsets[plan_chunks(word_offsets, chunk_words)] if len(word_offsets) > 1 else np.zeros(1, np.int64)
     return dict(chunk_words=starts.astype(np.int64), checksum=corpus_checksum(data), **counts)
@@ -189,7 +189,8 @@ class SupervisedShards:
 
     # -- on the driver ------------------------------------------------------------------------------
     def dictionary(self, counts: WordCounts, config, name: str) -> Classes:
-        from ..text.labelled import EOS, build_dictionaries
+        from ..text.labelled import build_dictionaries
+        from ..text.vocab import EOS
         types, type_counts = counts.in_order()
         words, labels = build_dictionaries(types, type_counts, types.index(EOS) if config.eos else -1, config, name)
         return Classes(words, labels)
@@ -210,7 +211,9 @@ class SupervisedShards:
     def initial_model(self, classes: Classes, config, say, resuming: bool):
         """The single process's initial rows (supervised.initial_rows, --pretrained read here, on the driver)."""
         from ..base.limits import check_supervised_tables
-        from ..training.supervised import initial_rows, load_pretrained, n_output_rows
+        from ..models.supervised import initial_rows
+        from ..models.tables import n_output_rows
+        from ..training.supervised import load_pretrained
         words, labels = classes.words, classes.labels
         check_supervised_tables(len(words), config.n_buckets, len(labels), config.dim)
         vectors = None if resuming else load_pretrained(config)

@@ -38,9 +38,6 @@ from __future__ import annotations
 
 import numpy as np
 
-COMBINERS = ("average", "sum", "mean")
-
-
 RAMP = 4  # the first rounds are 2**-RAMP, 2**(1-RAMP), ... of a full round
 
 

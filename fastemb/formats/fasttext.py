@@ -34,12 +34,14 @@ import os
 from dataclasses import dataclass, field
 
 import numpy as np
-from numba import njit
 
 from ..text.corpus import WordTable
 from ..base.errors import FastembError
 from ..base.fileio import atomic_output, check_readable
-from ..text.subwords import SubwordSettings, encode_words, fnv1a, mean_rows, vocabulary_subword_rows, word_subword_rows
+from ..base.config import SubwordSettings
+from ..kernels.fasttext_dictionary import build_index, find_word, pack_entries, parse_entries
+from ..kernels.subwords import mean_rows
+from ..text.subwords import encode_words, vocabulary_subword_rows, word_subword_rows
 
 MAGIC = 793712314
 VERSION = 12
@@ -129,9 +131,9 @@ class FastTextModelFile:
     def word_id(self, word: str) -> int:
         """The word's id in the vocabulary, -1 if it has none (labels are not words)."""
         if self._index is None:
-            self._index = _build_index(_blob_array(self.words), self.words.starts)
+            self._index = build_index(_blob_array(self.words), self.words.starts)
         query = np.frombuffer(word.encode("utf-8", "surrogateescape"), dtype=np.uint8)
-        return int(_find(_blob_array(self.words), self.words.starts, self._index, query))
+        return int(find_word(_blob_array(self.words), self.words.starts, self._index, query))
 
     def subword_rows(self, word: str) -> np.ndarray:
         """fastText's ``getSubwords(word)``: the input rows whose mean is the word's vector."""
@@ -165,44 +167,6 @@ class FastTextModelFile:
         rows, offsets = self.vocabulary_rows()
         return mean_rows(self.input_rows, rows, offsets, np.empty((self.n_words, self.dim), np.float32))
 
-    def vectors(self):
-        """The vocabulary's vectors as ``fastemb.vectors.Vectors``."""
-        from ..models.vectors import Vectors
-        return Vectors(list(self.words), self.vocabulary_vectors())
-
-    # -- the classifier -----------------------------------------------------------------------
-
-    def to_supervised(self):
-        """The classifier as a ``fastemb.supervised.SupervisedModel`` (word rows, word n-gram buckets, labels).
-
-        Input rows stay memory-mapped; hs output rows are converted to fastemb's numbering
-        (reversed, negated). Character n-grams in a classifier (fastText's -minn/-maxn with
-        supervised) are not something fastemb's classifier has: refused.
-        """
-        from ..base.config import SupervisedConfig
-        from ..training.supervised import SupervisedModel
-        where = self.path or "fastText model"
-        if not self.supervised:
-            raise FastembError(f"{where}: a fastText {_model_word(self.args['model'])} model (word vectors), "
-                               "not a classifier")
-        if self.subword_settings.enabled:
-            raise FastembError(f"{where}: a fastText classifier with character n-grams (-minn "
-                               f"{self.args['minn']} -maxn {self.args['maxn']}); fastemb's classifier has none")
-        if not self.labels:
-            raise FastembError(f"{where}: a fastText classifier without labels")
-        a = self.args
-        word_ngrams, bucket = max(int(a["wordNgrams"]), 1), int(a["bucket"])
-        config = SupervisedConfig(dim=self.dim, epochs=max(int(a["epoch"]), 1), loss=a["loss"], neg=max(int(a["neg"]), 1),
-                                  min_count=max(int(a["minCount"]), 1), word_ngrams=word_ngrams,
-                                  buckets=bucket if bucket > 0 else SupervisedConfig.buckets,
-                                  label_prefix=_label_prefix(self.labels), eos=True, threads=1)
-        input_rows = np.asarray(self.input_rows)[:self.n_words + config.n_buckets]
-        output_rows = np.asarray(self.output_rows)
-        if a["loss"] == "hs":
-            output_rows = hs_rows_to_fastemb(output_rows, len(self.labels))
-        return SupervisedModel(list(self.words), self.labels, input_rows, output_rows, config,
-                               np.asarray(self.word_counts), np.asarray(self.label_counts))
-
     # -- writing ------------------------------------------------------------------------------
 
     def save(self, path: str) -> None:
@@ -223,11 +187,11 @@ def hs_rows_to_fasttext(rows: np.ndarray, n_leaves: int) -> np.ndarray:
     return out
 
 
-def _model_word(model: str) -> str:
+def model_word(model: str) -> str:
     return {"sg": "skipgram", "cbow": "cbow", "sup": "supervised"}.get(model, model)
 
 
-def _label_prefix(labels: list[str]) -> str:
+def label_prefix(labels: list[str]) -> str:
     """fastText's prefix is not in the file; "__label__" when every label has it, else the labels' common prefix."""
     if all(label.startswith(_LABEL_PREFIX) for label in labels):
         return _LABEL_PREFIX
@@ -236,106 +200,6 @@ def _label_prefix(labels: list[str]) -> str:
 
 def _blob_array(words: WordTable) -> np.ndarray:
     return np.frombuffer(words.blob, dtype=np.uint8)
-
-
-# ---------------------------------------------------------------------------------------------
-# Word look-up: fastText's own open-addressing table over the FNV-1a hash
-
-
-@njit(cache=True, nogil=True)
-def _same(data, begin, end, query):
-    if end - begin != len(query):
-        return False
-    for i in range(len(query)):
-        if data[begin + i] != query[i]:
-            return False
-    return True
-
-
-@njit(cache=True, nogil=True)
-def _build_index(data, starts):
-    """Slots (-1 empty) of every word, probed linearly from hash % slots; the first of equal words wins."""
-    n = len(starts) - 1
-    slots = np.full(max(2 * n, 1), -1, dtype=np.int32)
-    size = np.uint64(len(slots))
-    for w in range(n):
-        s = np.int64(fnv1a(data, starts[w], starts[w + 1]) % size)
-        while slots[s] != -1:
-            v = slots[s]
-            if _same(data, starts[v], starts[v + 1], data[starts[w]:starts[w + 1]]):
-                break
-            s = (s + 1) % len(slots)
-        if slots[s] == -1:
-            slots[s] = w
-    return slots
-
-
-@njit(cache=True, nogil=True)
-def _find(data, starts, slots, query):
-    s = np.int64(fnv1a(query, 0, len(query)) % np.uint64(len(slots)))
-    while slots[s] != -1:
-        v = slots[s]
-        if _same(data, starts[v], starts[v + 1], query):
-            return v
-        s = (s + 1) % len(slots)
-    return -1
-
-
-# ---------------------------------------------------------------------------------------------
-# Dictionary entries: NUL-terminated bytes, int64 count, int8 type
-
-
-@njit(cache=True, nogil=True)
-def _parse_entries(buf, pos, size):
-    """Read ``size`` entries from buf[pos:]. Returns (entries read, position after them, word bytes, their
-    starts, counts, types); fewer entries than ``size`` means the file ended inside one."""
-    n = len(buf)
-    begins = np.empty(size, dtype=np.int64)
-    ends = np.empty(size, dtype=np.int64)
-    counts = np.zeros(size, dtype=np.int64)
-    types = np.zeros(size, dtype=np.int8)
-    read = 0
-    for i in range(size):
-        begin = pos
-        while pos < n and buf[pos] != 0:
-            pos += 1
-        if pos + 10 > n:
-            break
-        begins[i], ends[i] = begin, pos
-        pos += 1
-        value = np.uint64(0)
-        for k in range(8):
-            value |= np.uint64(buf[pos + k]) << np.uint64(8 * k)
-        counts[i] = np.int64(value)
-        types[i] = np.int8(buf[pos + 8])
-        pos += 9
-        read += 1
-    starts = np.zeros(read + 1, dtype=np.int64)
-    for i in range(read):
-        starts[i + 1] = starts[i] + ends[i] - begins[i]
-    blob = np.empty(starts[read], dtype=np.uint8)
-    for i in range(read):
-        blob[starts[i]:starts[i + 1]] = buf[begins[i]:ends[i]]
-    return read, pos, blob, starts, counts[:read], types[:read]
-
-
-@njit(cache=True, nogil=True)
-def _pack_entries(blob, starts, counts, types):
-    """The bytes of the entries (the inverse of ``_parse_entries``)."""
-    n = len(starts) - 1
-    out = np.empty(starts[n] + 10 * n, dtype=np.uint8)
-    o = 0
-    for i in range(n):
-        for j in range(starts[i], starts[i + 1]):
-            out[o] = blob[j]
-            o += 1
-        out[o] = 0
-        value = np.uint64(counts[i])
-        for k in range(8):
-            out[o + 1 + k] = np.uint8((value >> np.uint64(8 * k)) & np.uint64(0xFF))
-        out[o + 9] = np.uint8(types[i])
-        o += 10
-    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -417,7 +281,7 @@ def read_fasttext(path: str) -> FastTextModelFile:
         raise FastembError(f"{path}: corrupt fastText model (dictionary of {size} entries: {nwords} words "
                            f"and {nlabels} labels)")
     cursor.need(10 * size, f"dictionary ({size:,} entries)")
-    read, cursor.pos, blob, starts, counts, types = _parse_entries(buf, cursor.pos, size)
+    read, cursor.pos, blob, starts, counts, types = parse_entries(buf, cursor.pos, size)
     if read < size:
         raise FastembError(f"{path}: truncated fastText model (the file ends in dictionary entry {read + 1:,} "
                            f"of {size:,})")
@@ -481,7 +345,7 @@ def write_fasttext(path: str, model: FastTextModelFile) -> None:
         handle.write(np.array([MAGIC, VERSION], dtype="<i4").tobytes())
         handle.write(raw.tobytes())
         handle.write(header.tobytes())
-        handle.write(_pack_entries(blob, starts, counts, types).tobytes())
+        handle.write(pack_entries(blob, starts, counts, types).tobytes())
         for matrix in (model.input_rows, model.output_rows):
             handle.write(b"\x00")  # not quantized
             _write_matrix(handle, matrix)

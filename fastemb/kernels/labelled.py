@@ -1,4 +1,4 @@
-"""Numba kernels that encode labelled lines: fastText's word hash, the end-of-line token, input rows.
+"""Numba kernels that encode labelled lines: the end-of-line token, input rows (word hashes: hashing.py).
 
 Word n-grams are hashed as fastText does (``Dictionary::addWordNgrams``): word
 hashes are 32-bit FNV-1a over the word's bytes taken as *signed* chars, stored
@@ -17,27 +17,6 @@ NOT_A_WORD = -2         # token_word code of a label token (an unknown word is -
 
 # How a line's words become input rows: n-grams up to word_ngrams words, bucket b is input row n_words + b.
 NgramSettings = namedtuple("NgramSettings", "word_ngrams buckets n_words")
-
-
-@njit(cache=True, nogil=True)
-def fnv1a_hashes(data, starts):
-    """fastText's word hash for each byte string data[starts[w]:starts[w+1]], as uint32.
-
-    fastText xors each byte as a *signed* char (``uint32_t(int8_t(c))``), so bytes
-    >= 0x80 enter as 0xFFFFFFxx; doing the same keeps n-gram buckets identical.
-    """
-    n = len(starts) - 1
-    hashes = np.empty(n, dtype=np.uint32)
-    mask = np.uint64(0xFFFFFFFF)
-    for w in range(n):
-        h = np.uint64(2166136261)
-        for i in range(starts[w], starts[w + 1]):
-            b = np.uint64(data[i])
-            if b >= 128:
-                b |= np.uint64(0xFFFFFF00)
-            h = ((h ^ b) * np.uint64(16777619)) & mask
-        hashes[w] = h
-    return hashes
 
 
 @njit(cache=True, nogil=True)

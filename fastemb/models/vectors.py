@@ -50,6 +50,11 @@ class Vectors:
             raise ValueError("words must be unique")
         self._unit = None
 
+    @classmethod
+    def from_fasttext(cls, model) -> "Vectors":
+        """Every vocabulary word's vector in a fastText ``.bin`` (a formats.fasttext.FastTextModelFile)."""
+        return cls(list(model.words), model.vocabulary_vectors())
+
     @property
     def dim(self) -> int:
         return self.matrix.shape[1]

@@ -30,10 +30,9 @@ from ..base.config import SupervisedConfig
 from .corpus import first_spellings
 from ..base.errors import FastembError
 from ..base.fileio import STDIN, Inputs, input_name, input_paths, open_binary
-from .vocab import Vocab, positions
+from .vocab import EOS, Vocab, positions
 
 READ_HINT_BYTES = 1 << 22  # the Python reader reads and encodes lines in batches of about this many bytes
-EOS = "</s>"               # fastText's end-of-line token, appended to every line (SupervisedConfig.eos)
 
 
 @dataclass
@@ -219,7 +218,7 @@ def read_lines(path: Inputs, eos: bool, opener=None) -> tuple[TokenStream, str]:
 
 def _token_hashes(types: Sequence[str]) -> np.ndarray:
     """fastText's FNV-1a hash of each token's UTF-8 bytes, sign-extended to uint64 for n-grams."""
-    from ..kernels.labelled import fnv1a_hashes
+    from ..kernels.hashing import fnv1a_hashes
     encoded = [t.encode("utf-8", "surrogateescape") for t in types]
     starts = np.zeros(len(encoded) + 1, dtype=np.int64)
     np.cumsum([len(e) for e in encoded], out=starts[1:])

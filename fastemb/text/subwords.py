@@ -6,7 +6,7 @@ except the lone ``<`` and ``>``; ``<word>`` itself is one when it is short
 enough. A character is a byte that is not a continuation byte (``b & 0xC0 ==
 0x80``) with the continuation bytes after it, so invalid UTF-8 is cut the way
 fastText cuts it. An n-gram's row is ``n_words + fnv1a(bytes) % buckets``, with
-fastText's FNV-1a over *signed* bytes (labelled_kernel.fnv1a_hashes).
+fastText's FNV-1a over *signed* bytes (kernels/hashing.py).
 
 A vocabulary word's rows are its own id, then its n-gram rows in fastText's order
 (by start, then length); a word outside the vocabulary has only its n-gram rows.
@@ -14,164 +14,13 @@ The end-of-line token ``</s>`` has no n-grams. ``maxn == 0`` means no n-grams.
 """
 from __future__ import annotations
 
-from typing import NamedTuple, Sequence
+from typing import Sequence
 
 import numpy as np
-from numba import njit
 
-from ..base.errors import FastembError
-
-EOS = "</s>"
-_BOW, _EOW = 60, 62  # b"<", b">"
-_FNV_OFFSET = np.uint64(2166136261)
-_FNV_PRIME = np.uint64(16777619)
-_MASK32 = np.uint64(0xFFFFFFFF)
-
-
-class SubwordSettings(NamedTuple):
-    """Character n-gram lengths (minn..maxn) and the number of hash buckets (fastText's -minn -maxn -bucket)."""
-
-    minn: int = 3
-    maxn: int = 6
-    buckets: int = 2_000_000
-
-    @property
-    def enabled(self) -> bool:
-        return self.maxn > 0
-
-    def validate(self) -> None:
-        if self.minn < 0 or self.maxn < 0:
-            raise FastembError(f"--minn and --maxn must be >= 0, got {self.minn} and {self.maxn}")
-        if self.maxn > 0 and self.minn > self.maxn:
-            raise FastembError(f"--minn ({self.minn}) must not exceed --maxn ({self.maxn})")
-        if self.maxn > 0 and self.buckets <= 0:
-            raise FastembError(f"--buckets must be a positive integer with --maxn > 0, got {self.buckets}")
-
-
-@njit(cache=True, nogil=True)
-def fnv1a_step(h, byte):
-    """One byte of fastText's FNV-1a (a uint64 holding 32 bits): the byte is xored as a *signed* char."""
-    b = np.uint64(byte)
-    if b >= 128:
-        b |= np.uint64(0xFFFFFF00)
-    return ((h ^ b) * _FNV_PRIME) & _MASK32
-
-
-@njit(cache=True, nogil=True)
-def fnv1a(data, begin, end):
-    """fastText's ``Dictionary::hash`` of data[begin:end]."""
-    h = _FNV_OFFSET
-    for i in range(begin, end):
-        h = fnv1a_step(h, data[i])
-    return h
-
-
-@njit(cache=True, nogil=True)
-def _wrapped_byte(data, begin, end, p):
-    """Byte p of ``<word>`` where word = data[begin:end], without building it."""
-    if p == 0:
-        return np.uint8(_BOW)
-    if p == end - begin + 1:
-        return np.uint8(_EOW)
-    return data[begin + p - 1]
-
-
-@njit(cache=True, nogil=True)
-def _n_ngrams(data, begin, end, minn, maxn):
-    """How many n-grams ``_fill_ngrams`` writes for data[begin:end]."""
-    chars = 2  # < and >
-    for i in range(begin, end):
-        if (data[i] & 0xC0) != 0x80:
-            chars += 1
-    lowest = max(minn, 1)
-    total = 0
-    for start in range(chars):
-        total += max(0, min(maxn, chars - start) - lowest + 1)
-    if lowest == 1 and maxn >= 1:
-        total -= 2  # the lone < and >
-    return total
-
-
-@njit(cache=True, nogil=True)
-def _fill_ngrams(data, begin, end, minn, maxn, buckets, first_row, out, o):
-    """Write the n-gram rows of data[begin:end] to out[o:]; returns the next free position.
-
-    FNV-1a is computed byte by byte, so one pass from each start character hashes
-    every n-gram that starts there.
-    """
-    size = end - begin + 2
-    bucket_count = np.uint64(buckets)
-    for i in range(size):
-        if (_wrapped_byte(data, begin, end, i) & 0xC0) == 0x80:
-            continue
-        h = _FNV_OFFSET
-        j = i
-        n = 1
-        while j < size and n <= maxn:
-            while True:  # one character: its first byte and its continuation bytes
-                h = fnv1a_step(h, _wrapped_byte(data, begin, end, j))
-                j += 1
-                if j >= size or (_wrapped_byte(data, begin, end, j) & 0xC0) != 0x80:
-                    break
-            if n >= minn and not (n == 1 and (i == 0 or j == size)):
-                out[o] = first_row + np.int64(h % bucket_count)
-                o += 1
-            n += 1
-    return o
-
-
-@njit(cache=True, nogil=True)
-def subword_rows_kernel(data, starts, minn, maxn, buckets, skip):
-    """Rows of every word data[starts[w]:starts[w + 1]]: (rows int32, offsets int64).
-
-    Word w's rows are rows[offsets[w]:offsets[w + 1]]: w itself, then its n-gram rows
-    (n_words + bucket). Word ``skip`` (the end token, or -1) gets no n-grams.
-    """
-    n = len(starts) - 1
-    offsets = np.empty(n + 1, dtype=np.int64)
-    offsets[0] = 0
-    for w in range(n):
-        k = 1
-        if maxn > 0 and w != skip:
-            k += _n_ngrams(data, starts[w], starts[w + 1], minn, maxn)
-        offsets[w + 1] = offsets[w] + k
-    rows = np.empty(offsets[n], dtype=np.int32)
-    for w in range(n):
-        o = offsets[w]
-        rows[o] = w
-        o += 1
-        if maxn > 0 and w != skip:
-            o = _fill_ngrams(data, starts[w], starts[w + 1], minn, maxn, buckets, n, rows, o)
-    return rows, offsets
-
-
-@njit(cache=True, nogil=True)
-def ngram_rows_kernel(data, minn, maxn, buckets, n_words):
-    """The n-gram rows (n_words + bucket) of the one word ``data``."""
-    rows = np.empty(_n_ngrams(data, 0, len(data), minn, maxn) if maxn > 0 else 0, dtype=np.int32)
-    if maxn > 0:
-        _fill_ngrams(data, 0, len(data), minn, maxn, buckets, n_words, rows, 0)
-    return rows
-
-
-@njit(cache=True, nogil=True, fastmath=True)
-def mean_rows(matrix, rows, offsets, out):
-    """out[w] = the mean of matrix[rows[offsets[w]:offsets[w + 1]]] (zeros for no rows): fastText's
-    getWordVector for every word at once."""
-    dim = matrix.shape[1]
-    for w in range(len(offsets) - 1):
-        for d in range(dim):
-            out[w, d] = 0.0
-        first, last = offsets[w], offsets[w + 1]
-        for i in range(first, last):
-            r = rows[i]
-            for d in range(dim):
-                out[w, d] += matrix[r, d]
-        if last > first:
-            scale = np.float32(1.0 / (last - first))
-            for d in range(dim):
-                out[w, d] *= scale
-    return out
+from ..base.config import SubwordSettings
+from ..kernels.subwords import ngram_rows_kernel, subword_rows_kernel
+from .vocab import EOS
 
 
 def encode_words(words: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:

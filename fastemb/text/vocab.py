@@ -7,6 +7,8 @@ import numpy as np
 
 from ..base.errors import FastembError
 
+EOS = "</s>"  # fastText's end-of-line token: a word of the dictionary, with no subwords
+
 
 @dataclass
 class Vocab:

@@ -39,7 +39,7 @@ def run_to_file(trainer: Trainer, report: dict, run_info: dict, checkpoint: str 
     end the outputs are written before the checkpoint; ``report["checkpoint_error"]`` says if
     the checkpoint failed.
     """
-    from ..formats.checkpoint import corpus_checksum, save_checkpoint
+    from ..training.checkpoint import corpus_checksum, save_checkpoint
     from .finishing import finish_run, stop_run
 
     module = objective_module(trainer.job.objective)
@@ -91,7 +91,7 @@ def resume(checkpoint: str, progress: Progress | None = None, output: str | None
     before training. A distributed run goes on on ``cluster`` (an address, ``local:N`` or a Dask
     Client), by default the one it recorded. Returns the model and the run description (output, report, ...).
     """
-    from ..formats.checkpoint import corpus_checksum, load_checkpoint
+    from ..training.checkpoint import corpus_checksum, load_checkpoint
     from ..base.fileio import resume_paths
     from ..text.vocab import Vocab
 

@@ -61,12 +61,6 @@ def new_state(threads: int):
             np.zeros(1, np.int64), np.zeros(STRIDE, np.int64))
 
 
-def rows_after(private: int, n_rows: int, dim: int) -> np.ndarray:
-    """``n_rows`` uninitialised float32 rows with room for ``private`` rows in front of them: the trainer
-    keeps its threads' hot-row copies there instead of copying a large table (see :func:`_store`)."""
-    return np.empty((private + n_rows, dim), np.float32)[private:]
-
-
 def _store(rows: np.ndarray, private: int) -> np.ndarray:
     """The array the kernel trains: ``private`` rows for the threads' hot-row copies, then the model's rows.
     The given rows are used in place when no copy is needed: when there are no private rows, or when they

@@ -4,7 +4,6 @@ Data flows one way: file -> corpus.scan -> Vocab -> corpus.encode -> Job -> trai
 """
 from __future__ import annotations
 
-import os
 import tempfile
 import time
 import zipfile
@@ -19,117 +18,12 @@ from ..base.errors import FastembError
 from ..base.fileio import Inputs, input_name, remove_quietly, scratch_file
 from ..base.limits import check_word2vec_tables
 from ..base.progress import Progress
-from .trainer import Job, Trainer, rows_after
+from .trainer import Job, Trainer
+from ..models.tables import rows_after, table_rows
+from ..models.word2vec import Word2VecModel
 from ..text.vocab import Vocab
 
 CHUNK_WORDS = 10_000  # unit of work handed to a thread, and of stopping/resuming
-
-
-WORD2VEC_MAGIC = "fastemb-word2vec-model"
-WORD2VEC_FORMAT_VERSION = 1
-
-
-class Word2VecModel:
-    """The trained tables: input rows are the word vectors, output rows the context side (or Huffman nodes)."""
-
-    def __init__(self, vocab: Vocab, input_rows: np.ndarray, output_rows: np.ndarray,
-                 config: Word2VecConfig, report: dict):
-        self.vocab = vocab
-        self.input_rows = input_rows
-        self.output_rows = output_rows
-        self.config = config
-        self.report = report
-        self._index = None
-
-    @property
-    def words(self) -> list[str]:
-        return list(self.vocab.words)
-
-    def word_vectors(self) -> np.ndarray:
-        """A vector per vocabulary word: its input row, or with subwords the mean of its own and its
-        character n-grams' rows (fastText's getWordVector)."""
-        if not self.config.subwords:
-            return self.input_rows[:len(self.vocab)]
-        from ..text.subwords import mean_rows, vocabulary_subword_rows
-        rows, offsets = vocabulary_subword_rows(self.vocab.words, self.config.subword_settings)
-        out = np.empty((len(self.vocab), self.config.dim), np.float32)
-        mean_rows(self.input_rows, rows, offsets, out)
-        return out
-
-    @property
-    def vectors(self):
-        """The word vectors as :class:`vectors.Vectors`: most_similar, similarity, ..."""
-        from ..models.vectors import Vectors
-        return Vectors(list(self.vocab.words), self.word_vectors())
-
-    def get_word_vector(self, word: str) -> np.ndarray:
-        """The vector of any word with subwords (an unseen word: the mean of its n-gram rows, zeros if it has
-        none, as fastText); without, of a vocabulary word (KeyError for any other)."""
-        if self._index is None:
-            self._index = {w: i for i, w in enumerate(self.vocab.words)}
-        known = self._index.get(word, -1)
-        if not self.config.subwords:
-            if known < 0:
-                raise KeyError(f"{word!r} is not in the vocabulary ({len(self.vocab):,} words)")
-            return self.input_rows[known]
-        from ..text.subwords import word_subword_rows
-        rows = word_subword_rows(word, self.config.subword_settings, len(self.vocab), known)
-        return self.input_rows[rows].mean(axis=0) if len(rows) else np.zeros(self.config.dim, np.float32)
-
-    def save_vectors(self, path: str, binary: bool = False) -> float:
-        """Write the word vectors in word2vec's text (or binary) format; returns seconds spent."""
-        from ..models.vectors import save_vectors
-        started = time.perf_counter()
-        save_vectors(path, self.vocab.words, self.word_vectors(), binary=binary)
-        self.report["save_seconds"] = time.perf_counter() - started
-        return self.report["save_seconds"]
-
-    def save(self, path: str) -> None:
-        """Write the whole model (both tables, the vocabulary with its counts, the settings) to exactly
-        ``path``, an .npz archive of arrays only, atomically: ``fastemb.load_model`` reads it back."""
-        import json
-
-        from ..base.fileio import atomic_output
-        arrays = {"magic": np.array(WORD2VEC_MAGIC), "format_version": np.array(WORD2VEC_FORMAT_VERSION),
-                  "fastemb_version": np.array(__version__), "config": np.array(json.dumps(asdict(self.config))),
-                  "words": np.array("\n".join(self.vocab.words)), "counts": np.asarray(self.vocab.counts, np.int64),
-                  "input_rows": self.input_rows, "output_rows": self.output_rows}
-        with atomic_output(path, "wb") as handle:
-            np.savez(handle, **arrays)
-
-
-def table_rows(n_words: int, config: Word2VecConfig) -> tuple[int, int]:
-    """Rows of the input table (the words, then the n-gram buckets of a subword model) and of the output
-    table (a row per word, or per inner Huffman node with hierarchical softmax)."""
-    return n_words + (config.buckets if config.subwords else 0), n_words - (config.loss == "hs")
-
-
-def load_word2vec_model(path: str) -> Word2VecModel:
-    """A model written by :meth:`Word2VecModel.save`, every field checked before it is used (never unpickled)."""
-    from ..formats.archive import Archive, Field, as_counts, as_float32_rows, config_from_dict
-    fields = {"magic": Field("U", 0, max_bytes=1024), "format_version": Field("iu", 0),
-              "config": Field("U", 0, max_bytes=1 << 20), "words": Field("U", 0), "counts": Field("iu", 1),
-              "input_rows": Field("f", 2), "output_rows": Field("f", 2)}
-    with Archive(path, "a fastemb word2vec model") as archive:
-        if "magic" not in archive or archive.read_text("magic", fields["magic"]) != WORD2VEC_MAGIC:
-            raise FastembError(f"{path}: not a fastemb word2vec model (no fastemb marker)")
-        version = archive.read_scalar_int("format_version", fields["format_version"])
-        if version != WORD2VEC_FORMAT_VERSION:
-            raise FastembError(f"{path}: model format version {version} is not supported by fastemb "
-                               f"{__version__} (it reads version {WORD2VEC_FORMAT_VERSION})")
-        archive.check(fields)  # every member's header before any data is read
-        config = config_from_dict(Word2VecConfig, archive.read_json("config", fields["config"]),
-                                  f"{path}: field config", ignore_unknown=True, unbounded=("max_memory",))
-        words = archive.read_lines("words", fields["words"])
-        if not words:
-            archive.fail("words", "no words")
-        counts = as_counts(archive.read("counts", fields["counts"], (len(words),)),
-                           lambda problem: archive.fail("counts", problem))
-        shapes = dict(zip(("input_rows", "output_rows"), table_rows(len(words), config)))
-        inputs, outputs = (as_float32_rows(archive.read(name, fields[name], (rows, config.dim)),
-                                           lambda problem, name=name: archive.fail(name, problem))
-                           for name, rows in shapes.items())
-    return Word2VecModel(Vocab(words, counts), inputs, outputs, config, {})
 
 
 def read_corpus(path: Inputs, config: Word2VecConfig, vocab: Vocab | None = None,
@@ -249,7 +143,7 @@ def initial_rows(vocab: Vocab, config: Word2VecConfig) -> tuple[Vocab, np.ndarra
     (input and output rows). Its words missing from the corpus are kept (count 0: never
     drawn as noise, never trained) so the output still has them; new words start as usual.
     """
-    from ..formats.checkpoint import load_checkpoint
+    from ..training.checkpoint import load_checkpoint
     from ..models.vectors import load_vectors
 
     outputs = None

@@ -13,9 +13,10 @@ from dataclasses import asdict
 import numpy as np
 
 from .. import __version__
-from .archive import Archive, Field, as_counts, as_float32_rows, config_from_dict, require
+from ..formats.archive import Archive, Field, as_counts, as_float32_rows, config_from_dict, require
 from ..base.errors import FastembError
 from ..base.fileio import atomic_output
+from ..models.tables import supervised_table_rows, table_rows
 
 MAGIC = "fastemb-checkpoint"
 FORMAT_VERSION = 3  # 3: any objective (its name and, for the classifier, labels and frozen rows)
@@ -106,13 +107,12 @@ def load_checkpoint(path: str, resuming: bool = False) -> dict:
             arrays["labels"] = labels
             arrays["label_counts"] = as_counts(archive.read("label_counts", _SPEC["label_counts"], (len(labels),)),
                                                lambda problem: archive.fail("label_counts", problem))
-            n_inputs, n_outputs = n + config.n_buckets, len(labels) - (config.loss == "hs")
+            n_inputs, n_outputs = supervised_table_rows(n, len(labels), config)
             frozen = archive.read("frozen", _SPEC["frozen"], (n_inputs,))
             if len(frozen) and int(frozen.max()) > 1:
                 archive.fail("frozen", "a value is not 0 or 1")
             arrays["frozen"] = frozen.astype(np.uint8)
         else:
-            from ..training.word2vec import table_rows
             n_inputs, n_outputs = table_rows(n, config)
         for name, rows in (("input_rows", n_inputs), ("output_rows", n_outputs)):
             arrays[name] = as_float32_rows(archive.read(name, _SPEC[name], (rows, dim)),
@@ -176,7 +176,7 @@ def _read_meta(archive: Archive, resuming: bool) -> dict:
 
 def _check_distributed(record, where: str) -> None:
     """The round, the round plan's figures and the shards (lists of pieces of the input files)."""
-    from ..cluster.rounds import COMBINERS
+    from ..base.config import COMBINERS
     if not isinstance(record, dict):
         raise FastembError(f"{where} is a JSON {type(record).__name__}, expected an object")
     for key, annotation in _DISTRIBUTED_KEYS.items():
