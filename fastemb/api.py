@@ -83,6 +83,23 @@ def _progress(quiet: bool, threads: int):
     return Progress(1, threads, quiet=quiet)
 
 
+def _train(family, config_settings: dict, input, quiet: bool, cluster, round_words, combiner, sentences: bool):
+    """Check the settings, read, train and finish one run of ``family`` (training.families)."""
+    prepare = _cluster_prepare(family.prepare, config_settings, cluster, round_words, combiner)
+    config = _config(family.config_class, config_settings)
+    path, scratch = _inputs(input)
+    try:
+        if scratch and not sentences:
+            raise FastembError("train_supervised reads labelled lines from a path or a list of paths")
+        progress = _progress(quiet, config.threads)
+        trainer, report = prepare(path, config, progress)
+        trainer.run(progress)
+        return family.finish(trainer, report)
+    finally:
+        if scratch:
+            os.unlink(scratch)
+
+
 def _cluster_prepare(prepare, settings: dict, cluster, round_words: int | None, combiner: str):
     """``prepare`` itself, or with ``cluster`` the distributed run's (its workers' threads 1 by default)."""
     if cluster is None:
@@ -108,19 +125,8 @@ def train_unsupervised(input, model: str = "skipgram", *, quiet: bool = False, c
     ``distributed.Client``; ``threads`` are then each worker's, 1 by default), with ``round_words``
     and ``combiner`` as ``--round-words`` and ``--combiner`` (see docs/distributed.md).
     """
-    from .base.config import Word2VecConfig
-    from .training.word2vec import finish_report, prepare
-    prepare = _cluster_prepare(prepare, settings, cluster, round_words, combiner)
-    config = _config(Word2VecConfig, settings, model=model)
-    path, scratch = _inputs(input)
-    try:
-        progress = _progress(quiet, config.threads)
-        trainer, report = prepare(path, config, progress)
-        trainer.run(progress)
-        return finish_report(trainer, report)
-    finally:
-        if scratch:
-            os.unlink(scratch)
+    from .training.families import WORD2VEC
+    return _train(WORD2VEC, {**settings, "model": model}, input, quiet, cluster, round_words, combiner, True)
 
 
 def train_supervised(input, *, quiet: bool = False, cluster=None, round_words: int | None = None,
@@ -133,30 +139,18 @@ def train_supervised(input, *, quiet: bool = False, cluster=None, round_words: i
     Progress goes to stderr unless ``quiet``. ``cluster``, ``round_words`` and ``combiner``: as for
     :func:`train_unsupervised`.
     """
-    from .base.config import SupervisedConfig
-    from .training.supervised import finish_report, prepare
-    prepare = _cluster_prepare(prepare, settings, cluster, round_words, combiner)
-    config = _config(SupervisedConfig, settings)
-    path, scratch = _inputs(input)
-    if scratch:
-        os.unlink(scratch)
-        raise FastembError("train_supervised reads labelled lines from a path or a list of paths")
-    progress = _progress(quiet, config.threads)
-    trainer, report = prepare(path, config, progress)
-    trainer.run(progress)
-    return finish_report(trainer, report)
+    from .training.families import SUPERVISED
+    return _train(SUPERVISED, settings, input, quiet, cluster, round_words, combiner, False)
 
 
 def load_model(path: str):
     """A model saved by ``.save(path)``: a skip-gram/CBOW model or a classifier (never unpickled)."""
-    from .models.supervised import MODEL_MAGIC, load_model as load_classifier
-    from .models.word2vec import WORD2VEC_MAGIC, load_word2vec_model
+    from .training.families import SUPERVISED, family_of_magic
     magic = model_magic(path)
-    if magic == WORD2VEC_MAGIC:
-        return load_word2vec_model(path)
-    if magic == MODEL_MAGIC or magic is None:
-        return load_classifier(path)  # its own errors say what the file is not
-    raise FastembError(f"{path}: not a fastemb model (marker {magic!r})")
+    family = family_of_magic(magic) or (SUPERVISED if magic is None else None)  # its errors say what the file is not
+    if family is None:
+        raise FastembError(f"{path}: not a fastemb model (marker {magic!r})")
+    return family.load(path)
 
 
 def model_magic(path: str) -> str | None:

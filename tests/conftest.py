@@ -164,7 +164,7 @@ def stopped_after_round_4_and_resumed(client, trainer, report, input_path, outpu
                     checkpoint_every=1e-6)
     assert output.read_text() == "old output\n"
     monkeypatch.setattr(driver.ClusterTrainer, "_merge", merge)
-    model, _ = resume(str(checkpoint), cluster=client)
+    model, _ = resume(str(checkpoint), cluster=client, distributed=driver.resume_prepare)
     assert model.report["resumed_from"] == str(checkpoint)
     return model
 

@@ -69,7 +69,7 @@ def _odd_files(directory):
 @pytest.mark.parametrize("eos", [True, False])
 def test_the_distributed_count_builds_the_single_process_dictionary_and_examples(tmp_path, n_shards, eos):
     # The workers' functions, called here in turn (no cluster needed): shards cut the files at byte ranges.
-    from fastemb.cluster.families import SUPERVISED
+    from fastemb.cluster.shards import SUPERVISED
     from fastemb.cluster.worker import count_shard, encode_shard, forget_run
     from fastemb.text.labelled import read_training_data
     from fastemb.text.corpus import MAX_TOKEN_BYTES

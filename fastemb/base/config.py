@@ -84,7 +84,7 @@ class TrainConfig:
             raise FastembError(f"--hot-rows must be >= 0, got {self.hot_rows}")
 
     def hot(self, n_rows: int) -> int:
-        """How many of a table's ``n_rows`` hottest rows get per-thread private copies (see epoch_kernel):
+        """How many of a table's ``n_rows`` hottest rows get per-thread private copies (see kernels/epoch.py):
         none with one thread; by default 1,024, fewer if the copies (and their merge bases) would cost
         more than a quarter of those rows."""
         if self.threads == 1:
@@ -117,6 +117,10 @@ class Word2VecConfig(TrainConfig):
     def __post_init__(self):
         if self.lr is None:
             self.lr = 0.05 if self.model == "cbow" else 0.025
+
+    @property
+    def objective(self) -> str:
+        return self.model
 
     def validate(self) -> None:
         if self.model not in MODELS:
@@ -162,6 +166,8 @@ class SupervisedConfig(TrainConfig):
     pretrained: str | None = None
     freeze: bool = False
 
+    objective = "supervised"
+
     def validate(self) -> None:
         super().validate()
         _positive(self, "min_count", "min_count_label", "neg")
@@ -180,3 +186,7 @@ class SupervisedConfig(TrainConfig):
     def n_buckets(self) -> int:
         """Extra input rows for word n-grams: none unless word_ngrams > 1, as in fastText."""
         return self.buckets if self.word_ngrams > 1 else 0
+
+
+# Each objective's settings: what a checkpoint's or a job's objective name stands for.
+OBJECTIVES = {"skipgram": Word2VecConfig, "cbow": Word2VecConfig, "supervised": SupervisedConfig}

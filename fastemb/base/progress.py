@@ -77,3 +77,8 @@ class Progress:
             self.stream.flush()
         except OSError:
             pass
+
+
+def plural(n: int, noun: str) -> str:
+    """'1 epoch', '5 epochs'."""
+    return f"{n} {noun}" + ("" if n == 1 else "s")

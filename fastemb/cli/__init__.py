@@ -132,11 +132,6 @@ def _one_or_list(paths: list[str]) -> str | list[str]:
     return paths[0] if len(paths) == 1 else paths
 
 
-def _count(n: int, noun: str) -> str:
-    """'1 epoch', '5 epochs'."""
-    return f"{n} {noun}" + ("" if n == 1 else "s")
-
-
 def _write_report(path: str | None, report: dict) -> None:
     if not path:
         return
@@ -261,8 +256,9 @@ def _word2vec_command(model: str, summary: str):
     @_run_options
     def command(input_args, output, binary, model_path, threads, checkpoint, checkpoint_every, save_on_interrupt,
                 report_path, quiet, cluster, round_words, combiner, **options):
-        from ..training.word2vec import prepare
+        from ..training.families import WORD2VEC
 
+        prepare = WORD2VEC.prepare
         if cluster is not None:  # the workers read the inputs; --threads are each worker's
             inputs, prepare = _on_cluster(input_args, cluster, round_words, combiner)
             threads = 1 if threads is None else threads
@@ -359,11 +355,11 @@ def resume(checkpoint, output, vectors_path, model_path, report_path, cluster, q
 
     def announce(outputs, report):
         _say(f"Resuming {checkpoint}: writing {outputs}" + (f", the report to {report}" if report else ""))
+    from ..cluster.driver import require_dask, resume_prepare
     if cluster is not None:
-        from ..cluster.driver import require_dask
         require_dask()
     model, run_info = resume_run(checkpoint, progress, output, report_path, vectors_path, model_path, announce,
-                                 cluster)
+                                 cluster, distributed=resume_prepare)
     _finish(model, run_info)
 
 
@@ -414,19 +410,10 @@ def _finish(model, run_info: dict, shown: dict | None = None) -> None:
     report, config = model.report, model.config
     report["output"] = run_info["output"]
     _write_report(run_info.get("report"), report)
-    epochs = _count(config.epochs, "epoch")
-    workers = f"{_count(report['workers'], 'worker')} x " if "workers" in report else ""
-    if report["objective"] == "supervised":
-        skipped = report["skipped_no_label"] + report["skipped_no_words"]
-        click.echo(f"Trained {report['words']:,} words ({report['examples']:,} examples x {epochs}), "
-                   f"vocabulary {report['vocab_size']:,}, {report['labels']:,} labels, dim {config.dim}, "
-                   f"loss {config.loss}, {workers}{_count(config.threads, 'thread')}"
-                   + (f"; skipped {report['skipped_no_label']:,} lines without a label and "
-                      f"{report['skipped_no_words']:,} without a known word" if skipped else ""))
-    else:
-        click.echo(f"Trained {report['words']:,} words ({report['corpus_tokens']:,} tokens x {epochs}), "
-                   f"{report['objective']}, loss {config.loss}, vocabulary {report['vocab_size']:,}, "
-                   f"dim {config.dim}, {workers}{_count(config.threads, 'thread')}")
+    from ..base.progress import plural
+    from ..training.families import family_of
+    workers = f"{plural(report['workers'], 'worker')} x " if "workers" in report else ""
+    click.echo(family_of(config).summary(report, config, f"{workers}{plural(config.threads, 'thread')}"))
     _echo_timings(report, config.threads * report.get("workers", 1))
     shown = shown or run_info
     saved = [f"{shown[key]}" + (f" ({os.path.getsize(run_info[key]) / 2**20:,.1f} MB)"
@@ -578,10 +565,9 @@ def bench(input_path, budget, max_threads, kernel, repeat, **options):
 @main.command()
 def warmup():
     """Compile the Numba kernels now (they are cached), so the first training run starts at once."""
-    from ..training.supervised import warm_up as warm_up_supervised
-    from ..training.word2vec import warm_up
+    from ..training.families import SUPERVISED, WORD2VEC
 
-    word2vec_seconds, supervised_seconds = warm_up(), warm_up_supervised()
+    word2vec_seconds, supervised_seconds = WORD2VEC.warm_up(), SUPERVISED.warm_up()
     click.echo(f"Kernels ready in {word2vec_seconds + supervised_seconds:.2f} s "
                f"(training {word2vec_seconds:.2f} s, the classifier's reading and prediction {supervised_seconds:.2f} s)")
 
@@ -629,8 +615,9 @@ def supervised(input_args, output, vectors_path, threads, checkpoint, checkpoint
     for skipgram.
     """
     from ..base.config import SupervisedConfig
-    from ..training.supervised import prepare
+    from ..training.families import SUPERVISED
 
+    prepare = SUPERVISED.prepare
     if cluster is not None:  # the workers read the inputs; --threads are each worker's
         inputs, prepare = _on_cluster(input_args, cluster, round_words, combiner, DEFAULT_LABELLED)
         threads = 1 if threads is None else threads

@@ -1,7 +1,7 @@
 """Skip-gram, CBOW and the classifier on a Dask cluster: the driver of a distributed run (see docs/distributed.md).
 
 :func:`prepare` connects to the cluster (``local:N`` starts N worker processes on this machine), splits
-the inputs into one shard per worker (sharding.py), has every worker count its shard with the objective's
+the inputs into one shard per worker (cluster/sharding.py), has every worker count its shard with the objective's
 reader, merges the counts by a tree of merges into the dictionary a single process would build (the
 vocabulary; the classifier's words and labels), has every worker encode its shard once into its own
 scratch directory, and returns a
@@ -9,12 +9,13 @@ scratch directory, and returns a
 Ctrl-C, restore) over rounds: in each round every worker trains its share of the words (rounds.py) on
 its replica of the global model and returns the rows it changed; the driver combines them into the
 global model and the next round starts from it. run.py therefore writes, checkpoints and resumes a
-distributed run as it does any other. What differs between the objectives is in cluster_objectives.py.
+distributed run as it does any other. What differs between the objectives is in cluster/shards.py.
 """
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import logging
 import os
 import time
@@ -130,17 +131,24 @@ def _tree_reduce(client, futures, merge):
     return futures[0].result()
 
 
+def resume_prepare(record: dict, cluster=None):
+    """The prepare of a distributed run going on from a checkpoint's ``record`` (its shards, round size and
+    combiner), on ``cluster`` or by default the one it recorded."""
+    return functools.partial(prepare, cluster=cluster or record["cluster"], round_words=record["round_words"],
+                             combiner=record["combiner"], resume=record)
+
+
 def prepare(path, config, progress: Progress | None = None, cluster=None, round_words: int | None = None,
             combiner: str = "average", vocab=None, labels=None, frozen=None, resume: dict | None = None, **_):
     """Connect, shard, count, encode: the distributed counterpart of word2vec.prepare and supervised.prepare.
     ``resume``: a checkpoint's ``distributed`` record (its shards are kept; ``vocab``, ``labels`` and
     ``frozen`` are the checkpoint's)."""
-    from .families import objective_for
+    from .shards import shards_of
     from .worker import count_shard, encode_shard
     from .sharding import Piece, is_url, merge_counts, plan_shards, stream_bytes
 
     config.validate()
-    objective = objective_for(config)
+    objective = shards_of(config)
     if combiner not in COMBINERS:
         raise FastembError(f"--combiner must be one of {', '.join(COMBINERS)}, got {combiner!r}")
     chunk_words = objective.chunk_words

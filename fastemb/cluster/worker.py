@@ -1,4 +1,4 @@
-"""The tasks a Dask worker runs for a distributed run (distributed.py submits them).
+"""The tasks a Dask worker runs for a distributed run (cluster/driver.py submits them).
 
 Each task is a pure function of its arguments: a round's result depends only on the global model it
 starts from, the shard, the chunks and the learning-rate range it is given, and the seed. What a worker
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .families import objective_for
+from .shards import shards_of
 from .sharding import Piece, WordCounts
 
 
@@ -38,7 +38,7 @@ class ShardInfo:
     checksum: str            # of the encoded shard (checkpoint.corpus_checksum)
     compile_seconds: float
     encode_seconds: float
-    details: dict = field(default_factory=dict)  # the objective's own figures (cluster_objectives.py)
+    details: dict = field(default_factory=dict)  # the objective's own figures (cluster/shards.py)
 
 
 @dataclass
@@ -68,7 +68,7 @@ class RoundTask:
     pieces: list[Piece]
     config: object            # config.Word2VecConfig or SupervisedConfig, the shard's seed and rate in it
     spans: list[tuple[int, int, int]]  # (epoch, first chunk, last chunk) in order
-    words_before: float       # the schedule (epoch_kernel.Schedule) as this shard sees it: the global one
+    words_before: float       # the schedule (kernels.epoch.Schedule) as this shard sees it: the global one
     total_words: float        # scaled by this shard's share of the round's words
     slow: tuple = (0, 1.0)    # (rows, scale): see rounds.slow_rows
 
@@ -124,7 +124,7 @@ class _Run:
 
 _RUNS: dict[str, _Run] = {}
 _RUNS_LOCK = threading.Lock()
-_compiled: dict = {}  # objective (cluster_objectives) -> seconds its kernels took to compile or load, once a process
+_compiled: dict = {}  # objective (cluster/shards.py) -> seconds its kernels took to compile or load, once a process
 
 
 def _run(run: str) -> _Run:
@@ -156,7 +156,7 @@ def _scratch_dir() -> str:
 
 def count_shard(run: str, shard: int, pieces: list[Piece], config) -> WordCounts:
     """Read shard ``shard`` with the objective's reader, keep what was read for encoding, return its word counts."""
-    objective = objective_for(config)
+    objective = shards_of(config)
     state = _run(run)
     raw = objective.read(pieces, config, _scratch_dir())
     with state.lock:
@@ -165,9 +165,9 @@ def count_shard(run: str, shard: int, pieces: list[Piece], config) -> WordCounts
 
 
 def encode_shard(run: str, shard: int, pieces: list[Piece], dictionary, config) -> ShardInfo:
-    """Encode shard ``shard`` with the global dictionary (the objective's: cluster_objectives.py) into this
+    """Encode shard ``shard`` with the global dictionary (the objective's: cluster/shards.py) into this
     worker's scratch directory, once; the lines are read again if this worker did not count them."""
-    objective = objective_for(config)
+    objective = shards_of(config)
     state = _run(run)
     started = time.perf_counter()
     with state.lock:
@@ -216,7 +216,7 @@ def _trainer(state: _Run, task: RoundTask, dictionary):
         if task.shard not in state.corpora:  # the shard moved here (its worker was lost): read it again
             encode_shard(task.run, task.shard, task.pieces, dictionary, task.config)
         inputs, outputs = state.model
-        job = objective_for(task.config).job(state.corpora[task.shard], dictionary, task.config, inputs.copy(),
+        job = shards_of(task.config).job(state.corpora[task.shard], dictionary, task.config, inputs.copy(),
                                              outputs.copy())
         trainer = Trainer(replace(job, slow=task.slow))
         state.trainers[task.shard] = trainer

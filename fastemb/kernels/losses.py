@@ -30,7 +30,7 @@ def row_of(row, rows):
     """The store row of model row ``row`` for one thread: its private copy of a hot row, else the shared one.
 
     rows = (hot, this thread's first private row, its first base row, the first shared row); model
-    rows below ``hot`` are hot (see epoch_kernel). With one thread every offset is 0.
+    rows below ``hot`` are hot (see kernels/epoch.py). With one thread every offset is 0.
     """
     hot, private, _, shared = rows
     return row + (private if row < hot else shared)

@@ -238,7 +238,7 @@ def _blocks(handle):
 
 
 class _Encoder:
-    """Growable buffers around the Numba tokeniser (see tokenize_kernel.encode_block)."""
+    """Growable buffers around the Numba tokeniser (see kernels.tokenize.encode_block)."""
 
     def __init__(self):
         from ..kernels.tokenize import EMPTY
@@ -401,7 +401,7 @@ def scan(inputs: Inputs, memory_budget: float = float("inf"), spill_dir: str | N
     2, 3, ... times at the next prunes), as word2vec's ReduceVocab; their tokens
     become out-of-vocabulary and the prunes are counted in ``pruned``.
     With ``opener``, ``inputs`` is a list of sources of any kind (a cluster worker's pieces of files,
-    see sharding.py), each read from the binary stream ``opener(source)`` gives and named by ``str(source)``.
+    see cluster/sharding.py), each read from the binary stream ``opener(source)`` gives and named by ``str(source)``.
     """
     encoder = _Encoder()
     store = _IdStore(memory_budget, spill_dir)

@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import __version__
 from ..formats.archive import Archive, Field, as_counts, as_float32_rows, config_from_dict, require
+from ..base.config import OBJECTIVES, SupervisedConfig
 from ..base.errors import FastembError
 from ..base.fileio import atomic_output
 from ..models.tables import supervised_table_rows, table_rows
@@ -43,7 +44,7 @@ def save_checkpoint(path: str, trainer, run: dict) -> None:
             "objective": job.objective, "config": asdict(trainer.config), "epoch": trainer.epoch,
             "segment": trainer.segment, "loss_sum": float(trainer.loss_sum), "scored": float(trainer.scored),
             "train_seconds": trainer.train_seconds, "run": run}
-    if hasattr(trainer, "checkpoint_fields"):  # a distributed run: its round and shards (distributed.py)
+    if hasattr(trainer, "checkpoint_fields"):  # a distributed run: its round and shards (cluster/driver.py)
         meta["distributed"] = trainer.checkpoint_fields()
     progress, losses, _, next_chunk = trainer.state
     dictionary = {"words": _blob("\n".join(job.vocab.words)), "counts": job.vocab.counts}
@@ -92,7 +93,8 @@ def load_checkpoint(path: str, resuming: bool = False) -> dict:
     """
     with Archive(path, "a fastemb checkpoint") as archive:
         meta = _read_meta(archive, resuming)
-        config, supervised = meta["config"], meta["objective"] == "supervised"
+        config = meta["config"]
+        supervised = isinstance(config, SupervisedConfig)
         words = archive.read_lines("words", _SPEC["words"], _max_word_chars())
         if not words:
             archive.fail("words", "no words")
@@ -129,7 +131,6 @@ def _max_word_chars() -> int:
 
 def _read_meta(archive: Archive, resuming: bool) -> dict:
     """The JSON description: marker, version, objective, settings (validated), position and the run's paths."""
-    from ..base.config import SupervisedConfig, Word2VecConfig
     try:
         meta = archive.read_json("meta", _SPEC["meta"])
     except FastembError:
@@ -144,12 +145,11 @@ def _read_meta(archive: Archive, resuming: bool) -> dict:
                            f"{', '.join(map(str, READABLE_VERSIONS))})")
     where = f"{archive.path}: field meta"
     objective = meta.setdefault("objective", "skipgram")  # format 2: skip-gram only
-    if objective not in ("skipgram", "cbow", "supervised"):
+    if objective not in OBJECTIVES:
         raise FastembError(f"{where}: objective is {str(objective)[:40]!r}, expected skipgram, cbow or supervised")
     # A resumed run records max_memory as infinite (the corpus layout is fixed by then).
-    config = config_from_dict(SupervisedConfig if objective == "supervised" else Word2VecConfig, meta.get("config"),
-                              f"{where}: config", unbounded=("max_memory",))
-    if objective != "supervised" and config.model != objective:
+    config = config_from_dict(OBJECTIVES[objective], meta.get("config"), f"{where}: config", unbounded=("max_memory",))
+    if config.objective != objective:
         raise FastembError(f"{where}: config: model is {config.model!r} but the objective is {objective!r}")
     meta["config"] = config
     epoch = require(meta, "epoch", "int", where)

@@ -1,27 +1,18 @@
 """A training command from start to saved output, for every objective: checkpoints, interrupts, resume.
 
-An objective module (``word2vec``, ``supervised``) provides ``prepare(input, config, progress,
-vocab=..., labels=..., workdir=..., segment_tokens=...)`` -> (trainer, report),
-``finish_report(trainer, report)`` -> model and ``save_outputs(model, run_info)``; this module
-drives them the same way for all.
+Every model family (families.py) prepares, finishes and saves its run through one interface; this
+module drives them the same way for all.
 """
 from __future__ import annotations
 
-import functools
-import importlib
 import os
 
 from ..text.corpus import DiskCorpus
 from ..base.errors import FastembError
 from ..base.fileio import STDIN, input_name, input_paths
 from ..base.progress import Progress
+from .families import family_of
 from .trainer import Interrupted, Trainer
-
-MODULES = {"skipgram": "word2vec", "cbow": "word2vec", "supervised": "supervised"}
-
-
-def objective_module(objective: str):
-    return importlib.import_module(f".{MODULES[objective]}", __package__)
 
 
 def outputs_of(run_info: dict) -> str:
@@ -42,7 +33,7 @@ def run_to_file(trainer: Trainer, report: dict, run_info: dict, checkpoint: str 
     from ..training.checkpoint import corpus_checksum, save_checkpoint
     from .finishing import finish_run, stop_run
 
-    module = objective_module(trainer.job.objective)
+    family = family_of(trainer.job.objective)
     run_info = dict(run_info)
     if checkpoint:
         # The segment layout is part of the position: a resume must cut the data the same way.
@@ -66,15 +57,15 @@ def run_to_file(trainer: Trainer, report: dict, run_info: dict, checkpoint: str 
     try:
         trainer.run(progress, pause_every=checkpoint_every if checkpoint else None,
                     on_pause=save_state_or_warn if checkpoint else None)
-    except Interrupted as stopped:  # what was trained so far (if asked), then the checkpoint: see finishing.py
+    except Interrupted as stopped:  # what was trained so far (if asked), then the checkpoint: see training/finishing.py
         def save_so_far():
-            module.save_outputs(module.finish_report(trainer, report), run_info)
+            family.save_outputs(family.finish(trainer, report), run_info)
         raise Interrupted(stop_run(str(stopped), outputs_of(run_info), save_so_far if save_on_interrupt else None,
                                    save_state if checkpoint else None, checkpoint,
                                    resumable=STDIN not in input_paths(run_info["input"])), stopped.signal) from None
-    model = module.finish_report(trainer, report)
+    model = family.finish(trainer, report)
     # The outputs first, then the checkpoint; a failed checkpoint is reported, the outputs are kept.
-    failed = finish_run(lambda: module.save_outputs(model, run_info), save_state if checkpoint else None, checkpoint)
+    failed = finish_run(lambda: family.save_outputs(model, run_info), save_state if checkpoint else None, checkpoint)
     if checkpoint:
         report["checkpoint_error"] = failed
     return model
@@ -82,14 +73,16 @@ def run_to_file(trainer: Trainer, report: dict, run_info: dict, checkpoint: str 
 
 def resume(checkpoint: str, progress: Progress | None = None, output: str | None = None,
            report_path: str | None = None, vectors: str | None = None, model: str | None = None, announce=None,
-           cluster=None):
+           cluster=None, distributed=None):
     """Continue the run saved in ``checkpoint`` and write the outputs of the command that started it, or
     ``output`` (and ``report_path``).
 
     A recorded output or report outside the checkpoint's directory is refused unless given
     here (see fileio.resume_paths); ``announce(output, report)`` is called with the paths
     before training. A distributed run goes on on ``cluster`` (an address, ``local:N`` or a Dask
-    Client), by default the one it recorded. Returns the model and the run description (output, report, ...).
+    Client), by default the one it recorded, through ``distributed(record, cluster)``, the cluster
+    engine's prepare for the checkpoint's record (cluster.driver.resume_prepare; the layers above this one
+    hand it in). Returns the model and the run description (output, report, ...).
     """
     from ..training.checkpoint import corpus_checksum, load_checkpoint
     from ..base.fileio import resume_paths
@@ -103,23 +96,23 @@ def resume(checkpoint: str, progress: Progress | None = None, output: str | None
     run_info = {**meta["run"], **resume_paths(checkpoint, meta["run"], output, report_path, vectors, model)}
     if announce is not None:
         announce(outputs_of(run_info), run_info.get("report"))
-    module = objective_module(meta["objective"])
-    config = module.config_from(meta)
+    family = family_of(meta["objective"])
+    config = family.config_from(meta["config"])
     if run_info.get("corpus_on_disk"):  # read the data with the layout it had: in memory or on disk
         config.on_disk = True
     else:
         config.on_disk, config.max_memory = False, float("inf")
     vocab = Vocab(saved["words"], saved["counts"])
     labels = Vocab(saved["labels"], saved["label_counts"]) if "labels" in saved else None
-    prepare = module.prepare
+    prepare = family.prepare
     if cluster is not None and "distributed" not in meta:
         raise FastembError(f"{checkpoint}: --cluster continues a distributed run; this checkpoint is of a run on "
                            "one machine (resume it without --cluster)")
     if "distributed" in meta:
-        from ..cluster import driver as distributed
-        record = meta["distributed"]
-        prepare = functools.partial(distributed.prepare, cluster=cluster or record["cluster"],
-                                    round_words=record["round_words"], combiner=record["combiner"], resume=record)
+        if distributed is None:
+            raise FastembError(f"{checkpoint}: a distributed run's checkpoint; it goes on on a cluster "
+                               "(fastemb resume)")
+        prepare = distributed(meta["distributed"], cluster)
     trainer, report = prepare(run_info["input"], config, progress, vocab=vocab, labels=labels,
                               frozen=saved.get("frozen"), workdir=os.path.dirname(run_info["output"]),
                               segment_tokens=run_info.get("segment_tokens"))

@@ -192,10 +192,6 @@ def save_outputs(model: SupervisedModel, run_info: dict) -> None:
         model.save_vectors(run_info["vectors"], binary=run_info.get("binary", False))
 
 
-def config_from(meta: dict) -> SupervisedConfig:
-    return SupervisedConfig(**meta["config"])
-
-
 def train_supervised(path: Inputs, config: SupervisedConfig | None = None,
                      progress: Progress | None = None) -> SupervisedModel:
     """Read ``path`` (fastText's labelled format; a path or a list of paths, '-' = stdin), train, and

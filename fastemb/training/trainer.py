@@ -33,8 +33,8 @@ class Job:
     chunk_words: int               # words per chunk (one random stream, one unit of stopping)
     input_rows: np.ndarray         # float32 initial tables (used in place when no hot rows are needed)
     output_rows: np.ndarray
-    samplers: tuple                # see epoch_kernel.train_chunks
-    settings: dict                 # epoch_kernel.Settings fields the objective decides
+    samplers: tuple                # see kernels.epoch.train_chunks
+    settings: dict                 # kernels.epoch.Settings fields the objective decides
     hot_candidates: tuple = (0, 0)  # rows of each table that may get per-thread copies (the lowest ids: hottest)
     slow: tuple = (0, 1.0)         # (rows, scale): each table's lowest ids learn at scale x the rate (rounds.slow_rows)
     labels: object = None          # vocab.Vocab of the labels (the classifier)
@@ -143,7 +143,7 @@ class Trainer:
         config.validate()
         self.job, self.config, self.data = job, config, job.data
         # Each table is one array: the threads' private copies of its hot rows and their values at
-        # the last merge (see epoch_kernel), then the model's rows.
+        # the last merge (see kernels/epoch.py), then the model's rows.
         slow_rows, slow_scale = job.slow
         # Private copies are of the hottest rows; with slow rows, of slow rows only, so that a store row is
         # slow exactly when it lies below the table's shared rows plus slow_rows.
@@ -254,7 +254,7 @@ class Trainer:
     def train_span(self, epoch: int, first: int, last: int, words_before: float, total_words: float) -> tuple:
         """Train chunks [first, last) of epoch ``epoch`` (numbered over the whole data, as the random streams
         are) with the rate of a schedule that stands at ``words_before`` of ``total_words`` as the span
-        starts: a worker's share of a distributed round (see cluster_worker.py). Returns (words, loss sum,
+        starts: a worker's share of a distributed round (see cluster/worker.py). Returns (words, loss sum,
         pairs scored) of the span."""
         from ..kernels.epoch import Schedule
         self._use_threads()
@@ -283,7 +283,7 @@ class Trainer:
         return self.loaded[1], self.loaded[2]
 
     def kernel_arguments(self, data, chunk_starts, schedule=None) -> tuple:
-        """The epoch kernel's arguments for the current segment; ``schedule`` (epoch_kernel.Schedule): the
+        """The epoch kernel's arguments for the current segment; ``schedule`` (kernels.epoch.Schedule): the
         learning rate's, by default the run's own from the start of the current epoch."""
         from ..kernels.epoch import Schedule
         labels, label_offsets = data.labels, data.label_offsets

@@ -237,10 +237,6 @@ def save_outputs(model: Word2VecModel, run_info: dict) -> None:
         model.save(run_info["model"])
 
 
-def config_from(meta: dict) -> Word2VecConfig:
-    return Word2VecConfig(**meta["config"])
-
-
 def train_word2vec(path: Inputs, config: Word2VecConfig | None = None,
                    progress: Progress | None = None) -> Word2VecModel:
     """Read ``path`` (a path or a list of paths, one corpus), build the vocabulary, train skip-gram or CBOW

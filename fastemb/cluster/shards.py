@@ -1,8 +1,8 @@
-"""What a distributed run asks of its objective (docs/distributed.md): how a worker reads, counts and encodes its
-shard and which job its trainer trains; how the driver turns the merged counts into the dictionary, makes the
-initial model and describes the data. distributed.py and cluster_worker.py are the same for every objective and
-reach the objective only through one of these objects; each method calls the objective's own reader, dictionary,
-initial rows and job (word2vec.py, labelled.py, supervised.py).
+"""What a distributed run asks of each model family (docs/distributed.md): how a worker reads, counts and encodes
+its shard and which job its trainer trains; how the driver turns the merged counts into the dictionary, makes the
+initial model and describes the data. driver.py and worker.py are the same for every family and reach it only
+through one of these objects (``shards_of``); each method calls the family's own reader, dictionary, initial rows
+and job (training/word2vec.py, text/labelled.py, training/supervised.py).
 
     WORD2VEC     skip-gram and CBOW: a shard is its sentences; the dictionary is the vocabulary
     SUPERVISED   the classifier: a shard is its labelled lines; the dictionary is the words and the labels
@@ -18,14 +18,14 @@ from .sharding import RANK_BITS, WordCounts, open_piece
 from ..text.vocab import Vocab
 
 
-def objective_for(config):
-    """The hooks of ``config``'s objective (a Word2VecConfig or a SupervisedConfig)."""
-    from ..base.config import SupervisedConfig
-    return SUPERVISED if isinstance(config, SupervisedConfig) else WORD2VEC
+def shards_of(config):
+    """The cluster hooks of ``config``'s model family (training.families)."""
+    from ..training.families import family_of
+    return HOOKS[family_of(config).name]
 
 
 def _shard_fields(data, word_offsets: np.ndarray, chunk_words: int, **counts) -> dict:
-    """What cluster_worker.ShardInfo says of an encoded shard besides its place: the words before each of its
+    """What worker.ShardInfo says of an encoded shard besides its place: the words before each of its
     chunks (the trainer's units, planned as Trainer plans them), its checksum and ``counts``."""
     from ..training.checkpoint import corpus_checksum
     from ..training.trainer import plan_chunks
@@ -242,3 +242,4 @@ class SupervisedShards:
 
 WORD2VEC = Word2VecShards()
 SUPERVISED = SupervisedShards()
+HOOKS = {"word2vec": WORD2VEC, "supervised": SUPERVISED}  # by training.families' Family.name
