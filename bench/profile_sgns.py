@@ -10,17 +10,16 @@ the default), interleaved and repeated; prints the median words/sec.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import statistics
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from fastemb import word2vec  # noqa: E402
 from fastemb.base.config import Word2VecConfig  # noqa: E402
-from fastemb.training.trainer import Trainer  # noqa: E402
+from fastemb.training.word2vec import measure_throughput  # noqa: E402
 
 
 def main(argv=None):
@@ -36,21 +35,14 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     config = Word2VecConfig(sample=args.sample, dim=args.dim, epochs=1, max_memory=float("inf"))  # in memory
-    vocab, corpus = word2vec.read_corpus(args.corpus, config)
-    corpus = corpus.head(args.tokens)
-    print(f"corpus: {corpus.n_tokens:,} tokens, vocabulary {len(vocab):,}; compile {word2vec.warm_up():.2f} s")
     hot_rows = [None if value == "auto" else int(value) for value in args.hot_rows.split(",")]
     variants = [(kernel, threads, hot) for kernel in args.kernel.split(",") for threads in map(int, args.threads.split(","))
                 for hot in (hot_rows if threads > 1 else [None])]
-    runs = {}
-    for _ in range(args.repeat):
-        for kernel, threads, hot in variants:
-            config.model = "cbow" if kernel == "cbow" else "skipgram"
-            config.kernel = "batched" if kernel == "cbow" else kernel
-            config.threads, config.hot_rows = threads, hot
-            started = time.perf_counter()
-            Trainer(word2vec.word2vec_job(corpus, vocab, config)).run()
-            runs.setdefault((kernel, threads, hot), []).append(corpus.n_tokens / (time.perf_counter() - started))
+    configs = [dataclasses.replace(config, model="cbow" if kernel == "cbow" else "skipgram",
+                                   kernel="batched" if kernel == "cbow" else kernel, threads=threads, hot_rows=hot)
+               for kernel, threads, hot in variants]
+    rounds = measure_throughput(args.corpus, configs, args.tokens, args.repeat, say=print)
+    runs = {variant: [rates[i] for rates in rounds] for i, variant in enumerate(variants)}
     # The machine's speed drifts (a VM sharing its host's cache): the ratio to the first variant of
     # the same kernel within each round is steadier than a ratio of medians.
     for (kernel, threads, hot), rates in runs.items():

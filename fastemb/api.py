@@ -45,8 +45,7 @@ def _config(config_class, settings: dict, **fixed):
             hint = f"; the settings are: {', '.join(sorted(known))}"
         raise FastembError(f"unknown keyword {name!r}{hint}")
     try:
-        config = config_class(**fixed, **settings)
-        config.validate()
+        config = config_class(**fixed, **settings)  # checked as it is made
     except FastembError as exc:
         raise FastembError(re.sub(r"--([a-z][a-z-]*)", lambda m: m.group(1).replace("-", "_"), str(exc))) from None
     return config

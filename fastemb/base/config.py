@@ -47,9 +47,10 @@ def _positive(config, *names) -> None:
             raise FastembError(f"--{name.replace('_', '-')} must be a positive integer, got {value}")
 
 
-@dataclass
+@dataclass(frozen=True)
 class TrainConfig:
-    """What every objective has."""
+    """What every objective has. Settings are made once: frozen, and checked when they are made (a config that
+    exists is valid); ``dataclasses.replace`` makes a changed copy, checked again."""
 
     dim: int = 100
     epochs: int = 5
@@ -60,6 +61,9 @@ class TrainConfig:
     hot_rows: int | None = None  # threads > 1: rows of each table every thread trains a private copy of (None: auto)
     on_disk: bool = False        # keep the encoded data in a file, trained a segment at a time
     max_memory: float = 64.0     # MB of encoded token ids (or input rows) kept in memory; more is trained from disk
+
+    def __post_init__(self):
+        self.validate()
 
     def memory_budget(self) -> float:
         """Bytes of encoded data kept in memory: past ~16 M ids they would be the largest thing in memory,
@@ -94,7 +98,7 @@ class TrainConfig:
         return min(1024, n_rows // (8 * self.threads))
 
 
-@dataclass
+@dataclass(frozen=True)
 class Word2VecConfig(TrainConfig):
     """Skip-gram and CBOW with word2vec's semantics and defaults."""
 
@@ -116,7 +120,8 @@ class Word2VecConfig(TrainConfig):
 
     def __post_init__(self):
         if self.lr is None:
-            self.lr = 0.05 if self.model == "cbow" else 0.025
+            object.__setattr__(self, "lr", 0.05 if self.model == "cbow" else 0.025)
+        super().__post_init__()
 
     @property
     def objective(self) -> str:
@@ -149,7 +154,7 @@ class Word2VecConfig(TrainConfig):
         return SubwordSettings(self.minn, self.maxn, self.buckets)
 
 
-@dataclass
+@dataclass(frozen=True)
 class SupervisedConfig(TrainConfig):
     """The fastText-style classifier with fastText's defaults (its learning rate decays to 0)."""
 

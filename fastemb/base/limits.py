@@ -151,3 +151,18 @@ def check_supervised_tables(n_words: int, n_buckets: int, n_labels: int, dim: in
                       if n)
     check_memory((n_words + n_buckets + n_labels) * dim * 4, f"the tables (({rows}) x {dim:,} dims x 4 bytes)",
                  "lower --dim or --buckets, or raise --min-count")
+
+
+def megabytes(n_bytes: int) -> str:
+    """A size for a message: bytes below a megabyte, megabytes up to a terabyte, then powers of ten."""
+    if n_bytes < 2**20:
+        return f"{n_bytes:,} bytes"
+    return f"{n_bytes / 2**20:,.1f} MB" if n_bytes < 2**40 else f"{n_bytes:.3g} bytes"
+
+
+def check_fits_in_memory(n_bytes: int, where: str, what: str) -> None:
+    """Refuse (before allocating) ``n_bytes`` that the machine cannot provide."""
+    available = available_memory()
+    if available is not None and n_bytes > available:
+        raise FastembError(f"{where}: {what} needs {megabytes(n_bytes)}, more than the "
+                           f"{megabytes(available)} of memory available")

@@ -10,7 +10,6 @@ import errno
 import json
 import os
 import sys
-import time
 from pathlib import Path
 
 import click
@@ -297,17 +296,14 @@ def _train(prepare, inputs, config, run_info, checkpoint, checkpoint_every, save
     from ..base.progress import Progress
     from ..training.run import run_to_file
 
-    config.validate()
     check_number("--checkpoint-every", checkpoint_every, positive=True)
     given = {"-o/--output": run_info["output"], "--vectors": run_info.get("vectors"),
              "--save-model": run_info.get("model"), "--report": report_path, "--checkpoint": checkpoint}
     check_paths({**{f"INPUT {i + 1}" if len(inputs) > 1 else "INPUT": path for i, path in enumerate(inputs)},
                  "--init": getattr(config, "init", None), "--pretrained": getattr(config, "pretrained", None)},
                 given)
-    from ..base.config import SupervisedConfig
-    if isinstance(config, SupervisedConfig):
-        from ..base.limits import check_supervised_tables
-        check_supervised_tables(0, config.n_buckets, 0, config.dim)  # the n-gram rows alone, before reading
+    from ..training.families import family_of
+    family_of(config).check_memory(config)  # the n-gram rows alone, before reading (a cluster run too)
     shown = dict(run_info)  # the outputs as the user named them, for the summary
     from ..cluster.sharding import is_url
     absolute = [path if path == "-" or is_url(path) else os.path.abspath(path) for path in inputs]
@@ -552,14 +548,20 @@ def bench(input_path, budget, max_threads, kernel, repeat, **options):
     check_integer("--words", budget, 1)
     check_integer("--repeat", repeat, 1, 1_000)
     max_threads = _threads(max_threads, quiet=False)
+    import dataclasses
+    import statistics
+
     config = Word2VecConfig(kernel=kernel, **options)
-    config.validate()
-    rows = measure_throughput(input_path, config, list(range(1, max_threads + 1)), budget, repeat,
-                              say=lambda message: click.echo(message, err=True))
+    thread_counts = list(range(1, max_threads + 1))
+    rounds = measure_throughput(input_path, [dataclasses.replace(config, threads=n) for n in thread_counts], budget,
+                                repeat, say=lambda message: click.echo(message, err=True))
     click.echo(f"{'threads':>7}  {'words/sec':>12}  {'per thread':>12}  {'speed-up':>8}  (min-max words/sec)")
-    for row in rows:
-        click.echo(f"{row['threads']:>7}  {row['words_per_sec']:>12,.0f}  {row['per_thread']:>12,.0f}  "
-                   f"{row['speedup']:>7.2f}x  ({row['min']:,.0f}-{row['max']:,.0f})")
+    one = statistics.median(rates[0] for rates in rounds)
+    for i, threads in enumerate(thread_counts):
+        rates = [rates[i] for rates in rounds]
+        median = statistics.median(rates)
+        click.echo(f"{threads:>7}  {median:>12,.0f}  {median / threads:>12,.0f}  "
+                   f"{median / one:>7.2f}x  ({min(rates):,.0f}-{max(rates):,.0f})")
 
 
 @main.command()

@@ -147,7 +147,8 @@ def prepare(path, config, progress: Progress | None = None, cluster=None, round_
     from .worker import count_shard, encode_shard
     from .sharding import Piece, is_url, merge_counts, plan_shards, stream_bytes
 
-    config.validate()
+    from ..training.families import family_of
+    family_of(config).check_memory(config)
     objective = shards_of(config)
     if combiner not in COMBINERS:
         raise FastembError(f"--combiner must be one of {', '.join(COMBINERS)}, got {combiner!r}")

@@ -25,6 +25,7 @@ import numpy as np
 
 from ..base.errors import FastembError
 from ..base.fileio import check_readable
+from ..base.limits import available_memory, megabytes
 
 # The most a member may inflate: deflate's own limit is ~1032:1, reached only by long runs
 # of one byte. fastemb writes its archives uncompressed (ratio 1); float rows recompressed
@@ -34,35 +35,6 @@ _INFLATION_SLACK = 1 << 16        # tiny members (headers, scalars) may compress
 _NPY_HEADER_MAX = 10_000          # numpy's own limit on an .npy header's length
 _READ_BYTES = 1 << 22             # data is copied into its array this many bytes at a time
 _COMPRESSIONS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)  # what np.savez / np.savez_compressed write
-
-
-def available_memory() -> int | None:
-    """Bytes that can still be allocated (free RAM the kernel can hand out, plus free swap); None if unknown."""
-    try:
-        with open("/proc/meminfo", "rb") as handle:
-            info = {line.split(b":")[0]: int(line.split()[1]) * 1024 for line in handle if line.count(b":") == 1}
-        return info[b"MemAvailable"] + info.get(b"SwapFree", 0)
-    except (OSError, KeyError, ValueError, IndexError):
-        pass
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, AttributeError):
-        return None
-
-
-def megabytes(n_bytes: int) -> str:
-    """A size for a message: bytes below a megabyte, megabytes up to a terabyte, then powers of ten."""
-    if n_bytes < 2**20:
-        return f"{n_bytes:,} bytes"
-    return f"{n_bytes / 2**20:,.1f} MB" if n_bytes < 2**40 else f"{n_bytes:.3g} bytes"
-
-
-def check_fits_in_memory(n_bytes: int, where: str, what: str) -> None:
-    """Refuse (before allocating) ``n_bytes`` that the machine cannot provide."""
-    available = available_memory()
-    if available is not None and n_bytes > available:
-        raise FastembError(f"{where}: {what} needs {megabytes(n_bytes)}, more than the "
-                           f"{megabytes(available)} of memory available")
 
 
 @dataclass(frozen=True)
@@ -372,9 +344,8 @@ def config_from_dict(cls, stored, where: str, ignore_unknown: bool = False, unbo
         annotation = known[key].type if isinstance(known[key].type, str) else getattr(known[key].type, "__name__", "")
         check_value(value, annotation, f"{where}: {key}", finite=key not in unbounded)
         kwargs[key] = value
-    config = cls(**kwargs)
     try:
-        config.validate()
+        config = cls(**kwargs)  # checked as it is made
     except FastembError as exc:
         raise FastembError(f"{where}: {exc}") from None
     return config

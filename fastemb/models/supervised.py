@@ -12,7 +12,8 @@ from .. import __version__
 from ..base.config import SupervisedConfig
 from ..base.errors import FastembError
 from ..base.fileio import atomic_output
-from ..formats.archive import Archive, Field, as_counts, as_float32_rows, check_fits_in_memory, config_from_dict
+from ..base.limits import check_fits_in_memory
+from ..formats.archive import Archive, Field, as_counts, as_float32_rows, config_from_dict
 from ..text.labelled import Examples, TokenStream, _encode, _TokenTable, read_line_batches
 from .metrics import TestResult, score_predictions
 from .tables import n_output_rows, rows_after

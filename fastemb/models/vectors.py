@@ -287,7 +287,7 @@ def _rows_to_allocate(path: str, wanted: int, dim: int, header_bytes: int) -> in
     one whose single row cannot fit is refused at once. A .gz file may inflate at most
     gzip's ratio; .bz2 and .xz have no such bound: only memory limits them.
     """
-    from ..formats.archive import check_fits_in_memory, megabytes
+    from ..base.limits import check_fits_in_memory, megabytes
     info = os.stat(path)
     suffix = os.path.splitext(path)[1].lower()
     room = (None if not stat.S_ISREG(info.st_mode) or suffix in (".bz2", ".xz")  # a pipe's length is unknown

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from ..base.config import OBJECTIVES, SupervisedConfig, Word2VecConfig
 from ..base.errors import FastembError
+from ..base.limits import check_supervised_tables, check_word2vec_tables
 from ..base.progress import plural
 from ..models import supervised as supervised_model
 from ..models import word2vec as word2vec_model
@@ -23,7 +24,12 @@ class Family:
     def prepare(self, inputs, config, progress=None, **given):
         """Read ``inputs``, build (or take from ``given``: a checkpoint's vocabulary...) the dictionary,
         compile; returns (trainer, report)."""
+        self.check_memory(config)
         return self._steps.prepare(inputs, config, progress, **given)
+
+    def check_memory(self, config) -> None:
+        """Refuse, before reading, tables that cannot fit whatever the vocabulary (the n-gram buckets)."""
+        raise NotImplementedError
 
     def finish(self, trainer, report):
         """The trained model, its report completed."""
@@ -55,6 +61,9 @@ class WordVectors(Family):
     def load(self, path: str):
         return word2vec_model.load_word2vec_model(path)
 
+    def check_memory(self, config) -> None:
+        check_word2vec_tables(0, config.buckets if config.subwords else 0, config.dim)
+
     def summary(self, report: dict, config, threads: str) -> str:
         return (f"Trained {report['words']:,} words ({report['corpus_tokens']:,} tokens x "
                 f"{plural(config.epochs, 'epoch')}), {report['objective']}, loss {config.loss}, vocabulary "
@@ -67,6 +76,9 @@ class Classifier(Family):
 
     def load(self, path: str):
         return supervised_model.load_model(path)
+
+    def check_memory(self, config) -> None:
+        check_supervised_tables(0, config.n_buckets, 0, config.dim)
 
     def summary(self, report: dict, config, threads: str) -> str:
         skipped = report["skipped_no_label"] + report["skipped_no_words"]

@@ -5,6 +5,7 @@ module drives them the same way for all.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 
 from ..text.corpus import DiskCorpus
@@ -98,10 +99,9 @@ def resume(checkpoint: str, progress: Progress | None = None, output: str | None
         announce(outputs_of(run_info), run_info.get("report"))
     family = family_of(meta["objective"])
     config = family.config_from(meta["config"])
-    if run_info.get("corpus_on_disk"):  # read the data with the layout it had: in memory or on disk
-        config.on_disk = True
-    else:
-        config.on_disk, config.max_memory = False, float("inf")
+    # read the data with the layout it had: in memory or on disk
+    config = dataclasses.replace(config, on_disk=True) if run_info.get("corpus_on_disk") else \
+        dataclasses.replace(config, on_disk=False, max_memory=float("inf"))
     vocab = Vocab(saved["words"], saved["counts"])
     labels = Vocab(saved["labels"], saved["label_counts"]) if "labels" in saved else None
     prepare = family.prepare

@@ -67,7 +67,6 @@ def supervised_job(data: TrainingData, config: SupervisedConfig, input_rows: np.
     from ..kernels.sampling import alias_table, noise_distribution
     from ..kernels.update import MEAN
 
-    config.validate()
     examples, n_words, n_labels = data.examples, len(data.words), len(data.labels)
     if config.loss == "hs" and n_labels < 2:
         raise FastembError("--loss hs needs at least 2 labels")
@@ -126,7 +125,6 @@ def prepare(path: Inputs, config: SupervisedConfig, progress: Progress | None = 
             segment_tokens: int | None = None) -> tuple[Trainer, dict]:
     """Read ``path`` (fastText's labelled format; a path or a list of paths read in order, '-' = stdin),
     build (or apply the given) vocabularies, compile; returns the trainer and the report."""
-    config.validate()
     say = progress.say if progress else (lambda message: None)
     resuming = vocab is not None
     vectors = None if resuming else load_pretrained(config)

@@ -140,7 +140,6 @@ class Trainer:
         from ..kernels.epoch import OBJECTIVES, Settings
 
         config = job.config
-        config.validate()
         self.job, self.config, self.data = job, config, job.data
         # Each table is one array: the threads' private copies of its hot rows and their values at
         # the last merge (see kernels/epoch.py), then the model's rows.

@@ -4,6 +4,7 @@ Data flows one way: file -> corpus.scan -> Vocab -> corpus.encode -> Job -> trai
 """
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 import time
 import zipfile
@@ -85,7 +86,6 @@ def word2vec_job(corpus, vocab: Vocab, config: Word2VecConfig, input_rows: np.nd
     from ..kernels.sampling import alias_table, keep_thresholds, noise_distribution
     from ..kernels.update import MEAN, SEPARATE, SUM
 
-    config.validate()
     if corpus.n_sentences and np.diff(corpus.offsets).max() > MAX_SENTENCE:  # the kernel's buffer size
         raise FastembError(f"a sentence is longer than {MAX_SENTENCE:,} tokens; split it (corpus.scan does)")
     n_words, hs = len(vocab), config.loss == "hs"
@@ -183,7 +183,6 @@ def prepare(path: Inputs, config: Word2VecConfig, progress: Progress | None = No
     With ``vocab`` given (resuming a checkpoint), the corpus is encoded with that
     vocabulary instead of building one.
     """
-    config.validate()
     say = progress.say if progress else (lambda message: None)
     resuming = vocab is not None
     started = time.perf_counter()
@@ -246,32 +245,29 @@ def train_word2vec(path: Inputs, config: Word2VecConfig | None = None,
     return finish_report(trainer, report)
 
 
-def measure_throughput(path: str, config: Word2VecConfig, thread_counts: list[int], budget: int = 2_000_000,
-                       repeat: int = 2, say=lambda message: None) -> list[dict]:
-    """Words/sec of one epoch on the first ``budget`` tokens of ``path``, per thread count.
+def measure_throughput(path: str, configs: list[Word2VecConfig], budget: int = 2_000_000, repeat: int = 2,
+                       say=lambda message: None) -> list[list[float]]:
+    """Words/sec of one epoch on the first ``budget`` tokens of ``path`` for each of ``configs`` (its corpus
+    settings are the first one's), ``repeat`` rounds: result[round][i] is configs[i]'s.
 
-    Runs are interleaved (1, 2, ..., 1, 2, ...) and the median is kept, so a busy
-    moment on the machine does not favour one thread count.
+    Runs are interleaved (1, 2, ..., 1, 2, ...), so a busy moment on the machine does not favour one
+    config; the corpus is read once.
     """
-    import statistics
-
     from .trainer import plan_chunks
 
-    vocab, corpus = read_corpus(path, config)
+    vocab, corpus = read_corpus(path, configs[0])
     if isinstance(corpus, DiskCorpus):  # read only the chunks the budget needs
         chunk_starts = plan_chunks(corpus.offsets, CHUNK_WORDS)
         needed = int(np.searchsorted(corpus.offsets[chunk_starts], budget, side="left"))
         corpus = corpus.load(0, max(1, min(needed, len(chunk_starts) - 1)), chunk_starts)[0]
     corpus = corpus.head(budget)
     say(f"{corpus.n_tokens:,} tokens of {path}, vocabulary {len(vocab):,}; kernels ready in {warm_up():.2f} s")
-    rates: dict[int, list[float]] = {n: [] for n in thread_counts}
+    rounds = []
     for _ in range(repeat):
-        for threads in thread_counts:
-            run_config = Word2VecConfig(**{**asdict(config), "threads": threads, "epochs": 1})
-            trainer = Trainer(word2vec_job(corpus, vocab, run_config))
+        rates = []
+        for config in configs:
+            trainer = Trainer(word2vec_job(corpus, vocab, dataclasses.replace(config, epochs=1)))
             trainer.run()
-            rates[threads].append(corpus.n_tokens / trainer.train_seconds)
-    base = statistics.median(rates[thread_counts[0]]) / thread_counts[0]
-    return [{"threads": n, "words_per_sec": statistics.median(r), "per_thread": statistics.median(r) / n,
-             "min": min(r), "max": max(r), "speedup": statistics.median(r) / base / thread_counts[0]}
-            for n, r in rates.items()]
+            rates.append(corpus.n_tokens / trainer.train_seconds)
+        rounds.append(rates)
+    return rounds
