@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from fastemb.formats import word2vec as word2vec_format
 from fastemb.models import vectors as vectors_module
 from fastemb.formats.archive import Archive, Field
 from fastemb.base.errors import FastembError
@@ -530,7 +531,7 @@ def test_one_endless_line_is_refused_after_reading_a_bounded_prefix(tmp_path, mo
         handle.write(b"2 3\na 1 2 3\n")
         handle.write(b"x" * (64 << 20))
     read = []
-    opened = vectors_module.open_binary
+    opened = word2vec_format.open_binary
 
     class Counting:
         def __init__(self, name):
@@ -549,10 +550,10 @@ def test_one_endless_line_is_refused_after_reading_a_bounded_prefix(tmp_path, mo
 
         def __exit__(self, *exc_info):
             self.handle.close()
-    monkeypatch.setattr(vectors_module, "open_binary", Counting)
+    monkeypatch.setattr(word2vec_format, "open_binary", Counting)
     with pytest.raises(FastembError, match="line 3: the word 'x"):
         vectors_module.load_vectors(str(path))
-    assert sum(read) < 3 * vectors_module._READ_CHUNK_BYTES + (1 << 20)
+    assert sum(read) < 3 * word2vec_format._READ_CHUNK_BYTES + (1 << 20)
 
 
 def test_our_own_longest_words_still_load(tmp_path):

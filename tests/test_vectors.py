@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from fastemb.formats import word2vec as word2vec_format
 from fastemb.models import vectors as vectors_module
 from fastemb.base.errors import FastembError
 from fastemb.models.vectors import Vectors, load_vectors, save_vectors
@@ -259,9 +260,9 @@ def test_failure_mid_write_keeps_the_old_file(tmp_path, monkeypatch, binary):
         return real(block)
 
     name = "_binary_rows" if binary else "_format_rows"
-    real = getattr(vectors_module, name)
-    monkeypatch.setattr(vectors_module, name, fail_on_second_block)
-    monkeypatch.setattr(vectors_module, "_SAVE_BLOCK_VALUES", 8)
+    real = getattr(word2vec_format, name)
+    monkeypatch.setattr(word2vec_format, name, fail_on_second_block)
+    monkeypatch.setattr(word2vec_format, "_SAVE_BLOCK_VALUES", 8)
     with pytest.raises(RuntimeError, match="disk on fire"):
         save_vectors(path, WORDS, random_matrix(len(WORDS), 4), binary=binary)
     assert_untouched(tmp_path, path, before)

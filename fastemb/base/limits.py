@@ -16,6 +16,9 @@ from dataclasses import fields
 from .errors import FastembError
 
 INT64_MAX = 2**63 - 1
+# What every reader and writer of text holds to (the corpus, labelled lines, vector files, checkpoints):
+MAX_SENTENCE = 10_000  # as gensim (MAX_WORDS_IN_BATCH): longer lines become several sentences
+MAX_TOKEN_BYTES = 1_000  # longer "words" are binary junk; cut to keep the vocabulary and files sane
 MAX_LR = 10.0  # an SGD step above this diverges at once (fastText and word2vec use 0.025 to 1)
 CAPS = {
     "dim": 10_000,         # 4 bytes x dim x 2 rows per word: a 10^6-word vocabulary is already 80 GB

@@ -16,10 +16,9 @@ from typing import ClassVar
 import numpy as np
 
 from ..base.errors import FastembError
+from ..base.limits import MAX_SENTENCE, MAX_TOKEN_BYTES
 from ..base.fileio import Inputs, input_name, input_paths, open_input, remove_quietly, scratch_file, scratch_name
 
-MAX_SENTENCE = 10_000  # as gensim (MAX_WORDS_IN_BATCH): longer lines become several sentences
-MAX_TOKEN_BYTES = 1_000  # longer "words" are binary junk; cut to keep the vocabulary and files sane
 BLOCK_BYTES = 1 << 22  # small enough that a block's transient copies stay a few MB
 _SEPARATORS = (b"\n", b" ", b"\t", b"\r", b"\x0b", b"\x0c", b"\x00")  # what the tokeniser splits on
 

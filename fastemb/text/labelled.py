@@ -174,8 +174,8 @@ def _scan_lines(paths: list, eos: bool, opener=None) -> TokenStream | None:
 
     None when scan's result is not exactly the lines: stdin (which could not be read
     again by the other reader), a line of more than
-    corpus.MAX_SENTENCE tokens (scan cuts it into several sentences, and a cut cannot
-    be told from a line end), or a token of more than corpus.MAX_TOKEN_BYTES bytes
+    limits.MAX_SENTENCE tokens (scan cuts it into several sentences, and a cut cannot
+    be told from a line end), or a token of more than limits.MAX_TOKEN_BYTES bytes
     (scan shortens it; prediction would not).
     """
     from .corpus import scan

@@ -125,7 +125,7 @@ def load_checkpoint(path: str, resuming: bool = False) -> dict:
 
 
 def _max_word_chars() -> int:
-    from ..text.corpus import MAX_TOKEN_BYTES
+    from ..base.limits import MAX_TOKEN_BYTES
     return MAX_TOKEN_BYTES  # the corpus reader cuts longer tokens: a longer word was never read by it
 
 

@@ -141,7 +141,7 @@ def prepare(path: Inputs, config: SupervisedConfig, progress: Progress | None = 
            f"{data.skipped_no_words:,} without a known word" if data.skipped_no_label or data.skipped_no_words
            else ""))
     if data.reader == "python" and STDIN not in input_paths(path):
-        from ..text.corpus import MAX_SENTENCE, MAX_TOKEN_BYTES
+        from ..base.limits import MAX_SENTENCE, MAX_TOKEN_BYTES
         say(f"Read with the slower Python reader: a line has more than {MAX_SENTENCE:,} tokens "
             f"or a token more than {MAX_TOKEN_BYTES:,} bytes")
     say(f"Kernels compiled or loaded from cache in {compile_seconds:.2f} s")

@@ -14,7 +14,8 @@ import numpy as np
 
 from .. import __version__
 from ..base.config import Word2VecConfig
-from ..text.corpus import MAX_SENTENCE, MAX_TOKEN_BYTES, Corpus, DiskCorpus, encode, scan
+from ..base.limits import MAX_SENTENCE, MAX_TOKEN_BYTES
+from ..text.corpus import Corpus, DiskCorpus, encode, scan
 from ..base.errors import FastembError
 from ..base.fileio import Inputs, input_name, remove_quietly, scratch_file
 from ..base.limits import check_word2vec_tables
@@ -55,8 +56,7 @@ def read_corpus(path: Inputs, config: Word2VecConfig, vocab: Vocab | None = None
 def initial_input_rows(n_words: int, config: Word2VecConfig, out: np.ndarray | None = None) -> np.ndarray:
     """uniform(-1/dim, 1/dim), as gensim and fastText; computed in place (no temporary copies of the table).
 
-    word2vec C draws from half that range; the wider start learned more in one epoch of
-    en-mix (analogies +0.6 / +0.7 points, MEN +0.008 / +0.006 for the batched / pair kernel).
+    word2vec C draws from half that range; the wider start learns more in one epoch (docs/how-it-works.md).
     """
     rows = np.random.default_rng(config.seed).random((n_words, config.dim), dtype=np.float32, out=out)
     rows -= np.float32(0.5)
