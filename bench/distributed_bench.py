@@ -7,7 +7,7 @@ Entries, run one at a time (each its own subprocess):
 * ``cluster-W``: ``fastemb skipgram --cluster local:W --threads 1`` (W worker processes of one thread);
 * ``fastemb-hs``, ``cluster-W-hs`` (with ``--hs``): the same with ``--loss hs``, beside MLlib, which trains
   skip-gram with hierarchical softmax only;
-* ``spark-P``: MLlib's Word2Vec with ``numPartitions`` P on ``local[2]`` (bench/spark_runner.py).
+* ``spark-P``: MLlib's Word2Vec with ``numPartitions`` P on ``local[2]`` (bench/runners/spark_runner.py).
 
 Words/sec = corpus tokens x epochs / train seconds: fastemb's ``train_seconds`` (for a cluster run every
 round, its communication and merges included), MLlib's ``fit()`` (its vocabulary pass included). Quality:
@@ -52,7 +52,7 @@ def command(entry: dict, settings: dict, corpus: str, work: Path) -> tuple[list[
     vectors, report = str(work / f"{entry['name']}.vec"), work / f"{entry['name']}.json"
     s = settings
     if entry["kind"] == "spark":
-        argv = [sys.executable, str(BENCH_DIR / "spark_runner.py"), corpus, vectors, str(report),
+        argv = [sys.executable, str(BENCH_DIR / "runners" / "spark_runner.py"), corpus, vectors, str(report),
                 "--partitions", str(entry["partitions"]), "--master", s["spark_master"],
                 "--driver-memory", s["spark_memory"], "--dim", str(s["dim"]), "--window", str(s["window"]),
                 "--min-count", str(s["min_count"]), "--epochs", str(s["epochs"]), "--lr", f"{s['lr']:g}",

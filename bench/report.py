@@ -186,7 +186,7 @@ def _corpus_line(doc: dict) -> str:
 
 SGNS_TIMING_NOTE = (
     "Train words/s = corpus tokens × epochs / train seconds, with the same token count for every tool. "
-    "Train seconds: fastemb from its `--report`; gensim from timing `train()` in `bench/gensim_runner.py`; "
+    "Train seconds: fastemb from its `--report`; gensim from timing `train()` in `bench/runners/gensim_runner.py`; "
     "word2vec C from its output (first progress line → output file created); fastText from its stderr "
     "(`Number of labels` → final progress line, which it polls every 0.1 s). "
     "Read = vocabulary pass and encoding (word2vec C: process start → first progress line, which includes filling "

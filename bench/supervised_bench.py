@@ -64,11 +64,11 @@ def supervised_commands(tool: str, data: dict, ngrams: int, bucket: int, epochs:
                 "-verbose", "2"]
         return argv, [find_fasttext_cli(), "test", str(prefix) + ".bin", data["test"]], \
             "fasttext " + " ".join(argv[1:])
-    argv = [sys.executable, str(BENCH_DIR / "fasttext_runner.py"), "supervised", data["train"], data["test"],
+    argv = [sys.executable, str(BENCH_DIR / "runners" / "fasttext_runner.py"), "supervised", data["train"], data["test"],
             str(work / f"{tool}.bin"), str(report_path), "--dim", str(dim), "--lr", f"{lr:g}", "--epochs", str(epochs),
             "--min-count", "1", "--word-ngrams", str(ngrams), "--bucket", str(bucket), "--loss", loss,
             "--threads", str(threads), "--seed", str(seed)]
-    return argv, None, "python bench/fasttext_runner.py " + " ".join(argv[2:])
+    return argv, None, "python bench/runners/fasttext_runner.py " + " ".join(argv[2:])
 
 
 def run_supervised(tool: str, data: dict, ngrams: int, bucket: int, epochs: int, seed: int, threads: int,

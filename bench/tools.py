@@ -34,7 +34,7 @@ How the training time is known (words/sec = corpus tokens x epochs / train time,
 same numerator for every tool):
 
 * fastemb: its ``--report`` JSON (read, compile, train, save seconds).
-* gensim: ``bench/gensim_runner.py`` times ``build_vocab`` (read), ``train()`` and
+* gensim: ``bench/runners/gensim_runner.py`` times ``build_vocab`` (read), ``train()`` and
   ``save_word2vec_format``; ``model.total_train_time`` is kept too.
 * word2vec C: from outside. Training starts when the first ``Alpha: ... Progress``
   line arrives (printed after the first 10,000 words of a thread, so within a few
@@ -305,7 +305,7 @@ class FastembShared(Fastemb):
 class Gensim(SgnsTool):
     name, mode = "gensim", "corpus_file"
     description = "gensim Word2Vec, corpus_file mode (Cython reader per worker)"
-    timing = "bench/gensim_runner.py timing build_vocab / train() / save"
+    timing = "bench/runners/gensim_runner.py timing build_vocab / train() / save"
 
     unsupported = staticmethod(_no_subwords)
 
@@ -314,13 +314,13 @@ class Gensim(SgnsTool):
 
     def command(self, s, corpus, work):
         vectors = str(work / f"{self.name}.vec")
-        argv = [sys.executable, str(BENCH_DIR / "gensim_runner.py"), corpus, vectors, str(work / f"{self.name}.json"),
+        argv = [sys.executable, str(BENCH_DIR / "runners" / "gensim_runner.py"), corpus, vectors, str(work / f"{self.name}.json"),
                 "--mode", self.mode, *_objective(s, "gensim")[1], *_model_flags(s), "--alpha", _num(s.alpha),
                 "--min-alpha", _num(s.min_lr), "--seed", str(s.seed)]
         return argv, vectors, ()
 
     def display(self, argv):
-        return "python bench/gensim_runner.py " + " ".join(argv[2:])
+        return "python bench/runners/gensim_runner.py " + " ".join(argv[2:])
 
     def phases(self, child, work):
         import json
@@ -397,12 +397,12 @@ class FasttextPy(SgnsTool):
     def command(self, s, corpus, work):
         vectors = str(work / f"{self.name}.vec")
         subcommand, objective = _objective(s, "fasttext")
-        argv = [sys.executable, str(BENCH_DIR / "fasttext_runner.py"), subcommand, corpus, vectors,
+        argv = [sys.executable, str(BENCH_DIR / "runners" / "fasttext_runner.py"), subcommand, corpus, vectors,
                 str(work / f"{self.name}.json"), *objective, *_model_flags(s), "--lr", _num(s.alpha)]  # no seed: see runner
         return argv, vectors, ()
 
     def display(self, argv):
-        return "python bench/fasttext_runner.py " + " ".join(argv[2:])
+        return "python bench/runners/fasttext_runner.py " + " ".join(argv[2:])
 
     def phases(self, child, work):
         import json

@@ -199,7 +199,7 @@ def test_gensim_runner_trains_the_requested_objective(tmp_path):
     pytest.importorskip("gensim")
     corpus = tmp_path / "c.txt"
     corpus.write_text("\n".join(" ".join(f"w{(i * 7 + j) % 30}" for j in range(12)) for i in range(200)) + "\n")
-    done = subprocess.run([sys.executable, str(ROOT / "bench" / "gensim_runner.py"), str(corpus),
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "runners" / "gensim_runner.py"), str(corpus),
                            str(tmp_path / "v.vec"), str(tmp_path / "r.json"), "--sg", "0", "--hs", "1",
                            "--cbow-mean", "0", "--dim", "8", "--min-count", "1", "--epochs", "1", "--threads", "1",
                            "--alpha", "0.05"], capture_output=True, text=True, timeout=120)

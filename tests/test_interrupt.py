@@ -12,12 +12,13 @@ from fastemb.models.supervised import load_model
 
 from conftest import run_cli
 
-ARGS = ["--dim", "24", "--epochs", "40", "--min-count", "1", "--threads", "1", "--seed", "9", "--quiet"]
+ARGS = ["--dim", "24", "--epochs", "12", "--min-count", "1", "--threads", "1", "--seed", "9", "--quiet"]
 
 
 @pytest.fixture(scope="module")
 def long_corpus(tmp_path_factory):
-    """About 600k tokens x 40 epochs: several seconds of one-thread training, long enough to interrupt."""
+    """About 600k tokens x 12 epochs: several seconds of one-thread training, ten times the wait for the first
+    checkpoint (0.3 s): long enough to interrupt."""
     rng = np.random.default_rng(1)
     vocab = np.array([f"w{i}" for i in range(3000)])
     weights = 1.0 / np.arange(1, 3001)

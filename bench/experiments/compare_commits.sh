@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Words/sec of two fastemb checkouts on the same corpus, interleaved (A B A B ...), whole command.
 #
-#   bench/compare_commits.sh OLD_DIR NEW_DIR CORPUS OUT_DIR ROUNDS [fastemb skipgram options...]
+#   bench/experiments/compare_commits.sh OLD_DIR NEW_DIR CORPUS OUT_DIR ROUNDS [fastemb skipgram options...]
+#   COMMAND=supervised bench/experiments/compare_commits.sh OLD_DIR NEW_DIR TRAIN OUT_DIR ROUNDS [options...]
 #
 # OLD_DIR and NEW_DIR are checkouts (e.g. `git worktree add --detach ../old 50e139d`); each
 # keeps its own Numba cache. Prints one line per run and the median of the per-round
@@ -10,13 +11,15 @@
 set -euo pipefail
 old=$(realpath "$1"); new=$(realpath "$2"); corpus=$(realpath "$3"); out=$4; rounds=$5; shift 5
 python=${PYTHON:-python}
+command=${COMMAND:-skipgram}  # any training command; its --report gives words_per_sec
+suffix=txt; [ "$command" = supervised ] && suffix=npz
 mkdir -p "$out"; cd "$out"
 ratios=()
 for r in $(seq 1 "$rounds"); do
   declare -A rate
   for side in old new; do
     dir=$old; [ "$side" = new ] && dir=$new
-    PYTHONPATH=$dir "$python" -m fastemb.cli skipgram "$corpus" -o "v-$side-$r.txt" --report "r-$side-$r.json" -q "$@" \
+    PYTHONPATH=$dir "$python" -m fastemb.cli "$command" "$corpus" -o "v-$side-$r.$suffix" --report "r-$side-$r.json" -q "$@" \
       > "log-$side-$r.txt" 2>&1
     rate[$side]=$("$python" -c "import json; print(json.load(open('r-$side-$r.json'))['words_per_sec'])")
     printf '%s round %d: %.0f words/sec\n' "$side" "$r" "${rate[$side]}"

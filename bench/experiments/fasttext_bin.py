@@ -1,6 +1,6 @@
 """Reading a large fastText .bin: peak memory and time to the first answer.
 
-    python bench/fasttext_bin.py [--words 2000000] [--buckets 2000000] [--dim 300] [--dir DIR]
+    python bench/experiments/fasttext_bin.py [--words 2000000] [--buckets 2000000] [--dim 300] [--dir DIR]
                                  [--out bench/out/fasttext-bin.json]
 
 Writes a fastText 0.9 model file of the size of Facebook's published ``cc.en.300.bin``
@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from bench.memory import peak_rss_of  # noqa: E402

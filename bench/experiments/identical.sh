@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Byte-for-byte reproducibility check for refactors: does a change alter any output?
 #
-#   bench/identical.sh CHECKOUT OUT_DIR          (PYTHON=/path/to/python to choose the interpreter)
+#   bench/experiments/identical.sh CHECKOUT OUT_DIR          (PYTHON=/path/to/python to choose the interpreter)
 #
 # Runs a fixed set of small fastemb commands (skip-gram with each --kernel, CBOW, hierarchical softmax,
 # a subword model with export and vectors, the classifier with each --loss and with word bigrams, each
@@ -10,7 +10,7 @@
 # OUT_DIR, then their sha256 into OUT_DIR/SHA256SUMS. Run it on two checkouts, e.g.
 #
 #   git worktree add --detach ../base ef2caa5
-#   bench/identical.sh ../base /tmp/a && bench/identical.sh . /tmp/b
+#   bench/experiments/identical.sh ../base /tmp/a && bench/experiments/identical.sh . /tmp/b
 #   diff /tmp/a/SHA256SUMS /tmp/b/SHA256SUMS          # or: cmp /tmp/a/sg-batched.txt /tmp/b/sg-batched.txt
 #
 # A refactor must leave every file byte-identical (an empty diff). OUT_DIR/inputs.sha256 (also summed)

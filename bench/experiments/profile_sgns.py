@@ -1,6 +1,6 @@
 """Kernel-only skip-gram and CBOW throughput: words/sec on an in-memory encoded corpus, no I/O.
 
-    python bench/profile_sgns.py [CORPUS] [--tokens N] [--threads 1,2] [--kernel pair,batched,cbow] [--repeat 3]
+    python bench/experiments/profile_sgns.py [CORPUS] [--tokens N] [--threads 1,2] [--kernel pair,batched,cbow] [--repeat 3]
                                  [--hot-rows auto,0]
 
 Reads (at most --tokens of) the corpus once, then times one epoch of each kernel,
@@ -15,7 +15,7 @@ import statistics
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from fastemb.base.config import Word2VecConfig  # noqa: E402

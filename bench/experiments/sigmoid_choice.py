@@ -1,10 +1,10 @@
 """Table sigmoid vs clamped exp inside the logistic block (why core.py uses a table): A B A B, median.
 
-    python bench/sigmoid_choice.py
+    python bench/experiments/sigmoid_choice.py
 """
 import math, time, statistics, numpy as np
 from numba import njit
-import sys, pathlib; sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+import sys, pathlib; sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2]))
 from fastemb.kernels import rows as core
 
 @njit(fastmath=True, nogil=True)

@@ -1,7 +1,7 @@
 """Train with the ``fasttext`` Python package once and report as JSON (run by ``python -m bench``).
 
-    python bench/fasttext_runner.py skipgram|cbow CORPUS VECTORS REPORT [--loss ns|hs] --dim ... (no subwords)
-    python bench/fasttext_runner.py supervised TRAIN TEST MODEL REPORT [--loss softmax|ns|hs|ova] --dim ...
+    python bench/runners/fasttext_runner.py skipgram|cbow CORPUS VECTORS REPORT [--loss ns|hs] --dim ... (no subwords)
+    python bench/runners/fasttext_runner.py supervised TRAIN TEST MODEL REPORT [--loss softmax|ns|hs|ova] --dim ...
 
 The library prints fastText's usual progress on stderr (``verbose=2``); the
 harness times the phases from it, exactly as for the ``fasttext`` CLI. This

@@ -1,6 +1,6 @@
 """Train gensim Word2Vec once and report its phases as JSON (run by ``python -m bench``, one process per run).
 
-    python bench/gensim_runner.py CORPUS VECTORS REPORT --mode corpus_file|iterable [--sg 1|0] [--hs 0|1]
+    python bench/runners/gensim_runner.py CORPUS VECTORS REPORT --mode corpus_file|iterable [--sg 1|0] [--hs 0|1]
                                   [--cbow-mean 1|0] [--dim ...]
 
 ``--sg``, ``--hs`` and ``--cbow-mean`` are gensim's ``sg``, ``hs`` and ``cbow_mean``;

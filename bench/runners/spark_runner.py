@@ -1,7 +1,7 @@
 """Train Spark MLlib's Word2Vec once and write its vectors in word2vec's text format, with its timings as JSON
 (run by ``python -m bench distributed``, one process per run).
 
-    python bench/spark_runner.py CORPUS VECTORS REPORT --partitions P [--master local[2]] [--driver-memory 6g]
+    python bench/runners/spark_runner.py CORPUS VECTORS REPORT --partitions P [--master local[2]] [--driver-memory 6g]
                                  [--dim 100] [--window 5] [--min-count 5] [--epochs 5] [--lr 0.025] [--seed 1]
 
 MLlib trains skip-gram with hierarchical softmax only, with no subsampling of frequent words. With

@@ -42,11 +42,10 @@ RETRIES = 5  # times a shard's round may be lost or ask for the whole model befo
 
 
 def default_round_words(workers: int, most_words: int, chunk_words: int) -> int:
-    """Words per worker and round when the user gives none. Past 2 workers, the more there are the more
-    the replicas drift apart in a round: 4 workers on en-mix (2,082 slow rows) lose 2.2 analogy points
-    with rounds of 4 M words and 1.0 with 500,000, so there the round is ROUND_WORDS_ALL shared out. Up
-    to 2 workers a round's fixed costs need the longer round (2 workers keep the quality at 4 M words).
-    At least MIN_ROUNDS rounds of ``most_words`` (the largest shard's words, all epochs), at least a chunk."""
+    """Words per worker and round when the user gives none. Past 2 workers the replicas drift apart more in
+    a round the more there are, so there the round is ROUND_WORDS_ALL shared out; up to 2 a round's fixed
+    costs need the longer round (docs/distributed.md, "Rounds"). At least MIN_ROUNDS rounds of
+    ``most_words`` (the largest shard's words, all epochs), at least a chunk."""
     words = DEFAULT_ROUND_WORDS if workers <= 2 else ROUND_WORDS_ALL // workers
     return int(max(chunk_words, min(words, most_words // MIN_ROUNDS)))
 

@@ -115,7 +115,7 @@ def shard_seed(seed: int, shard: int) -> int:
     return int(np.random.SeedSequence([seed, shard]).generate_state(1, np.uint64)[0] >> np.uint64(1))
 
 
-MAX_RATE_SCALE = 4  # en-mix, 5 epochs: 8 shards at 8 x 0.025 diverged (loss 41 vs 0.39), capped at 4 x they did not
+MAX_RATE_SCALE = 4  # a step at 8 x word2vec's rate diverges (docs/distributed.md, "The combiner")
 
 
 def rate_scale(combiner: str, shards: int) -> int:
@@ -128,29 +128,26 @@ def divisors(combiner: str, shards: int) -> tuple[float, float]:
     """(slow rows', other rows') divisor of a row's summed change under ``sum`` and ``average``. ``average``
     divides the rows that take the worker's rate by that rate's scale, M, so that a linear row keeps the
     single-process pace, but by no less than S / 2: a row that saturates in every shard then moves S / M
-    times the way to the mean of the shards' points, and past twice the way the swing grows (8 shards on
-    en-mix at 2 x the rate, changes divided by 2: final loss 6.9). Slow rows' changes are divided by S."""
+    times the way to the mean of the shards' points, and past twice the way the swing grows (it diverged:
+    docs/distributed.md). Slow rows' changes are divided by S."""
     if combiner != "average":
         return 1.0, 1.0
     return float(shards), float(max(rate_scale(combiner, shards), shards / 2))
 
 
-SLOW_FREQUENCY = 1e-4  # en-mix: the 1,086 most frequent words
+SLOW_FREQUENCY = 1e-4  # a share of all tokens: about a thousand words of an English corpus (docs/distributed.md)
 
 
 def slow_rows(counts: np.ndarray, combiner: str, shards: int) -> tuple[int, float]:
-    """(rows, scale): the rows of each table that take the single-process rate on a worker whose rate is
-    scaled (``average``), as the multiplier of the worker's rate. The rate times M is what costs a cluster
-    its quality, and the cost is in the most frequent rows: one process on en-mix scores 0.475 on the
-    analogies at 0.025, 0.446 at 0.1, and 0.482 at 0.1 with its 2,000 most frequent rows (2,000
-    input rows, the same ids of the output table: their noise rows, or the Huffman nodes nearest the root)
-    at 0.025. Their changes are divided by S (``divisors``): they take many steps in every shard and
-    saturate, so the mean of the shards' points suits them, but past MAX_RATE_SCALE shards that would leave
-    them less than 1/MAX_RATE_SCALE of the single-process pace (8 workers on en-mix, 2,082 slow rows: 0.433
-    against 0.456), so there they take S / MAX_RATE_SCALE times the single-process rate, up to the workers'
-    (8 times it diverges). A row slowed down needlessly loses its pace, so the threshold is the frequency
-    1e-4 (1,086 rows on en-mix): 2, 4 and 8 workers score 0.473, 0.471 and 0.470 with it, with 5e-5 (2,082
-    rows) 0.469, 0.465 and 0.455 (one process 0.475). ``counts``: the vocabulary's, most frequent first."""
+    """(rows, scale): the rows of each table (the words of frequency SLOW_FREQUENCY or more, and the same ids
+    of the output table) that take the single-process rate on a worker whose rate is scaled (``average``),
+    as the multiplier of the worker's rate; ``counts``: the vocabulary's, most frequent first.
+
+    The rate times M costs quality in the most frequent rows, which saturate in every shard: their changes
+    are divided by S (``divisors``), and past MAX_RATE_SCALE shards they train at S / MAX_RATE_SCALE times
+    the single rate (never above the workers'), so as not to fall behind the single-process pace. A row
+    slowed down needlessly loses its pace, hence a threshold on frequency. docs/distributed.md has the
+    measurements behind each choice."""
     scale = rate_scale(combiner, shards)
     if scale == 1:
         return 0, 1.0

@@ -125,8 +125,8 @@ def output_update(hidden, n_in, out_row, g, grad_hidden):
 def slow_gain(row, slow):
     """What a step of ``row`` is multiplied by: slow = (rows, scale), rows below ``rows`` take ``scale``
     (a cluster worker's most frequent rows learn at the single-process rate, see rounds.slow_rows).
-    Always applied, never branched on: which rows are slow is data the CPU cannot predict (a branch
-    per row cost 2 workers 4 % of their words/sec on en-mix), and a step times 1.0 is the step."""
+    Always applied, never branched on: which rows are slow is data the CPU cannot predict (a branch per
+    row costs more than the multiply, docs/distributed.md), and a step times 1.0 is the step."""
     return slow[1] if row < slow[0] else np.float32(1.0)
 
 

@@ -51,7 +51,7 @@ def update(model, in_ids, n_in, grad_ids, n_grad, scale, n_out, target, lr, s, t
     combine, loss = s.combine, s.loss
     slow_in, slow_out = (s.slow_in, np.float32(s.slow_scale)), (s.slow_out, np.float32(s.slow_scale))
     # Ask for every row the step touches before the arithmetic starts, so that their cache misses
-    # overlap (the step is bound by them: 1.3-1.5x the words/sec of skip-gram and CBOW on en-mix).
+    # overlap: the step is bound by them (docs/performance.md).
     # softmax and ova read every label row, which stay in the cache anyway.
     if loss == NEGATIVE_SAMPLING or loss == HIERARCHICAL_SOFTMAX:
         for o in range(n_out):
