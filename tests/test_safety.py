@@ -277,15 +277,15 @@ def test_resume_paths_accepts_the_checkpoint_directory_only(tmp_path):
 # Runs the CLI with one phase slowed down, so that a signal can be sent while it is going on.
 SLOWED = textwrap.dedent("""
     import sys, time
-    import fastemb.text.corpus as corpus, fastemb.models.vectors as vectors
+    import fastemb.text.corpus as corpus, fastemb.formats.word2vec as word2vec_format, fastemb.models.vectors as vectors
     phase = sys.argv[1]
     if phase == "reading":  # small blocks, each a little slow
         corpus.BLOCK_BYTES = 1 << 12
         add = corpus._IdStore.add
         corpus._IdStore.add = lambda self, ids: (time.sleep(0.02), add(self, ids))[1]
     elif phase == "saving":  # the first block of the vectors file takes 2 s
-        rows = vectors._format_rows
-        vectors._format_rows = lambda block: (time.sleep(2), rows(block))[1]
+        rows = word2vec_format._format_rows
+        word2vec_format._format_rows = lambda block: (time.sleep(2), rows(block))[1]
     elif phase == "checkpointing":  # says when training starts; writing a checkpoint takes 2 s
         import pathlib
         import numpy

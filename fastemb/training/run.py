@@ -31,7 +31,7 @@ def run_to_file(trainer: Trainer, report: dict, run_info: dict, checkpoint: str 
     end the outputs are written before the checkpoint; ``report["checkpoint_error"]`` says if
     the checkpoint failed.
     """
-    from ..training.checkpoint import corpus_checksum, save_checkpoint
+    from .checkpoint import corpus_checksum, save_checkpoint
     from .finishing import finish_run, stop_run
 
     family = family_of(trainer.job.objective)
@@ -85,7 +85,7 @@ def resume(checkpoint: str, progress: Progress | None = None, output: str | None
     engine's prepare for the checkpoint's record (cluster.driver.resume_prepare; the layers above this one
     hand it in). Returns the model and the run description (output, report, ...).
     """
-    from ..training.checkpoint import corpus_checksum, load_checkpoint
+    from .checkpoint import corpus_checksum, load_checkpoint
     from ..base.fileio import resume_paths
     from ..text.vocab import Vocab
 

@@ -143,7 +143,7 @@ def initial_rows(vocab: Vocab, config: Word2VecConfig) -> tuple[Vocab, np.ndarra
     (input and output rows). Its words missing from the corpus are kept (count 0: never
     drawn as noise, never trained) so the output still has them; new words start as usual.
     """
-    from ..training.checkpoint import load_checkpoint
+    from .checkpoint import load_checkpoint
     from ..models.vectors import load_vectors
 
     outputs = None
