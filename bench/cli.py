@@ -17,6 +17,7 @@ repeated. Every run writes ``OUT/MODE-YYYYmmdd-HHMMSS.json`` and ``.md`` (and
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shlex
@@ -212,12 +213,37 @@ def _finish(doc: dict, out_dir: Path, started: float) -> tuple[Path, str]:
     return base.with_suffix(".json"), markdown
 
 
-def _workdir(args) -> tuple[Path, bool]:
+@contextlib.contextmanager
+def _workdir(args):
+    """A mode's scratch folder: --workdir (kept), or a temporary one removed at the end."""
     if args.workdir:
         path = Path(args.workdir)
         path.mkdir(parents=True, exist_ok=True)
-        return path, False
-    return Path(tempfile.mkdtemp(prefix="fastemb-bench-")), True
+        yield path
+        return
+    path = Path(tempfile.mkdtemp(prefix="fastemb-bench-"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _run_plan(plan: list, run_one, describe_run) -> list[dict]:
+    """Every item of ``plan`` run in turn (``run_one(item)``: its record), each logged as it ends."""
+    runs = []
+    for i, item in enumerate(plan, 1):
+        runs.append(run_one(item))
+        log(f"[{i}/{len(plan)}] " + describe_run(item, runs[-1]))
+    return runs
+
+
+def _done(doc: dict, runs: list[dict], out_dir: Path, started: float, summary=None) -> int:
+    """The runs (and their summary) into the results files; the tables printed."""
+    doc["runs"] = runs
+    if summary is not None:
+        doc["summary"] = summary
+    path, markdown = _finish(doc, out_dir, started)
+    return _announce(path, markdown, runs)
 
 
 def run_sgns_mode(args, argv: list[str]) -> int:
@@ -243,9 +269,8 @@ def run_sgns_mode(args, argv: list[str]) -> int:
                         model=args.model, loss=args.loss, cbow_mean=not args.cbow_sum)
     tools, skipped = _select_tools(_csv(args.tools), SGNS_TOOLS, lambda n: SGNS_TOOLS[n].available()
                                    or SGNS_TOOLS[n].unsupported(SGNS_TOOLS[n].configure(settings)))
-    work, temporary = _workdir(args)
     out_dir = Path(args.out)
-    try:
+    with _workdir(args) as work:
         log(f"decompressing {corpus_path} into {work} ..." if corpus_path.suffix in (".gz", ".bz2", ".xz")
             else f"counting the tokens of {corpus_path} ...")
         tokens = args.tokens or (QUICK["sweep_tokens"] if args.quick and mode != "sgns" else None)
@@ -275,24 +300,24 @@ def run_sgns_mode(args, argv: list[str]) -> int:
                 for threads in thread_counts:
                     for tool in tools:
                         plan.append((rep, corpus, threads, tool))
-        runs = []
         keep = out_dir / "vectors" if args.keep_vectors else None
-        for i, (rep, corpus, threads, tool) in enumerate(plan, 1):
+
+        def run_one(item):
+            rep, corpus, threads, tool = item
             run_settings = Settings(**{**settings.asdict(), "threads": threads})
             record = run_sgns(tool, run_settings, corpus, work, data_dir, evaluate=evaluate, keep_dir=keep,
                               timeout=args.timeout)
             record["repeat_index"] = rep
-            runs.append(record)
-            log(f"[{i}/{len(plan)}] " + (f"{corpus['tokens']:,} tokens, " if mode == "size" else "")
-                + (f"{threads} threads, " if mode == "threads" else "") + describe(record))
-        doc["runs"] = runs
+            return record
+
+        def describe_run(item, record):
+            _, corpus, threads, _ = item
+            return ((f"{corpus['tokens']:,} tokens, " if mode == "size" else "")
+                    + (f"{threads} threads, " if mode == "threads" else "") + describe(record))
+
+        runs = _run_plan(plan, run_one, describe_run)
         keys = {"sgns": ("tool",), "threads": ("tool", "threads"), "size": ("tool", "corpus_tokens")}[mode]
-        doc["summary"] = summarise_runs(runs, keys)
-        path, markdown = _finish(doc, out_dir, started)
-    finally:
-        if temporary:
-            shutil.rmtree(work, ignore_errors=True)
-    return _announce(path, markdown, runs)
+        return _done(doc, runs, out_dir, started, summarise_runs(runs, keys))
 
 
 def run_supervised_mode(args, argv: list[str]) -> int:
@@ -325,7 +350,6 @@ def run_supervised_mode(args, argv: list[str]) -> int:
         datasets[name] = prepare_classification(name, data_dir, cache)
     if not datasets:
         raise SystemExit("no data set found")
-    work, temporary = _workdir(args)
     doc = _new_doc("supervised", argv)
     doc["section"] = "supervised" if losses == ["softmax"] else "supervised-" + "-".join(losses)
     doc.update({"dim": args.dim, "lr": args.lr, "losses": losses, "threads": args.threads, "seeds": seeds,
@@ -333,24 +357,18 @@ def run_supervised_mode(args, argv: list[str]) -> int:
                 "datasets": {n: {k: v for k, v in m.items() if k != "sources"} for n, m in datasets.items()}})
     plan = [(name, n, loss, seed, tool) for name in datasets for n in ngram_list for loss in losses
             for seed in seeds for tool in tools]
-    runs = []
-    try:
-        for i, (name, n, loss, seed, tool) in enumerate(plan, 1):
+    with _workdir(args) as work:
+        def run_one(item):
+            name, n, loss, seed, tool = item
             data = datasets[name]
             epochs = args.epochs or data["epochs"]
             data["epochs"] = epochs
             doc["datasets"][name]["epochs"] = epochs
-            record = run_supervised(tool, data, n, args.bucket, epochs, seed, args.threads, work / "runs",
-                                    dim=args.dim, lr=args.lr, loss=loss, timeout=args.timeout)
-            runs.append(record)
-            log(f"[{i}/{len(plan)}] " + describe_sup(record))
-        doc["runs"] = runs
-        doc["summary"] = summ(runs)
-        path, markdown = _finish(doc, out_dir, started)
-    finally:
-        if temporary:
-            shutil.rmtree(work, ignore_errors=True)
-    return _announce(path, markdown, runs)
+            return run_supervised(tool, data, n, args.bucket, epochs, seed, args.threads, work / "runs",
+                                  dim=args.dim, lr=args.lr, loss=loss, timeout=args.timeout)
+
+        runs = _run_plan(plan, run_one, lambda item, record: describe_sup(record))
+        return _done(doc, runs, out_dir, started, summ(runs))
 
 
 def run_distributed_mode(args, argv: list[str]) -> int:
@@ -380,10 +398,8 @@ def run_distributed_mode(args, argv: list[str]) -> int:
         entries = [entry for entry in entries if entry["name"] in wanted]
         if not entries:
             raise SystemExit(f"--only {args.only}: no such entries")
-    work, temporary = _workdir(args)
     out_dir = Path(args.out)
-    runs = []
-    try:
+    with _workdir(args) as work:
         log(f"decompressing {corpus_path} into {work} ...")
         corpus = prepare_corpus(corpus_path, work, [args.tokens])[0]
         log(f"corpus: {corpus['tokens']:,} tokens, {corpus['lines']:,} lines -> {corpus['path']}")
@@ -394,16 +410,9 @@ def run_distributed_mode(args, argv: list[str]) -> int:
                     "corpus": {"source": str(corpus_path), "tokens": corpus["tokens"], "lines": corpus["lines"],
                                "limit": args.tokens, "note": "decompressed once; every entry reads the same plain file"}})
         keep = out_dir / "vectors" if args.keep_vectors else None
-        for i, entry in enumerate(entries, 1):
-            record = run_entry(entry, settings, corpus, work, data_dir, args.timeout, keep)
-            runs.append(record)
-            log(f"[{i}/{len(entries)}] " + describe_run(record))
-        doc["runs"] = runs
-        path, markdown = _finish(doc, out_dir, started)
-    finally:
-        if temporary:
-            shutil.rmtree(work, ignore_errors=True)
-    return _announce(path, markdown, runs)
+        runs = _run_plan(entries, lambda entry: run_entry(entry, settings, corpus, work, data_dir, args.timeout, keep),
+                         lambda entry, record: describe_run(record))
+        return _done(doc, runs, out_dir, started)
 
 
 def _version_of(package: str) -> str | None:

@@ -105,7 +105,7 @@ def test_fewer_than_two_leaves_is_an_error(counts):
 
 
 def word2vec_create_binary_tree(cn: list[int]) -> tuple[list[list[int]], list[list[int]]]:
-    """Literal transcription of word2vec.c's CreateBinaryTree: returns (point, code) per word,
+    """Transcription of word2vec.c's CreateBinaryTree: returns (point, code) per word,
     point without the trailing leaf entry, i.e. the codelen inner nodes root first."""
     vocab_size = len(cn)
     count = [0] * (vocab_size * 2 + 1)
@@ -115,29 +115,18 @@ def word2vec_create_binary_tree(cn: list[int]) -> tuple[list[list[int]], list[li
         count[a] = cn[a]
     for a in range(vocab_size, vocab_size * 2):
         count[a] = int(1e15)
-    pos1 = vocab_size - 1
-    pos2 = vocab_size
+    pos = [vocab_size - 1, vocab_size]  # word2vec.c's pos1 (leaves, downwards) and pos2 (inner nodes, upwards)
+
+    def smallest():  # word2vec.c's two identical blocks that pick min1i, then min2i
+        if pos[0] >= 0 and count[pos[0]] < count[pos[1]]:
+            pos[0] -= 1
+            return pos[0] + 1
+        pos[1] += 1
+        return pos[1] - 1
+
     for a in range(vocab_size - 1):
-        if pos1 >= 0:
-            if count[pos1] < count[pos2]:
-                min1i = pos1
-                pos1 -= 1
-            else:
-                min1i = pos2
-                pos2 += 1
-        else:
-            min1i = pos2
-            pos2 += 1
-        if pos1 >= 0:
-            if count[pos1] < count[pos2]:
-                min2i = pos1
-                pos1 -= 1
-            else:
-                min2i = pos2
-                pos2 += 1
-        else:
-            min2i = pos2
-            pos2 += 1
+        min1i = smallest()
+        min2i = smallest()
         count[vocab_size + a] = count[min1i] + count[min2i]
         parent_node[min1i] = vocab_size + a
         parent_node[min2i] = vocab_size + a
