@@ -86,3 +86,38 @@ def test_progress_goes_to_stderr_unless_quiet(capfd):
     assert "Read " in capfd.readouterr().err
     fastemb.train_unsupervised(CORPUS, dim=8, epochs=1, threads=1, quiet=True)
     assert capfd.readouterr().err == ""
+
+
+def test_settings_are_checked_once_when_made_and_cannot_change_after():
+    import dataclasses
+    with pytest.raises(FastembError, match="--dim must be a positive integer, got 0"):
+        fastemb.Word2VecConfig(dim=0)
+    config = fastemb.SupervisedConfig(dim=8)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.dim = 0
+    with pytest.raises(FastembError, match="--word-ngrams must be >= 1"):
+        dataclasses.replace(config, word_ngrams=0)  # a changed copy is checked again
+
+
+def test_the_api_refuses_tables_too_large_for_memory_before_reading_as_the_cli_does(tmp_path):
+    # 2^30 n-gram buckets x 10,000 dims: no machine has the memory; refused before a line is read
+    labelled = tmp_path / "train.txt"
+    labelled.write_text("__label__a some words\n")
+    for train in (lambda: fastemb.train_supervised(str(labelled), word_ngrams=2, buckets=2**30, dim=10_000),
+                  lambda: fastemb.train_unsupervised(str(labelled), maxn=6, buckets=2**30, dim=10_000)):
+        with pytest.raises(FastembError, match="of memory is available"):
+            train()
+
+
+def test_every_model_family_answers_for_its_objectives_configs_and_files(tmp_path):
+    from fastemb.api import model_magic
+    from fastemb.training.families import SUPERVISED, WORD2VEC, family_of, family_of_magic
+    assert [family_of(name) for name in ("skipgram", "cbow", "supervised")] == [WORD2VEC, WORD2VEC, SUPERVISED]
+    assert family_of(fastemb.Word2VecConfig(model="cbow")) is WORD2VEC
+    assert family_of(fastemb.SupervisedConfig) is SUPERVISED
+    with pytest.raises(FastembError, match="no model family trains 'glove'"):
+        family_of("glove")
+    model = fastemb.train_unsupervised(str(ROOT / "data" / "corpus.txt.gz"), dim=8, epochs=1, threads=1, quiet=True)
+    model.save(str(tmp_path / "m.npz"))
+    assert family_of_magic(model_magic(str(tmp_path / "m.npz"))) is WORD2VEC
+    assert family_of(model.config).load(str(tmp_path / "m.npz")).words == model.words
