@@ -311,7 +311,7 @@ def test_ctrl_c_stops_a_local_cluster_run_and_the_checkpoint_resumes(tmp_path):
     output, checkpoint = tmp_path / "vectors.txt", tmp_path / "run.ckpt"
     output.write_text("old output\n")
     process = subprocess.Popen([sys.executable, "-m", "fastemb.cli", "skipgram", str(CORPUS), "-o", str(output),
-                                "--cluster", "local:2", "--dim", "20", "--epochs", "12", "--round-words", "20000",
+                                "--cluster", "local:2", "--dim", "20", "--epochs", "4", "--round-words", "20000",
                                 "--checkpoint", str(checkpoint), "--checkpoint-every", "0.01", "--quiet"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     deadline = time.monotonic() + 120
