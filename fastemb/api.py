@@ -86,6 +86,7 @@ def _train(family, config_settings: dict, input, quiet: bool, cluster, round_wor
     """Check the settings, read, train and finish one run of ``family`` (training.families)."""
     prepare = _cluster_prepare(family.prepare, config_settings, cluster, round_words, combiner)
     config = _config(family.config_class, config_settings)
+    family.check_memory(config)  # before a read-once iterator of sentences is spooled (prepare checks again)
     path, scratch = _inputs(input)
     try:
         if scratch and not sentences:
@@ -113,7 +114,7 @@ def _cluster_prepare(prepare, settings: dict, cluster, round_words: int | None, 
 
 def train_unsupervised(input, model: str = "skipgram", *, quiet: bool = False, cluster=None,
                        round_words: int | None = None, combiner: str = "average", **settings):
-    """Train word vectors with word2vec's skip-gram or CBOW and return a :class:`word2vec.Word2VecModel`.
+    """Train word vectors with word2vec's skip-gram or CBOW and return a :class:`models.word2vec.Word2VecModel`.
 
     ``input``: a path (plain, .gz, .bz2, .xz; '-' is standard input), a list of paths read in
     order as one corpus, or an iterable of tokenised sentences (lists of str, read once).
@@ -130,7 +131,7 @@ def train_unsupervised(input, model: str = "skipgram", *, quiet: bool = False, c
 
 def train_supervised(input, *, quiet: bool = False, cluster=None, round_words: int | None = None,
                      combiner: str = "average", **settings):
-    """Train a fastText-style classifier and return a :class:`supervised.SupervisedModel`.
+    """Train a fastText-style classifier and return a :class:`models.supervised.SupervisedModel`.
 
     ``input``: a path (fastText's format: ``__label__x words ...`` per line) or a list of paths.
     ``settings``: the CLI's options as keywords, e.g. ``dim=100, lr=0.1, epochs=5, word_ngrams=2,

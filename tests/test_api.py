@@ -121,3 +121,11 @@ def test_every_model_family_answers_for_its_objectives_configs_and_files(tmp_pat
     model.save(str(tmp_path / "m.npz"))
     assert family_of_magic(model_magic(str(tmp_path / "m.npz"))) is WORD2VEC
     assert family_of(model.config).load(str(tmp_path / "m.npz")).words == model.words
+
+
+def test_the_public_module_paths_still_import():
+    from fastemb.config import SupervisedConfig, Word2VecConfig
+    from fastemb.errors import FastembError as Error
+    from fastemb.vectors import Vectors, load_vectors, save_vectors
+    assert (Word2VecConfig, SupervisedConfig, Error) == (fastemb.Word2VecConfig, fastemb.SupervisedConfig, FastembError)
+    assert (Vectors, load_vectors, save_vectors) == (fastemb.Vectors, fastemb.load_vectors, fastemb.save_vectors)

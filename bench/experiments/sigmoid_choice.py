@@ -1,4 +1,4 @@
-"""Table sigmoid vs clamped exp inside the logistic block (why core.py uses a table): A B A B, median.
+"""Table sigmoid vs clamped exp inside the logistic block (why kernels/rows.py uses a table): A B A B, median.
 
     python bench/experiments/sigmoid_choice.py
 """

@@ -49,8 +49,8 @@ def _positive(config, *names) -> None:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """What every objective has. Settings are made once: frozen, and checked when they are made (a config that
-    exists is valid); ``dataclasses.replace`` makes a changed copy, checked again."""
+    """What every objective has. Settings are made once: frozen, and checked when they are made;
+    ``dataclasses.replace`` makes a changed copy, checked again."""
 
     dim: int = 100
     epochs: int = 5

@@ -142,10 +142,13 @@ def check_memory(nbytes: int, what: str, hint: str) -> None:
 
 def check_word2vec_tables(n_words: int, n_buckets: int, dim: int) -> None:
     """Input and output rows (2 x words, and the character n-gram buckets of a subword model) x dim x 4 bytes."""
-    rows = f"(2 x {n_words:,} words + {n_buckets:,} buckets)" if n_buckets else f"2 x {n_words:,} words"
+    # Before reading (n_words 0) only the buckets are known, and the vocabulary is no way out.
+    rows = " + ".join(part for part in ((f"2 x {n_words:,} words" if n_words else ""),
+                                        (f"{n_buckets:,} buckets" if n_buckets else "")) if part)
+    rows = f"({rows})" if n_words and n_buckets else rows
     check_memory((2 * n_words + n_buckets) * dim * 4, f"the tables ({rows} x {dim:,} dims x 4 bytes)",
-                 "lower --dim" + (" or --buckets" if n_buckets else "") + ", or shrink the vocabulary with "
-                 "--min-count or --max-vocab")
+                 "lower --dim" + (" or --buckets" if n_buckets else "")
+                 + (", or shrink the vocabulary with --min-count or --max-vocab" if n_words else ""))
 
 
 def check_supervised_tables(n_words: int, n_buckets: int, n_labels: int, dim: int) -> None:

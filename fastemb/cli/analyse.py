@@ -6,7 +6,7 @@ import json
 import click
 
 from ..base.errors import FastembError
-from .main import main
+from .group import main
 
 
 @main.command()

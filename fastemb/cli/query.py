@@ -7,7 +7,7 @@ import sys
 import click
 
 from ..base.errors import FastembError
-from .main import main
+from .group import main
 
 
 @main.command()

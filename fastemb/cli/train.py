@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .main import DATA_DIR, DEFAULT_CORPUS, _default_input, _fail, _one_or_list, _say, _threads, _training_inputs, _write_report, main
+from .group import DATA_DIR, DEFAULT_CORPUS, _default_input, _fail, _one_or_list, _say, _threads, _training_inputs, _write_report, main
 
 
 def _defaults(config_class) -> dict:
@@ -35,8 +35,6 @@ def _config_options(config_class, specs):
 
 
 # Option specs (field, type, help) that several commands share.
-
-
 _DIM = ("dim", int, "Vector dimension.")
 _EPOCHS = ("epochs", int, "Passes over the data.")
 _SEED = ("seed", int, "Random seed (--threads 1 is bit-reproducible).")
@@ -60,7 +58,8 @@ def _run_options(command):
 
 
 def _cluster_options(command):
-    command = click.option("--combiner", type=click.Choice(["average", "sum", "mean"]), default="average",
+    from ..base.config import COMBINERS
+    command = click.option("--combiner", type=click.Choice(COMBINERS), default="average",
                            show_default=True,
                            help="With --cluster: how the workers' changes to a row make the round's change (average: "
                                 "each worker trains at the rate times the workers, up to 4, and a row's changes are divided "
@@ -174,8 +173,6 @@ def _train(prepare, inputs, config, run_info, checkpoint, checkpoint_every, save
     check_paths({**{f"INPUT {i + 1}" if len(inputs) > 1 else "INPUT": path for i, path in enumerate(inputs)},
                  "--init": getattr(config, "init", None), "--pretrained": getattr(config, "pretrained", None)},
                 given)
-    from ..training.families import family_of
-    family_of(config).check_memory(config)  # the n-gram rows alone, before reading (a cluster run too)
     shown = dict(run_info)  # the outputs as the user named them, for the summary
     from ..cluster.sharding import is_url
     absolute = [path if path == "-" or is_url(path) else os.path.abspath(path) for path in inputs]

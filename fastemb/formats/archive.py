@@ -25,7 +25,8 @@ import numpy as np
 
 from ..base.errors import FastembError
 from ..base.fileio import check_readable
-from ..base.limits import available_memory, megabytes
+from ..base import limits
+from ..base.limits import megabytes
 
 # The most a member may inflate: deflate's own limit is ~1032:1, reached only by long runs
 # of one byte. fastemb writes its archives uncompressed (ratio 1); float rows recompressed
@@ -95,7 +96,7 @@ class Archive:
             raise FastembError(f"{path}: not {what} (not an .npz archive)") from None
         self.members: dict[str, zipfile.ZipInfo] = {}
         try:
-            self._check_members(size, available_memory() if budget is None else budget)
+            self._check_members(size, limits.available_memory() if budget is None else budget)
         except BaseException:
             self._zip.close()
             raise

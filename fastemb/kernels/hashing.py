@@ -29,8 +29,6 @@ def fnv1a(data, begin, end):
     return h
 
 
-
-
 @njit(cache=True, nogil=True)
 def fnv1a_hashes(data, starts):
     """fastText's word hash for each byte string data[starts[w]:starts[w+1]], as uint32."""

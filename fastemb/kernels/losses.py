@@ -6,7 +6,7 @@
     ova      every output row, label 1 for each gold label (several at once: multi-label)
 
 ``choose_targets`` fills the output rows and labels of one example; the update
-itself is ``core.logistic_rows`` for ns, hs and ova, and ``core.softmax_rows``
+itself is ``rows.logistic_rows`` for ns, hs and ova, and ``rows.softmax_rows``
 for softmax (``loss_update``). ``label_probabilities`` is the forward pass of the
 same losses, for prediction.
 
@@ -85,7 +85,7 @@ def choose_targets(s, target, gold, n_gold, noise, paths, rng, rows, scratch, fi
 def loss_update(loss, hidden, hidden_ids, n_hidden, output_rows, out_ids, n_out, labels, target, lr, tables, scratch,
                 slow):
     """Score the hidden rows against the chosen output rows, move those rows, leave the hidden gradient in
-    ``scratch.grad[:n_hidden]``; returns the loss. softmax takes one hidden row. ``slow``: see core.slow_gain
+    ``scratch.grad[:n_hidden]``; returns the loss. softmax takes one hidden row. ``slow``: see rows.slow_gain
     (the logistic losses; the classifier's softmax has no slow rows)."""
     if loss == SOFTMAX:
         scratch.grad[0, :] = 0.0

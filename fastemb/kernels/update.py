@@ -2,7 +2,7 @@
 
     hidden  = the input rows themselves (skip-gram: each context row scored on its own)
             | their mean or sum (CBOW, the classifier): one combined row
-    fetch   = every row the step touches is requested first (core.prefetch_row), so their misses overlap
+    fetch   = every row the step touches is requested first (rows.prefetch_row), so their misses overlap
     loss    = losses.loss_update: the chosen output rows move, the hidden gradient comes back
     inputs += the gradient, only to the rows that take it (the classifier's frozen rows do not)
 

@@ -184,10 +184,13 @@ class SupervisedModel:
             raise FastembError(f"{where}: a fastText classifier without labels")
         a = model.args
         word_ngrams, bucket = max(int(a["wordNgrams"]), 1), int(a["bucket"])
-        config = SupervisedConfig(dim=model.dim, epochs=max(int(a["epoch"]), 1), loss=a["loss"], neg=max(int(a["neg"]), 1),
-                                  min_count=max(int(a["minCount"]), 1), word_ngrams=word_ngrams,
-                                  buckets=bucket if bucket > 0 else SupervisedConfig.buckets,
-                                  label_prefix=label_prefix(model.labels), eos=True, threads=1)
+        try:
+            config = SupervisedConfig(dim=model.dim, epochs=max(int(a["epoch"]), 1), loss=a["loss"],
+                                      neg=max(int(a["neg"]), 1), min_count=max(int(a["minCount"]), 1),
+                                      word_ngrams=word_ngrams, buckets=bucket if bucket > 0 else SupervisedConfig.buckets,
+                                      label_prefix=label_prefix(model.labels), eos=True, threads=1)
+        except FastembError as exc:  # its args are beyond what fastemb trains
+            raise FastembError(f"{where}: {exc}") from None
         input_rows = np.asarray(model.input_rows)[:model.n_words + config.n_buckets]
         output_rows = np.asarray(model.output_rows)
         if a["loss"] == "hs":
@@ -361,7 +364,7 @@ def _compact_input_rows(archive: Archive, config: SupervisedConfig, words: list[
 
 def initial_rows(n_words: int, config: SupervisedConfig, vectors, words: list[str], private: int = 0):
     """Input rows uniform(-1/dim, 1/dim), output rows zero (fastText); pretrained rows copied in.
-    ``private``: room in front of the rows for the trainer's hot-row copies (see trainer.rows_after)."""
+    ``private``: room in front of the rows for the trainer's hot-row copies (see models/tables.rows_after)."""
     from ..kernels.sampling import fill_uniform
     input_rows = rows_after(private, n_words + config.n_buckets, config.dim)
     fill_uniform(input_rows, -1.0 / config.dim, 1.0 / config.dim, config.seed)

@@ -77,7 +77,7 @@ _RUN_KEYS = {"input": ("str | list", True), "output": ("str", True), "corpus_che
              "binary": ("bool", False), "report": ("str | None", False), "save_on_interrupt": ("bool", False),
              "checkpoint": ("str", False), "checkpoint_every": ("float", False), "corpus_on_disk": ("bool", False),
              "segment_tokens": ("int | None", False)}
-# A distributed run's record (distributed.ClusterTrainer.checkpoint_fields): key -> type.
+# A distributed run's record (cluster/driver.ClusterTrainer.checkpoint_fields): key -> type.
 _DISTRIBUTED_KEYS = {"round": "int", "rounds": "int", "words_done": "float", "round_words": "int",
                      "combiner": "str", "cluster": "str"}
 

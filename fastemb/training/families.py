@@ -97,7 +97,7 @@ def family_of(what) -> Family:
     """The family of an objective name (a checkpoint's or a job's), a config or a config class."""
     config_class = OBJECTIVES.get(what) if isinstance(what, str) else what if isinstance(what, type) else type(what)
     for family in FAMILIES:
-        if config_class is family.config_class:
+        if isinstance(config_class, type) and issubclass(config_class, family.config_class):
             return family
     raise FastembError(f"no model family trains {what!r}")
 

@@ -133,7 +133,6 @@ def prepare(path: Inputs, config: SupervisedConfig, progress: Progress | None = 
     data = read_training_data(path, config, vocab, labels)
     read_seconds = time.perf_counter() - started
     check_supervised_tables(len(data.words), config.n_buckets, len(data.labels), config.dim)  # before allocating
-    check_supervised_tables(len(data.words), config.n_buckets, len(data.labels), config.dim)  # before allocating
     examples = data.examples
     say(f"Read {data.lines:,} lines: {len(examples):,} examples, {int(examples.word_counts.sum()):,} words; "
         f"vocabulary {len(data.words):,} words, {len(data.labels):,} labels in {read_seconds:.1f} s"

@@ -64,7 +64,7 @@ def new_state(threads: int):
 def _store(rows: np.ndarray, private: int) -> np.ndarray:
     """The array the kernel trains: ``private`` rows for the threads' hot-row copies, then the model's rows.
     The given rows are used in place when no copy is needed: when there are no private rows, or when they
-    came from :func:`rows_after` with room for exactly ``private`` rows."""
+    came from models/tables.rows_after with room for exactly ``private`` rows."""
     if rows.dtype == np.float32 and rows.flags.c_contiguous:
         if private == 0:
             return rows

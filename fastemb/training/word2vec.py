@@ -67,7 +67,7 @@ def initial_input_rows(n_words: int, config: Word2VecConfig, out: np.ndarray | N
 def starting_rows(n_words: int, config: Word2VecConfig, input_rows: np.ndarray | None = None,
                   output_rows: np.ndarray | None = None, private: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """The tables a run starts from: ``input_rows``, or initial_input_rows made in place after ``private``
-    rows of room (the trainer's hot-row copies, see trainer.rows_after); ``output_rows`` if they fit the
+    rows of room (the trainer's hot-row copies, see models/tables.rows_after); ``output_rows`` if they fit the
     loss's output table (--init's model may have been trained with the other loss), else zeros."""
     n_inputs, n_outputs = table_rows(n_words, config)
     if input_rows is None:
