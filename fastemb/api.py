@@ -104,12 +104,10 @@ def _cluster_prepare(prepare, settings: dict, cluster, round_words: int | None, 
     """``prepare`` itself, or with ``cluster`` the distributed run's (its workers' threads 1 by default)."""
     if cluster is None:
         return prepare
-    import functools
-
-    from .cluster import driver as distributed
-    distributed.require_dask()
+    from .cluster.driver import prepare_on, require_dask
+    require_dask()
     settings.setdefault("threads", 1)
-    return functools.partial(distributed.prepare, cluster=cluster, round_words=round_words, combiner=combiner)
+    return prepare_on(cluster, round_words, combiner)
 
 
 def train_unsupervised(input, model: str = "skipgram", *, quiet: bool = False, cluster=None,

@@ -150,13 +150,11 @@ cbow = _word2vec_command(
 
 def _on_cluster(input_args, cluster, round_words, combiner, default: Path = DEFAULT_CORPUS):
     """(the inputs, the prepare function) of a distributed run; the error line if dask is missing."""
-    import functools
-
-    from ..cluster.driver import prepare, require_dask
+    from ..cluster.driver import prepare_on, require_dask
     from ..cluster.sharding import expand_inputs_or_urls
     require_dask()
     inputs = expand_inputs_or_urls(input_args) if input_args else [_default_input(None, default)]
-    return inputs, functools.partial(prepare, cluster=cluster, round_words=round_words, combiner=combiner)
+    return inputs, prepare_on(cluster, round_words, combiner)
 
 
 def _train(prepare, inputs, config, run_info, checkpoint, checkpoint_every, save_on_interrupt, report_path,

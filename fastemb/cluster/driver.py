@@ -130,11 +130,15 @@ def _tree_reduce(client, futures, merge):
     return futures[0].result()
 
 
+def prepare_on(cluster, round_words: int | None = None, combiner: str = "average", resume: dict | None = None):
+    """``prepare`` bound to ``cluster`` and its rounds' settings: what the CLI, the API and a resume hand the run."""
+    return functools.partial(prepare, cluster=cluster, round_words=round_words, combiner=combiner, resume=resume)
+
+
 def resume_prepare(record: dict, cluster=None):
     """The prepare of a distributed run going on from a checkpoint's ``record`` (its shards, round size and
     combiner), on ``cluster`` or by default the one it recorded."""
-    return functools.partial(prepare, cluster=cluster or record["cluster"], round_words=record["round_words"],
-                             combiner=record["combiner"], resume=record)
+    return prepare_on(cluster or record["cluster"], record["round_words"], record["combiner"], resume=record)
 
 
 def prepare(path, config, progress: Progress | None = None, cluster=None, round_words: int | None = None,

@@ -16,7 +16,7 @@ from ..base.limits import check_fits_in_memory
 from ..formats.archive import Archive, Field, as_counts, as_float32_rows, config_from_dict
 from ..text.labelled import Examples, TokenStream, _encode, _TokenTable, read_line_batches
 from .metrics import TestResult, score_predictions
-from .tables import n_output_rows, rows_after
+from .tables import rows_after, supervised_table_rows
 
 MODEL_MAGIC = "fastemb-supervised-model"
 FORMAT_VERSION = 2         # 2: only the n-gram bucket rows that training touched are stored (see SupervisedModel.save)
@@ -313,10 +313,10 @@ def load_model(path: str) -> SupervisedModel:
         counts = [as_counts(archive.read(name, _MODEL_FIELDS[name], (n,)),
                             lambda problem, name=name: archive.fail(name, problem))
                   for name, n in (("word_counts", len(words)), ("label_counts", len(labels)))]
-        output_rows = _float_rows(archive, "output_rows", (n_output_rows(len(labels), config.loss), config.dim))
-        n_words, n_buckets = len(words), config.n_buckets
+        n_inputs, n_outputs = supervised_table_rows(len(words), len(labels), config)
+        output_rows = _float_rows(archive, "output_rows", (n_outputs, config.dim))
         if version == 1:
-            input_rows = _float_rows(archive, "input_rows", (n_words + n_buckets, config.dim))
+            input_rows = _float_rows(archive, "input_rows", (n_inputs, config.dim))
             trained = None
         else:
             input_rows, trained = _compact_input_rows(archive, config, words)
