@@ -3,6 +3,7 @@ signals never cut a write in half or leave scratch files, settings are checked b
 and nothing ends in a traceback."""
 import json
 import os
+import re
 import signal
 import stat
 import subprocess
@@ -22,7 +23,7 @@ from fastemb.cli import main
 from fastemb.base.errors import FastembError
 from fastemb.base.fileio import atomic_output, resume_paths
 from fastemb.training.finishing import EXIT_CHECKPOINT_NOT_WRITTEN, finish_run, stop_run
-from fastemb.base.signals import held
+from fastemb.base.signals import check, held, stop_requests
 from fastemb.models.vectors import load_vectors, save_vectors
 
 from conftest import run_cli
@@ -51,7 +52,7 @@ def one_error_line(result, fragment: str) -> None:
 def leftovers(directory) -> list[str]:
     """Scratch and temporary files: the encoded corpus, spilled ids, half-written outputs."""
     return sorted(p.name for p in Path(directory).iterdir()
-                  if p.name.startswith((".fastemb-corpus-", "ids-")) or p.name.endswith((".tmp", ".renumbered",
+                  if p.name.startswith(".fastemb-") or p.name.endswith((".tmp", ".renumbered",
                                                                                           ".merged")))
 
 
@@ -206,16 +207,50 @@ def test_a_stopped_run_saves_the_vectors_then_tries_the_checkpoint():
 
 
 def test_signals_during_a_held_block_wait_for_its_end():
+    finished = False
     with pytest.raises(KeyboardInterrupt):
-        with held() as received:
+        with held():
             os.kill(os.getpid(), signal.SIGINT)
             os.kill(os.getpid(), signal.SIGINT)  # a second Ctrl-C does not cut the block short either
             time.sleep(0.05)
             finished = True
-    assert finished and received == [signal.SIGINT, signal.SIGINT]
+    assert finished
     with held(deliver=False):
         os.kill(os.getpid(), signal.SIGINT)
         time.sleep(0.05)
+
+
+def test_a_burst_of_signals_is_one_request_and_never_cuts_the_stop_short():
+    """The first request is raised; later ones, however fast, are only counted until the scope ends."""
+    cleaned = False
+    with pytest.raises(KeyboardInterrupt):
+        with stop_requests():
+            try:
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(1)
+            except KeyboardInterrupt:
+                for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP) * 5:  # the burst, while stopping
+                    os.kill(os.getpid(), signum)
+                time.sleep(0.05)
+                cleaned = True
+                raise
+    assert cleaned
+    with pytest.raises(KeyboardInterrupt):  # the scope is over: the next Ctrl-C stops again
+        with stop_requests():
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(1)
+
+
+def test_a_request_held_while_a_caught_error_ended_the_block_is_raised_at_the_next_check():
+    with stop_requests():
+        with pytest.raises(FastembError):
+            with held():
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(0.05)
+                raise FastembError("a periodic checkpoint failed")
+        with pytest.raises(KeyboardInterrupt) as raised:
+            check()
+    assert raised.value.signum == signal.SIGTERM
 
 
 def test_ctrl_c_while_writing_waits_for_the_complete_file(tmp_path):
@@ -328,8 +363,9 @@ def _wait_until(found, process, timeout=60.0):
         time.sleep(0.01)
 
 
-def _scratch_seen(directory, prefixes):
-    return lambda: any(p.name.startswith(prefixes) for p in Path(directory).iterdir())
+def _scratch_seen(directory, kind):
+    """Is a scratch file of ``kind`` (ids, corpus, output) in ``directory``?"""
+    return lambda: any(re.match(rf"\.fastemb-\w*-\d+-{kind}-", p.name) for p in Path(directory).iterdir())
 
 
 ARGS = ["--dim", "24", "--epochs", "40", "--min-count", "1", "--threads", "1", "--seed", "9", "--quiet"]
@@ -337,7 +373,7 @@ ARGS = ["--dim", "24", "--epochs", "40", "--min-count", "1", "--threads", "1", "
 
 def test_sighup_while_reading_leaves_no_scratch_file(long_corpus, tmp_path):
     process = _start("reading", "skipgram", long_corpus, "-o", "v.txt", "--max-memory", "0", *ARGS, cwd=tmp_path)
-    _wait_until(_scratch_seen(tmp_path, ("ids-",)), process)  # the token ids spill to a scratch file
+    _wait_until(_scratch_seen(tmp_path, "ids"), process)  # the token ids spill to a scratch file
     process.send_signal(signal.SIGHUP)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 129 and "Traceback" not in stderr
@@ -348,7 +384,7 @@ def test_sighup_while_training_saves_the_checkpoint_and_leaves_no_scratch_file(l
     process = _start("training", "skipgram", long_corpus, "-o", "v.txt", "--on-disk", "--checkpoint", "run.ckpt",
                      "--checkpoint-every", "0.3", *ARGS, cwd=tmp_path)
     _wait_until(lambda: (tmp_path / "run.ckpt").exists(), process)
-    assert _scratch_seen(tmp_path, (".fastemb-corpus-",))()  # the encoded corpus is on disk while training
+    assert _scratch_seen(tmp_path, "corpus")()  # the encoded corpus is on disk while training
     process.send_signal(signal.SIGHUP)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 129 and "Traceback" not in stderr and "Checkpoint saved to run.ckpt" in stderr

@@ -27,13 +27,13 @@ def test_examples_over_the_memory_budget_train_from_disk_exactly_as_in_memory(tm
     in_memory, report = _trained(SupervisedConfig(**SETTINGS), tmp_path)
     on_disk, disk_report = _trained(SupervisedConfig(**SETTINGS, max_memory=0.05), tmp_path)
     assert not report["corpus_on_disk"] and disk_report["corpus_on_disk"]
-    assert len(on_disk.segments) > 5 and list(tmp_path.glob(".fastemb-examples-*"))
+    assert len(on_disk.segments) > 5 and list(tmp_path.glob(".fastemb-*-examples-*"))
     assert np.array_equal(in_memory.input_rows, on_disk.input_rows)
     assert np.array_equal(in_memory.output_rows, on_disk.output_rows)
     del on_disk
     import gc
     gc.collect()
-    assert not list(tmp_path.glob(".fastemb-examples-*"))  # the scratch file goes with the data
+    assert not list(tmp_path.glob(".fastemb-*-examples-*"))  # the scratch file goes with the data
 
 
 def test_a_classifier_checkpoint_between_disk_segments_resumes_exactly(tmp_path, small_segments, monkeypatch):

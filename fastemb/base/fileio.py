@@ -8,6 +8,8 @@ import gzip
 import io
 import lzma
 import os
+import re
+import socket
 import stat
 import sys
 import tempfile
@@ -91,18 +93,46 @@ def open_binary(path: str) -> io.BufferedIOBase:
 
 
 def check_writable(path: str) -> None:
-    """Fail early, before any training, if ``path`` cannot be created."""
-    directory = os.path.dirname(os.path.abspath(path))
+    """Fail before any work unless ``path`` can be written exactly as :func:`atomic_output` will write it.
+
+    That is: its real target (links followed, a dangling link's target too) in an existing
+    directory, a name the file system takes, an existing file that is not write-protected, and a
+    scratch file that can really be made beside the target (a read-only or full file system, or a
+    folder only root may write, shows here and not after the training).
+    """
     if os.path.isdir(path):
         raise FastembError(f"{path}: is a directory; give a file name for the output")
     if _is_special(path):
         if not os.access(path, os.W_OK):
             raise FastembError(f"{path}: not writable (permission denied)")
         return
+    target = os.path.realpath(path)
+    shown = path if target == os.path.abspath(path) else f"{path} (a link to {target})"
+    directory, name = os.path.split(target)
     if not os.path.isdir(directory):
-        raise FastembError(f"{path}: output directory {directory} does not exist")
-    if not os.access(directory, os.W_OK):
-        raise FastembError(f"{path}: output directory {directory} is not writable")
+        raise FastembError(f"{shown}: output directory {directory} does not exist")
+    limit = _name_max(directory)
+    if len(os.fsencode(name)) > limit:
+        raise FastembError(f"{shown}: the file name is {len(os.fsencode(name))} bytes, more than the {limit} "
+                           "its file system takes")
+    if os.path.exists(target) and _write_protected(target):
+        raise FastembError(f"{shown}: the existing file is write-protected "
+                           f"(mode {stat.S_IMODE(os.stat(target).st_mode):04o}); make it writable or choose "
+                           "another name")
+    remove_quietly(_new_scratch(directory, "probe", ".tmp", path))
+
+
+def _name_max(directory: str) -> int:
+    try:
+        return os.pathconf(directory, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        return 255
+
+
+def _write_protected(path: str) -> bool:
+    """No write permission: for root (whom the kernel lets write anyway), no write bit at all."""
+    mode = os.stat(path).st_mode
+    return not os.access(path, os.W_OK) or not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
 
 
 def _same_file(a: str, b: str) -> bool:
@@ -178,51 +208,108 @@ def resume_paths(checkpoint: str, run: dict, output: str | None = None, report: 
     return chosen
 
 
+_batch: list | None = None  # (scratch, target, name) staged inside outputs_together(), put in place at its end
+
+
 @contextlib.contextmanager
-def atomic_output(path: str, mode: str = "wb"):
-    """Write to a temporary file beside ``path`` and rename it into place on success.
+def outputs_together():
+    """The outputs written inside the block are put in place together when it ends, or none is.
+
+    Each is written and flushed to its scratch file first; only when all are complete are they
+    renamed over their targets, with stop requests held. A failure anywhere in the block removes
+    the scratch files and leaves every existing file as it was. Blocks nest: the outermost commits.
+    """
+    global _batch
+    if _batch is not None:
+        yield
+        return
+    _batch = []
+    try:
+        try:
+            yield
+        except FastembError as exc:
+            raise FastembError(f"{exc}; no existing output was changed") from None
+        from .signals import held
+        with held():
+            done = []
+            for scratch, target, name in _batch:
+                try:
+                    os.replace(scratch, target)
+                except OSError as exc:  # after complete writes on one file system: hardly ever
+                    raise FastembError(f"{name}: cannot put the output in place ({exc.strerror or exc})"
+                                       + (f"; {', '.join(done)} replaced already" if done else "")) from None
+                _scratch.discard(scratch)
+                written.append(name)
+                done.append(name)
+            for directory in {os.path.dirname(target) for _, target, _ in _batch}:
+                _sync_directory(directory)
+    finally:
+        staged, _batch = _batch, None
+        for scratch, _, _ in staged:
+            remove_quietly(scratch)
+
+
+@contextlib.contextmanager
+def atomic_output(path: str, mode: str = "wb", alone: bool = False):
+    """Write to a scratch file beside ``path`` and rename it into place on success.
 
     A crash, Ctrl-C or full disk leaves any existing ``path`` untouched and no
     partial file behind: the rename only happens after a complete, flushed write.
     Ctrl-C, SIGTERM and SIGHUP arriving meanwhile are held until the file is in place.
-    A symbolic link stays a link (its target is replaced) and an existing file keeps
-    its permissions. A device or FIFO (``-o /dev/null``) is written in place.
+    Inside :func:`outputs_together` the rename waits for the block's end (``alone``: a
+    checkpoint, put in place at once). A symbolic link stays a link (its target is
+    replaced) and an existing file keeps its permissions. A device or FIFO (``-o /dev/null``)
+    is written in place, with no signal held: a reader that never comes must not make the
+    command deaf to Ctrl-C.
     """
-    from .signals import held
+    from .signals import held, interruptible
     if not path:
         raise FastembError("the output file name is empty")
     if _is_special(path):  # /dev/null, /dev/stdout, a FIFO: written in place, never replaced by a regular file
         check_writable(path)
-        with held():
+        with interruptible():
             try:
                 with open(path, mode) as handle:
                     yield handle
             except OSError as exc:
                 raise FastembError(f"{path}: write failed ({exc.strerror or exc})") from None
+        written.append(path)
         return
-    target = os.path.realpath(path) if os.path.islink(path) else path
-    check_writable(target)
-    directory = os.path.dirname(os.path.abspath(target))
+    check_writable(path)
+    target = os.path.realpath(path)
+    directory = os.path.dirname(target)
     with held():
+        tmp = _new_scratch(directory, "output", ".tmp", path)
         try:
-            fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(target) + ".", suffix=".tmp", dir=directory)
-        except OSError as exc:
-            raise FastembError(f"{path}: cannot create a file in {directory} ({exc.strerror or exc})") from None
-        try:
-            _keep_permissions(fd, target)
-            with os.fdopen(fd, mode) as handle:
+            with open(tmp, mode) as handle:
+                _keep_permissions(handle.fileno(), target)
                 yield handle
                 handle.flush()
                 os.fsync(handle.fileno())
+            if _batch is not None and not alone:
+                _batch.append((tmp, target, path))
+                return
             os.replace(tmp, target)
+            _scratch.discard(tmp)
+            _sync_directory(directory)
         except OSError as exc:
             remove_quietly(tmp)
-            raise FastembError(f"{path}: write failed ({exc.strerror or exc}); "
-                               "any existing file was left as it was") from None
+            raise FastembError(f"{path}: write failed ({exc.strerror or exc})"
+                               + ("" if _batch is not None else "; any existing file was left as it was")) from None
         except BaseException:
             remove_quietly(tmp)
             raise
         written.append(path)
+
+
+def _sync_directory(directory: str) -> None:
+    """Make a rename durable: a crash right after it must not bring the old file back."""
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def _is_special(path: str) -> bool:
@@ -246,18 +333,67 @@ def _keep_permissions(fd: int, target: str) -> None:
         os.fchown(fd, existing.st_uid, existing.st_gid)
 
 
-def scratch_file(directory: str, prefix: str, suffix: str) -> str:
+# Scratch files are named .fastemb-HOST-PID-KIND-XXXXXXXX.SUFFIX, whatever the output's name (a
+# 255-byte output name still leaves room): a later run in the same folder on the same host removes
+# those whose process is gone (killed by SIGKILL, or the machine lost power).
+_SCRATCH = re.compile(r"\.fastemb-(?P<host>[A-Za-z0-9]{0,16})-(?P<pid>[0-9]+)-")
+
+
+def _host() -> str:
+    return re.sub(r"[^A-Za-z0-9]", "", socket.gethostname())[:16]
+
+
+def _new_scratch(directory: str, kind: str, suffix: str, shown: str) -> str:
+    """Create an empty scratch file in ``directory``; registered for removal at exit."""
+    remove_stale_scratch(directory)
+    try:
+        fd, path = tempfile.mkstemp(prefix=f".fastemb-{_host()}-{os.getpid()}-{kind}-", suffix=suffix,
+                                    dir=directory)
+    except OSError as exc:
+        raise FastembError(f"{shown}: cannot create a file in {directory} ({exc.strerror or exc})") from None
+    os.close(fd)
+    return scratch_name(path)
+
+
+def remove_stale_scratch(directory: str) -> list[str]:
+    """Remove the scratch files in ``directory`` left by fastemb processes of this host that are gone."""
+    removed = []
+    host, alive = _host(), {}
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(directory):
+            found = _SCRATCH.match(entry.name)
+            if not found or found["host"] != host:
+                continue
+            pid = int(found["pid"])
+            if pid not in alive:
+                alive[pid] = _running(pid)
+            if not alive[pid] and entry.is_file(follow_symlinks=False):
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+                    removed.append(entry.name)
+    return removed
+
+
+def _running(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process
+        return True
+    return True
+
+
+def scratch_file(directory: str, kind: str, suffix: str) -> str:
     """A new, empty scratch file in ``directory`` with a name no existing file has (never overwrites).
 
     It is removed at interpreter exit if its owner has not removed it (Ctrl-C, SIGTERM
-    and SIGHUP end the CLI through exceptions, so exit handlers run).
+    and SIGHUP end the CLI through exceptions, so exit handlers run), and by a later run
+    if this process is killed.
     """
-    try:
-        fd, path = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=directory)
-    except OSError as exc:
-        raise FastembError(f"{directory}: cannot create a scratch file ({exc.strerror or exc})") from None
-    os.close(fd)
-    return scratch_name(path)
+    return _new_scratch(directory, kind, suffix, directory)
 
 
 def scratch_name(path: str) -> str:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import json
 import os
 import sys
 from pathlib import Path
@@ -32,10 +31,10 @@ class _Group(click.Group):
     """
 
     def invoke(self, ctx):
-        from ..base.signals import stop_on_termination
+        from ..base.signals import stop_requests
         debug = ctx.params.get("debug") or os.environ.get("FASTEMB_DEBUG", "") not in ("", "0")
         try:
-            with stop_on_termination():  # SIGTERM and SIGHUP become KeyboardInterrupts, handled below
+            with stop_requests():  # Ctrl-C, SIGTERM and SIGHUP become one KeyboardInterrupt, handled below
                 result = super().invoke(ctx)
                 sys.stdout.flush()
             return result
@@ -130,15 +129,6 @@ def _training_inputs(args: tuple[str, ...], default: Path) -> list[str]:
 def _one_or_list(paths: list[str]) -> str | list[str]:
     """A single input stays a plain path (in reports and checkpoints)."""
     return paths[0] if len(paths) == 1 else paths
-
-
-def _write_report(path: str | None, report: dict) -> None:
-    if not path:
-        return
-    from ..base.fileio import atomic_output
-    with atomic_output(path, "w") as handle:
-        json.dump(report, handle, indent=2, default=float)
-        handle.write("\n")
 
 
 def _say(message: str) -> None:

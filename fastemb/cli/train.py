@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .group import DATA_DIR, DEFAULT_CORPUS, _default_input, _fail, _one_or_list, _say, _threads, _training_inputs, _write_report, main
+from .group import DATA_DIR, DEFAULT_CORPUS, _default_input, _fail, _one_or_list, _say, _threads, _training_inputs, main
 
 
 def _defaults(config_class) -> dict:
@@ -256,8 +256,6 @@ def _finish(model, run_info: dict, shown: dict | None = None) -> None:
     user named them)."""
     from ..training.run import outputs_of
     report, config = model.report, model.config
-    report["output"] = run_info["output"]
-    _write_report(run_info.get("report"), report)
     from ..base.progress import plural
     from ..training.families import family_of
     workers = f"{plural(report['workers'], 'worker')} x " if "workers" in report else ""

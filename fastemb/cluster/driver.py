@@ -30,7 +30,7 @@ from ..base.fileio import STDIN, input_paths
 from ..base.progress import Progress
 from ..base.config import COMBINERS
 from .rounds import DeltaSum, RoundPlan, rate_scale, shard_seed
-from ..base.signals import held
+from ..base.signals import held, stop_requests
 from ..training.trainer import Interrupted, new_state
 
 NEED_DASK = "--cluster needs dask.distributed: pip install 'fastemb[distributed]'"
@@ -303,7 +303,10 @@ class ClusterTrainer:
     def run(self, progress: Progress | None = None, pause_every: float | None = None, on_pause=None) -> None:
         """Train the remaining rounds. Every ``pause_every`` seconds (at the end of a round) call
         ``on_pause()``. Ctrl-C cancels the round's tasks and raises Interrupted at the last round's end."""
-        progress = progress or Progress(self.total, self.config.threads, quiet=True)
+        with stop_requests():  # a burst of signals is one request (base/signals.py)
+            self._train_to_end(progress or Progress(self.total, self.config.threads, quiet=True), pause_every, on_pause)
+
+    def _train_to_end(self, progress: Progress, pause_every: float | None, on_pause) -> None:
         progress.begin(self.words_done())
         last_pause = time.perf_counter()
         try:

@@ -58,7 +58,7 @@ class Word2VecShards:
         from ..text.corpus import encode
         from ..base.fileio import remove_quietly, scratch_file
         try:
-            corpus = encode(raw, vocab.remap(raw.words), scratch_file(scratch_dir, "fastemb-shard-", ".int32"))
+            corpus = encode(raw, vocab.remap(raw.words), scratch_file(scratch_dir, "shard", ".int32"))
         finally:
             if raw.spill is not None:
                 remove_quietly(raw.spill)

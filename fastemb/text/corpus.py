@@ -348,7 +348,7 @@ class _IdStore:
     def add(self, ids: np.ndarray) -> None:
         self.n += len(ids)
         if self.handle is None and 4 * self.n > self.budget and self.spill_dir is not None:
-            self.spill = scratch_file(self.spill_dir, "ids-", ".int32")
+            self.spill = scratch_file(self.spill_dir, "ids", ".int32")
             self.handle = open(self.spill, "wb")
             for part in self.parts:
                 part.tofile(self.handle)

@@ -51,7 +51,7 @@ def save_checkpoint(path: str, trainer, run: dict) -> None:
     if job.labels is not None:
         dictionary.update(labels=_blob("\n".join(job.labels.words)), label_counts=job.labels.counts,
                           frozen=trainer.frozen)
-    with atomic_output(path, "wb") as handle:
+    with atomic_output(path, "wb", alone=True) as handle:  # put in place now, whatever else is being written
         np.savez(handle, meta=_blob(json.dumps(meta)), **dictionary, input_rows=trainer.input_rows,
                  output_rows=trainer.output_rows, progress=progress, losses=losses, next_chunk=next_chunk)
 

@@ -12,6 +12,7 @@ from ..text.corpus import DiskCorpus
 from ..base.errors import FastembError
 from ..base.fileio import STDIN, input_name, input_paths
 from ..base.progress import Progress
+from ..base.signals import stop_requests
 from .families import family_of
 from .trainer import Interrupted, Trainer
 
@@ -31,8 +32,13 @@ def run_to_file(trainer: Trainer, report: dict, run_info: dict, checkpoint: str 
     end the outputs are written before the checkpoint; ``report["checkpoint_error"]`` says if
     the checkpoint failed.
     """
+    with stop_requests():  # one scope for training and saving: a burst of signals is one request
+        return _run_to_file(trainer, report, run_info, checkpoint, checkpoint_every, save_on_interrupt, progress)
+
+
+def _run_to_file(trainer, report, run_info, checkpoint, checkpoint_every, save_on_interrupt, progress):
     from .checkpoint import corpus_checksum, save_checkpoint
-    from .finishing import finish_run, stop_run
+    from .finishing import finish_run, save_report, stop_run
 
     family = family_of(trainer.job.objective)
     run_info = dict(run_info)
@@ -65,10 +71,23 @@ def run_to_file(trainer: Trainer, report: dict, run_info: dict, checkpoint: str 
                                    save_state if checkpoint else None, checkpoint,
                                    resumable=STDIN not in input_paths(run_info["input"])), stopped.signal) from None
     model = family.finish(trainer, report)
-    # The outputs first, then the checkpoint; a failed checkpoint is reported, the outputs are kept.
-    failed = finish_run(lambda: family.save_outputs(model, run_info), save_state if checkpoint else None, checkpoint)
-    if checkpoint:
-        report["checkpoint_error"] = failed
+    report["output"] = run_info["output"]
+
+    def save_report_saying(checkpoint_failed):
+        if checkpoint:
+            report["checkpoint_error"] = checkpoint_failed
+        save_report(run_info.get("report"), report)
+
+    def save_fallback(folder):  # every output of the run, under its own name, in ``folder``
+        moved = {key: os.path.join(folder, f"{key}-{os.path.basename(run_info[key])}")
+                 for key in ("output", "vectors", "model", "report") if run_info.get(key)}
+        family.save_outputs(model, {**run_info, **moved})
+        save_report(moved.get("report"), report)
+
+    # The outputs, the checkpoint, the report; the outputs are put in place together, a failed checkpoint
+    # is reported and the outputs kept, failed outputs leave the finished run in the checkpoint or a fallback.
+    finish_run(lambda: family.save_outputs(model, run_info), save_state if checkpoint else None, checkpoint,
+               save_report_saying, save_fallback, near=run_info["output"])
     return model
 
 

@@ -15,7 +15,7 @@ import numpy as np
 from .. import __version__
 from ..base.config import SupervisedConfig
 from ..base.errors import FastembError
-from ..base.fileio import STDIN, Inputs, input_paths
+from ..base.fileio import STDIN, Inputs, input_paths, remove_quietly, scratch_file
 from ..base.limits import check_supervised_tables
 from ..base.progress import Progress
 from ..models.supervised import SupervisedModel, initial_rows, label_paths
@@ -48,12 +48,12 @@ def examples_dataset(examples: Examples, config: SupervisedConfig, workdir: str 
     if 4 * len(examples.rows) <= config.memory_budget():
         return Corpus(examples.rows, examples.row_offsets, **labelled)
     import tempfile
-    fd, path = tempfile.mkstemp(prefix=".fastemb-examples-", suffix=".int32", dir=workdir)
+    path = scratch_file(workdir or tempfile.gettempdir(), "examples", ".int32")
     try:
-        with os.fdopen(fd, "wb") as handle:
+        with open(path, "wb") as handle:
             examples.rows.tofile(handle)
     except OSError as exc:
-        os.unlink(path)
+        remove_quietly(path)
         raise FastembError(f"{path}: cannot write the encoded examples ({exc.strerror or exc})") from None
     return DiskCorpus(path, examples.row_offsets, **labelled)
 

@@ -18,7 +18,7 @@ import numpy as np
 from ..kernels.rows import STRIDE
 from ..base.errors import FastembError
 from ..base.progress import Progress
-from ..base.signals import held
+from ..base.signals import check, held, stop_requests
 
 
 @dataclass
@@ -213,13 +213,17 @@ class Trainer:
         Ctrl-C (KeyboardInterrupt) stops the threads at their next chunk boundary, within
         about a second, and raises :class:`Interrupted` with the trainer in a resumable state.
         """
+        with stop_requests():  # a burst of signals is one request (base/signals.py), in the API as in the CLI
+            self._train_to_end(progress or Progress(self.total, self.config.threads, quiet=True), pause_every, on_pause)
+
+    def _train_to_end(self, progress: Progress, pause_every: float | None, on_pause) -> None:
         self._use_threads()
-        progress = progress or Progress(self.total, self.config.threads, quiet=True)
         progress.begin(self.words_done())
         last_pause = time.perf_counter()
 
         def poll():
             nonlocal last_pause
+            check()  # a request held while the last checkpoint failed to write
             progress.update(self.words_done(), self.current_lr(), self.mean_loss())
             if pause_every is not None and time.perf_counter() - last_pause >= pause_every:
                 self.state[2][0] = 1

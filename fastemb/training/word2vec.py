@@ -46,7 +46,7 @@ def read_corpus(path: Inputs, config: Word2VecConfig, vocab: Vocab | None = None
         else:
             remap = vocab.remap(raw.words)
         on_disk = raw.spill is not None or 4 * raw.n_tokens > budget
-        cache = scratch_file(workdir, ".fastemb-corpus-", ".int32") if on_disk else None
+        cache = scratch_file(workdir, "corpus", ".int32") if on_disk else None
         return vocab, encode(raw, remap, cache)
     finally:
         if raw.spill is not None:
