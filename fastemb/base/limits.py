@@ -16,9 +16,13 @@ from dataclasses import fields
 from .errors import FastembError
 
 INT64_MAX = 2**63 - 1
-# What every reader and writer of text holds to (the corpus, labelled lines, vector files, checkpoints):
-MAX_SENTENCE = 10_000  # as gensim (MAX_WORDS_IN_BATCH): longer lines become several sentences
-MAX_TOKEN_BYTES = 1_000  # longer "words" are binary junk; cut to keep the vocabulary and files sane
+# The limit table: what every reader and writer of text and models holds to (the corpus, labelled lines,
+# vector files, checkpoints, fastText .bin files), so that what one part writes every other part reads.
+MAX_TOKEN_BYTES = 1_000  # longer "words" are binary junk: every reader keeps a token's first 1,000 bytes
+MAX_SENTENCE = 10_000  # as gensim (MAX_WORDS_IN_BATCH): a longer line becomes several word2vec sentences ...
+MAX_LINE_TOKENS = MAX_SENTENCE  # ... and a classifier's example keeps a line's first 10,000 tokens
+MAX_NGRAM_CHARS = 32   # --maxn: a word's character n-grams are up to maxn x its length (fastText's maxn is 6)
+MAX_WORD_NGRAMS = 32   # --word-ngrams: a line's n-gram rows are up to word_ngrams x its tokens (fastText's: 1-5)
 MAX_LR = 10.0  # an SGD step above this diverges at once (fastText and word2vec use 0.025 to 1)
 CAPS = {
     "dim": 10_000,         # 4 bytes x dim x 2 rows per word: a 10^6-word vocabulary is already 80 GB
@@ -28,6 +32,9 @@ CAPS = {
     "lr": MAX_LR,
     "min_lr": MAX_LR,
     "buckets": 2**30,      # n-gram rows follow the words' rows, and row ids are int32
+    "maxn": MAX_NGRAM_CHARS,
+    "minn": MAX_NGRAM_CHARS,
+    "word_ngrams": MAX_WORD_NGRAMS,
 }
 INFINITE_OK = {"max_memory"}  # inf: every token kept in memory
 
