@@ -147,14 +147,17 @@ def check_memory(nbytes: int, what: str, hint: str) -> None:
         raise FastembError(f"{what} need {_size(nbytes)} but {_size(available)} of memory is available; {hint}")
 
 
-def check_word2vec_tables(n_words: int, n_buckets: int, dim: int) -> None:
-    """Input and output rows (2 x words, and the character n-gram buckets of a subword model) x dim x 4 bytes."""
+def check_word2vec_tables(n_words: int, n_buckets: int, dim: int, ngram_ids: int = 0) -> None:
+    """Input and output rows (2 x words, and the character n-gram buckets of a subword model) x dim x 4 bytes,
+    and a subword model's lists of every word's rows (``ngram_ids`` int32 ids and an int64 offset a word)."""
     # Before reading (n_words 0) only the buckets are known, and the vocabulary is no way out.
     rows = " + ".join(part for part in ((f"2 x {n_words:,} words" if n_words else ""),
                                         (f"{n_buckets:,} buckets" if n_buckets else "")) if part)
     rows = f"({rows})" if n_words and n_buckets else rows
-    check_memory((2 * n_words + n_buckets) * dim * 4, f"the tables ({rows} x {dim:,} dims x 4 bytes)",
-                 "lower --dim" + (" or --buckets" if n_buckets else "")
+    lists = f" and the n-gram lists ({ngram_ids:,} ids x 4 bytes)" if ngram_ids else ""
+    check_memory((2 * n_words + n_buckets) * dim * 4 + (4 * ngram_ids + 8 * n_words if ngram_ids else 0),
+                 f"the tables ({rows} x {dim:,} dims x 4 bytes){lists}",
+                 "lower --dim" + (" or --buckets" if n_buckets else "") + (" or --maxn" if ngram_ids else "")
                  + (", or shrink the vocabulary with --min-count or --max-vocab" if n_words else ""))
 
 
@@ -164,6 +167,14 @@ def check_supervised_tables(n_words: int, n_buckets: int, n_labels: int, dim: in
                       if n)
     check_memory((n_words + n_buckets + n_labels) * dim * 4, f"the tables (({rows}) x {dim:,} dims x 4 bytes)",
                  "lower --dim or --buckets, or raise --min-count")
+
+
+def check_example_rows(n_rows: int, n_examples: int, where: str) -> None:
+    """The encoded examples of ``where``: every line's input rows (its words, then its word n-grams; int32) and
+    the offsets and counts of each line (28 bytes)."""
+    check_memory(4 * n_rows + 28 * n_examples,
+                 f"{where}: the examples ({n_rows:,} input rows of words and word n-grams x 4 bytes)",
+                 "lower --word-ngrams, or split the input")
 
 
 def megabytes(n_bytes: int) -> str:

@@ -42,7 +42,7 @@ from ..base.limits import MAX_NGRAM_CHARS, MAX_WORD_NGRAMS, check_fits_in_memory
 from ..base.config import SubwordSettings
 from ..kernels.fasttext_dictionary import build_index, find_word, pack_entries, parse_entries
 from ..kernels.subwords import mean_rows
-from ..text.subwords import encode_words, vocabulary_subword_rows, word_subword_rows
+from ..text.subwords import encode_words, vocabulary_subword_count, vocabulary_subword_rows, word_subword_rows
 
 MAGIC = 793712314
 VERSION = 12
@@ -155,6 +155,9 @@ class FastTextModelFile:
     def vocabulary_rows(self) -> tuple[np.ndarray, np.ndarray]:
         """(rows, offsets): every vocabulary word's subword rows (subwords.vocabulary_subword_rows)."""
         if self._rows is None:
+            n_ids = vocabulary_subword_count(self.words, self.subword_settings)
+            check_fits_in_memory(4 * n_ids + 8 * (self.n_words + 1), self.path or "fastText model",
+                                 f"the character n-gram lists of {self.n_words:,} words (maxn {self.args['maxn']})")
             self._rows = vocabulary_subword_rows(self.words, self.subword_settings)
         return self._rows
 

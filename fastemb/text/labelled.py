@@ -30,6 +30,7 @@ from ..base.config import SupervisedConfig
 from .corpus import first_spellings
 from ..base.errors import FastembError
 from ..base.fileio import STDIN, Inputs, input_name, input_paths, open_binary
+from ..base.limits import MAX_LINE_TOKENS, MAX_TOKEN_BYTES, check_example_rows
 from .vocab import EOS, Vocab, positions
 
 READ_HINT_BYTES = 1 << 22  # the Python reader reads and encodes lines in batches of about this many bytes
@@ -265,11 +266,15 @@ class Examples:
 
 
 def _encode(stream: TokenStream, token_word: np.ndarray, token_label: np.ndarray, config: SupervisedConfig,
-            n_words: int) -> Examples:
-    from ..kernels.labelled import NgramSettings, encode_examples
+            n_words: int, where: str = "the lines") -> Examples:
+    """The examples of ``stream``; their size (words and word n-gram rows) is checked against the memory
+    available before they are allocated (``where``: the input, for the message)."""
+    from ..kernels.labelled import NgramSettings, encode_examples, example_sizes
     ngrams = NgramSettings(int(config.word_ngrams), int(config.n_buckets), int(n_words))
     maps = (token_word.astype(np.int32), token_label.astype(np.int32), _token_hashes(stream.types))
-    return Examples(*encode_examples(stream.tokens, stream.line_offsets, maps, ngrams))
+    sizes = example_sizes(stream.tokens, stream.line_offsets, maps, ngrams)
+    check_example_rows(int(sizes[0][-1]), len(sizes[2]), where)
+    return Examples(*encode_examples(stream.tokens, stream.line_offsets, maps, ngrams, sizes))
 
 
 @dataclass
@@ -308,7 +313,7 @@ def build_dictionaries(types: list[str], counts: np.ndarray, eos_type: int, conf
 
 
 def encode_training_data(stream: TokenStream, words: Vocab, labels: Vocab, config: SupervisedConfig,
-                         reader: str = "scan") -> TrainingData:
+                         reader: str = "scan", where: str = "the lines") -> TrainingData:
     """Every line of ``stream`` encoded with the given vocabularies; only lines with a known label and an
     input row are kept as examples."""
     from ..kernels.labelled import NOT_A_WORD
@@ -319,7 +324,7 @@ def encode_training_data(stream: TokenStream, words: Vocab, labels: Vocab, confi
     token_word[word_types] = positions(words.words, (types[i] for i in word_types))
     token_label = np.full(len(types), -1, dtype=np.int32)
     token_label[label_types] = positions(labels.words, (types[i] for i in label_types))
-    encoded = _encode(stream, token_word, token_label, config, len(words))
+    encoded = _encode(stream, token_word, token_label, config, len(words), where)
     non_blank = stream.non_blank
     gold, used = encoded.n_labels > 0, encoded.n_rows > 0
     keep = gold & used
@@ -338,7 +343,7 @@ def read_training_data(path: Inputs, config: SupervisedConfig, words: Vocab | No
     if words is None:
         counts = count_types(stream.tokens, len(stream.types))
         words, labels = build_dictionaries(stream.types, counts, stream.eos_type, config, input_name(path))
-    data = encode_training_data(stream, words, labels, config, reader)
+    data = encode_training_data(stream, words, labels, config, reader, input_name(path))
     check_learnable(data.learnable, input_name(path), config)
     return data
 
