@@ -108,3 +108,27 @@ def test_one_huge_line_is_read_in_bounded_memory_by_supervised_predict_and_test(
         done, peak_mb = run_measured(command, model, path)
         assert done.returncode == 0, done.stderr
         assert peak_mb <= bound_mb(size, baseline), (command, peak_mb, baseline)
+
+
+def test_a_classifier_on_over_long_tokens_writes_vectors_and_checkpoints_that_load(tmp_path):
+    # Both readers (scan for a file, the Python reader for stdin) keep a token's first MAX_TOKEN_BYTES bytes.
+    from fastemb.base.config import SupervisedConfig
+    from fastemb.models.vectors import load_vectors
+    from fastemb.training import supervised
+    from fastemb.training.checkpoint import load_checkpoint, save_checkpoint
+    from conftest import run_cli
+    text = f"__label__a {'x' * 2000} y\n__label__b {'z' * 1500} w\n"
+    path = tmp_path / "t.txt"
+    path.write_text(text)
+    for source, stdin in ((path, None), ("-", text)):
+        vectors = tmp_path / "v.txt"
+        done = run_cli("supervised", source, "-o", tmp_path / "m", "--vectors", vectors, "--dim", 4, "--epochs", 1,
+                       "--threads", 1, input_text=stdin)
+        assert done.returncode == 0, done.stderr
+        assert f"Warning: 2 tokens longer than {MAX_TOKEN_BYTES:,} bytes were cut" in done.stderr
+        words = load_vectors(str(vectors)).words
+        assert "x" * MAX_TOKEN_BYTES in words and max(map(len, words)) == MAX_TOKEN_BYTES
+    trainer, _ = supervised.prepare(str(path), SupervisedConfig(dim=4, epochs=1, threads=1))
+    trainer.run()
+    save_checkpoint(str(tmp_path / "run.ckpt"), trainer, {})
+    assert "x" * MAX_TOKEN_BYTES in load_checkpoint(str(tmp_path / "run.ckpt"))["words"]
