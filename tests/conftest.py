@@ -33,6 +33,29 @@ def run_cli(*args, cwd=None, input_text=None):
                           text=True, cwd=cwd, input=input_text)
 
 
+def assert_one_error_line(done, *expected):
+    """Exit code 1 (not a signal), a single 'Error: ...' line holding every ``expected`` text."""
+    assert done.returncode == 1, (done.returncode, done.stderr[-2000:])
+    assert done.stderr.startswith("Error: ") and done.stderr.count("\n") == 1, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr and "Warning" not in done.stderr
+    for text in expected:
+        assert str(text) in done.stderr, (text, done.stderr)
+
+
+MEASURE = ("import resource, subprocess, sys; done = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
+           "sys.stderr.write(done.stderr); "
+           "print(done.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+
+
+def run_measured(*args):
+    """Run the CLI in a grandchild; (CompletedProcess with its stderr, its exit code, peak RSS in MB)."""
+    done = subprocess.run([sys.executable, "-c", MEASURE, sys.executable, "-m", "fastemb.cli", *map(str, args)],
+                          capture_output=True, text=True)
+    code, peak_kb = map(int, done.stdout.split())
+    done.returncode = code
+    return done, peak_kb / 1024
+
+
 @pytest.fixture
 def topic_corpus(tmp_path) -> Path:
     """A small corpus with two disjoint topics: words co-occur only within their topic."""

@@ -51,15 +51,14 @@ def _odd_files(directory):
     """Labelled lines in three files (gzip, plain, plain without a last newline): words and labels tied in count
     that first occur in different files, a literal </s> only in the second file, invalid UTF-8 that reads as
     another word, blank lines, a line without a label and one of a label alone; at the end of the first file a
-    token longer than corpus.scan keeps and a line longer than its sentences, which only the Python reader
-    reads as they are."""
-    from fastemb.text.corpus import MAX_SENTENCE, MAX_TOKEN_BYTES
+    token and a line longer than the limit table keeps (base/limits.py), which every reader cuts alike."""
+    from fastemb.base.limits import MAX_LINE_TOKENS, MAX_TOKEN_BYTES
     rng = np.random.default_rng(1)
     lines = [line.encode() + b"\n" for line in _noisy_lines(rng, 900)]
     parts = [lines[:400], lines[400:700], lines[700:]]
     parts[0] += [b"__label__t1 tie1 tie2 tie2 tie1 \xff\xfe\n", b"\n", b"no label here\n",
                  b"__label__b w1 " + b"x" * (MAX_TOKEN_BYTES + 100) + b"\n",
-                 b"__label__a " + b" ".join([b"w7", b"long"] * MAX_SENTENCE) + b"\n"]
+                 b"__label__a " + b" ".join([b"w7", b"long"] * MAX_LINE_TOKENS) + b"\n"]
     parts[1] += [b"__label__t2 tie3 tie3 </s> tie1 tie2 tie0 tie0 \xff\xff\n", b"__label__t1\n", b"  \n"]
     parts[2] += [b"__label__t2 __label__t0 tie3 tie0"]
     return three_files(directory, parts)
@@ -86,7 +85,8 @@ def test_the_distributed_count_builds_the_single_process_dictionary_and_examples
         single = read_training_data(paths, config)
         for ours, theirs in ((classes.words, single.words), (classes.labels, single.labels)):
             assert ours.words == theirs.words and np.array_equal(ours.counts, theirs.counts)
-        assert single.reader == "python" and "x" * (MAX_TOKEN_BYTES + 100) in classes.words.words
+        assert single.reader == "scan" and (single.truncated, single.cut_lines) == (1, 1)
+        assert "x" * MAX_TOKEN_BYTES in classes.words.words and max(map(len, classes.words.words)) == MAX_TOKEN_BYTES
         assert {"tie0", "tie1", "tie2", "tie3", "\ufffd\ufffd"} <= set(classes.words.words)
         assert classes.labels.words[-3:] == ["__label__t1", "__label__t2", "__label__t0"]
         infos = [encode_shard("sup-vocab", k, pieces, classes, config) for k, pieces in enumerate(shards)]
@@ -94,8 +94,7 @@ def test_the_distributed_count_builds_the_single_process_dictionary_and_examples
         examples = [_RUNS["sup-vocab"].corpora[k][0].examples for k in range(n_shards)]
         for name in ("rows", "labels", "word_counts"):  # the shards' examples, end to end, are the single process's
             assert np.array_equal(np.concatenate([getattr(e, name) for e in examples]), getattr(single.examples, name))
-        readers = {info.details["reader"] for info in infos}  # the shards with the long lines, and the others
-        assert "python" in readers and (n_shards == 1 or "scan" in readers)
+        assert {info.details["reader"] for info in infos} == {"scan"}  # long lines too: scan cuts them
         assert sum(info.details["lines"] for info in infos) == single.lines
         assert sum(info.details["skipped_no_label"] for info in infos) == single.skipped_no_label == 1
     finally:

@@ -9,8 +9,6 @@ Compact classifier models predict exactly as the full ones they replace.
 import io
 import json
 import struct
-import subprocess
-import sys
 import zlib
 from pathlib import Path
 
@@ -25,18 +23,9 @@ from fastemb.base.config import SupervisedConfig
 from fastemb.models.supervised import load_model
 from fastemb.training.supervised import train_supervised
 
-from conftest import ROOT, run_cli
+from conftest import ROOT, assert_one_error_line, run_cli, run_measured
 
 LABELLED_TRAIN, LABELLED_TEST = ROOT / "data" / "labelled-train.txt", ROOT / "data" / "labelled-test.txt"
-
-
-def assert_one_error_line(done, *expected):
-    """Exit code 1 (not a signal), a single 'Error: ...' line holding every ``expected`` text."""
-    assert done.returncode == 1, (done.returncode, done.stderr[-2000:])
-    assert done.stderr.startswith("Error: ") and done.stderr.count("\n") == 1, done.stderr[-2000:]
-    assert "Traceback" not in done.stderr and "Warning" not in done.stderr
-    for text in expected:
-        assert str(text) in done.stderr, (text, done.stderr)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -315,20 +304,6 @@ def test_declared_sizes_far_above_the_files_are_refused_before_reading(checkpoin
     data[entry + 20:entry + 24] = struct.pack("<I", 10**9)  # the central directory's compressed size
     path.write_bytes(bytes(data))
     assert_one_error_line(run_cli("resume", path, "-q"), path, "member input_rows.npy: declares 1,000,000,000 stored")
-
-
-MEASURE = ("import resource, subprocess, sys; done = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
-           "sys.stderr.write(done.stderr); "
-           "print(done.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
-
-
-def run_measured(*args):
-    """Run the CLI in a grandchild; (CompletedProcess with its stderr, its exit code, peak RSS in MB)."""
-    done = subprocess.run([sys.executable, "-c", MEASURE, sys.executable, "-m", "fastemb.cli", *map(str, args)],
-                          capture_output=True, text=True)
-    code, peak_kb = map(int, done.stdout.split())
-    done.returncode = code
-    return done, peak_kb / 1024
 
 
 def test_a_zip_bomb_checkpoint_is_refused_in_bounded_memory(checkpoint_run):

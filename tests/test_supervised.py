@@ -655,22 +655,35 @@ def test_both_readers_give_identical_training_data(tmp_path, eos):
         assert len(fast.examples) == 5 and fast.skipped_no_words == 1
 
 
-def test_a_line_longer_than_scans_sentences_is_still_one_example(tmp_path):
-    from fastemb.text.corpus import MAX_SENTENCE
-    words = [f"w{i % 7}" for i in range(MAX_SENTENCE + 5)]
+def _same_data(fast, slow):
+    for vocab in ("words", "labels"):
+        assert getattr(fast, vocab).words == getattr(slow, vocab).words
+        assert np.array_equal(getattr(fast, vocab).counts, getattr(slow, vocab).counts)
+    for name in ("rows", "row_offsets", "labels", "label_offsets", "word_counts"):
+        assert np.array_equal(getattr(fast.examples, name), getattr(slow.examples, name)), name
+    assert (fast.truncated, fast.cut_lines) == (slow.truncated, slow.cut_lines)
+
+
+def test_a_line_longer_than_the_limit_is_one_example_of_its_first_tokens(tmp_path):
+    from fastemb.base.limits import MAX_LINE_TOKENS
+    words = [f"w{i % 7}" for i in range(MAX_LINE_TOKENS + 5)] + ["only_past_the_cut", "__label__c"]
     path = _write(tmp_path / "long.txt", ["__label__a " + " ".join(words), "__label__b w1 w2"])
-    data = _training_data(path, "scan")
-    assert data.reader == "python" and len(data.examples) == 2
-    assert list(data.examples.word_counts) == [MAX_SENTENCE + 5 + 1, 3]
-    assert list(data.examples.n_labels) == [1, 1]
+    fast, slow = _training_data(path, "scan"), _training_data(path, "python")
+    assert fast.reader == "scan" and len(fast.examples) == 2 and fast.cut_lines == 1
+    assert list(fast.examples.word_counts) == [MAX_LINE_TOKENS - 1 + 1, 3]  # the label is one of the tokens kept
+    assert list(fast.examples.n_labels) == [1, 1]
+    assert "only_past_the_cut" not in fast.words.words and "__label__c" not in fast.labels.words
+    _same_data(fast, slow)
 
 
-def test_a_token_scan_would_shorten_is_read_whole(tmp_path):
-    from fastemb.text.corpus import MAX_TOKEN_BYTES
+def test_a_token_longer_than_the_limit_is_cut_by_both_readers(tmp_path):
+    from fastemb.base.limits import MAX_TOKEN_BYTES
     long_a, long_b = "a" * (MAX_TOKEN_BYTES + 1), "a" * (MAX_TOKEN_BYTES + 2)
     path = _write(tmp_path / "t.txt", [f"__label__a {long_a} x", f"__label__b {long_b} y"])
-    data = _training_data(path, "scan")
-    assert data.reader == "python" and long_a in data.words.words and long_b in data.words.words
+    fast, slow = _training_data(path, "scan"), _training_data(path, "python")
+    assert fast.reader == "scan" and fast.truncated == 2
+    assert "a" * MAX_TOKEN_BYTES in fast.words.words and max(map(len, fast.words.words)) == MAX_TOKEN_BYTES
+    _same_data(fast, slow)
 
 
 def test_lines_of_unknown_words_and_blank_lines_predict_from_the_end_token(separable, tmp_path):

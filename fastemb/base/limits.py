@@ -16,9 +16,13 @@ from dataclasses import fields
 from .errors import FastembError
 
 INT64_MAX = 2**63 - 1
-# What every reader and writer of text holds to (the corpus, labelled lines, vector files, checkpoints):
-MAX_SENTENCE = 10_000  # as gensim (MAX_WORDS_IN_BATCH): longer lines become several sentences
-MAX_TOKEN_BYTES = 1_000  # longer "words" are binary junk; cut to keep the vocabulary and files sane
+# The limit table: what every reader and writer of text and models holds to (the corpus, labelled lines,
+# vector files, checkpoints, fastText .bin files), so that what one part writes every other part reads.
+MAX_TOKEN_BYTES = 1_000  # longer "words" are binary junk: every reader keeps a token's first 1,000 bytes
+MAX_SENTENCE = 10_000  # as gensim (MAX_WORDS_IN_BATCH): a longer line becomes several word2vec sentences ...
+MAX_LINE_TOKENS = MAX_SENTENCE  # ... and a classifier's example keeps a line's first 10,000 tokens
+MAX_NGRAM_CHARS = 32   # --maxn: a word's character n-grams are up to maxn x its length (fastText's maxn is 6)
+MAX_WORD_NGRAMS = 32   # --word-ngrams: a line's n-gram rows are up to word_ngrams x its tokens (fastText's: 1-5)
 MAX_LR = 10.0  # an SGD step above this diverges at once (fastText and word2vec use 0.025 to 1)
 CAPS = {
     "dim": 10_000,         # 4 bytes x dim x 2 rows per word: a 10^6-word vocabulary is already 80 GB
@@ -28,6 +32,9 @@ CAPS = {
     "lr": MAX_LR,
     "min_lr": MAX_LR,
     "buckets": 2**30,      # n-gram rows follow the words' rows, and row ids are int32
+    "maxn": MAX_NGRAM_CHARS,
+    "minn": MAX_NGRAM_CHARS,
+    "word_ngrams": MAX_WORD_NGRAMS,
 }
 INFINITE_OK = {"max_memory"}  # inf: every token kept in memory
 
@@ -140,14 +147,17 @@ def check_memory(nbytes: int, what: str, hint: str) -> None:
         raise FastembError(f"{what} need {_size(nbytes)} but {_size(available)} of memory is available; {hint}")
 
 
-def check_word2vec_tables(n_words: int, n_buckets: int, dim: int) -> None:
-    """Input and output rows (2 x words, and the character n-gram buckets of a subword model) x dim x 4 bytes."""
+def check_word2vec_tables(n_words: int, n_buckets: int, dim: int, ngram_ids: int = 0) -> None:
+    """Input and output rows (2 x words, and the character n-gram buckets of a subword model) x dim x 4 bytes,
+    and a subword model's lists of every word's rows (``ngram_ids`` int32 ids and an int64 offset a word)."""
     # Before reading (n_words 0) only the buckets are known, and the vocabulary is no way out.
     rows = " + ".join(part for part in ((f"2 x {n_words:,} words" if n_words else ""),
                                         (f"{n_buckets:,} buckets" if n_buckets else "")) if part)
     rows = f"({rows})" if n_words and n_buckets else rows
-    check_memory((2 * n_words + n_buckets) * dim * 4, f"the tables ({rows} x {dim:,} dims x 4 bytes)",
-                 "lower --dim" + (" or --buckets" if n_buckets else "")
+    lists = f" and the n-gram lists ({ngram_ids:,} ids x 4 bytes)" if ngram_ids else ""
+    check_memory((2 * n_words + n_buckets) * dim * 4 + (4 * ngram_ids + 8 * n_words if ngram_ids else 0),
+                 f"the tables ({rows} x {dim:,} dims x 4 bytes){lists}",
+                 "lower --dim" + (" or --buckets" if n_buckets else "") + (" or --maxn" if ngram_ids else "")
                  + (", or shrink the vocabulary with --min-count or --max-vocab" if n_words else ""))
 
 
@@ -157,6 +167,14 @@ def check_supervised_tables(n_words: int, n_buckets: int, n_labels: int, dim: in
                       if n)
     check_memory((n_words + n_buckets + n_labels) * dim * 4, f"the tables (({rows}) x {dim:,} dims x 4 bytes)",
                  "lower --dim or --buckets, or raise --min-count")
+
+
+def check_example_rows(n_rows: int, n_examples: int, where: str) -> None:
+    """The encoded examples of ``where``: every line's input rows (its words, then its word n-grams; int32) and
+    the offsets and counts of each line (28 bytes)."""
+    check_memory(4 * n_rows + 28 * n_examples,
+                 f"{where}: the examples ({n_rows:,} input rows of words and word n-grams x 4 bytes)",
+                 "lower --word-ngrams, or split the input")
 
 
 def megabytes(n_bytes: int) -> str:

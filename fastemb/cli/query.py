@@ -100,13 +100,14 @@ def print_vectors(model_path, words):
 
 def _word_batches(words: tuple, interactive: bool, size: int = 4096):
     """The WORDs, or for '-' the whitespace-separated words of stdin (split at ASCII whitespace, as fastText),
-    a line at a time from a terminal."""
+    a line at a time from a terminal; a word keeps its first MAX_TOKEN_BYTES bytes, as every reader's token."""
+    from ..base.limits import MAX_TOKEN_BYTES
     if words != ("-",):
         yield list(words)
         return
     batch = []
     for line in sys.stdin.buffer:
-        batch.extend(w.decode("utf-8", "surrogateescape") for w in line.split())
+        batch.extend(w[:MAX_TOKEN_BYTES].decode("utf-8", "surrogateescape") for w in line.split())
         if len(batch) >= size or interactive:
             yield batch
             batch = []

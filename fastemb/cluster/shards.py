@@ -98,9 +98,8 @@ class Word2VecShards:
     def initial_model(self, vocab: Vocab, config, say, resuming: bool):
         """(the dictionary, the input rows, the output rows) the run starts from: word2vec.initial_rows with
         --init."""
-        from ..base.limits import check_word2vec_tables
-        from ..training.word2vec import initial_rows, starting_rows
-        check_word2vec_tables(len(vocab), config.buckets if config.subwords else 0, config.dim)
+        from ..training.word2vec import check_tables, initial_rows, starting_rows
+        check_tables(vocab, config)
         input_rows = output_rows = None
         if config.init and not resuming:
             vocab, input_rows, output_rows, known = initial_rows(vocab, config)

@@ -38,10 +38,11 @@ import numpy as np
 from ..text.corpus import WordTable
 from ..base.errors import FastembError
 from ..base.fileio import atomic_output, check_readable
+from ..base.limits import MAX_NGRAM_CHARS, MAX_WORD_NGRAMS, check_fits_in_memory
 from ..base.config import SubwordSettings
 from ..kernels.fasttext_dictionary import build_index, find_word, pack_entries, parse_entries
 from ..kernels.subwords import mean_rows
-from ..text.subwords import encode_words, vocabulary_subword_rows, word_subword_rows
+from ..text.subwords import encode_words, vocabulary_subword_count, vocabulary_subword_rows, word_subword_rows
 
 MAGIC = 793712314
 VERSION = 12
@@ -154,6 +155,9 @@ class FastTextModelFile:
     def vocabulary_rows(self) -> tuple[np.ndarray, np.ndarray]:
         """(rows, offsets): every vocabulary word's subword rows (subwords.vocabulary_subword_rows)."""
         if self._rows is None:
+            n_ids = vocabulary_subword_count(self.words, self.subword_settings)
+            check_fits_in_memory(4 * n_ids + 8 * (self.n_words + 1), self.path or "fastText model",
+                                 f"the character n-gram lists of {self.n_words:,} words (maxn {self.args['maxn']})")
             self._rows = vocabulary_subword_rows(self.words, self.subword_settings)
         return self._rows
 
@@ -249,6 +253,16 @@ class _Cursor:
         return matrix
 
 
+def check_ngram_caps(path: str, args: dict) -> None:
+    """A word's character n-grams grow with maxn x its length, a line's word n-grams with wordNgrams x its
+    tokens: beyond the limit table's caps a few kilobytes of file would ask for gigabytes."""
+    for name, cap, used in (("maxn", MAX_NGRAM_CHARS, True),
+                            ("wordNgrams", MAX_WORD_NGRAMS, args["model"] == "sup")):
+        if used and args[name] > cap:
+            raise FastembError(f"{path}: {name} {args[name]:,} is more than {cap}, the most fastemb reads "
+                               f"(fastText's default is {DEFAULT_ARGS[name]})")
+
+
 def read_fasttext(path: str) -> FastTextModelFile:
     """Read fastText's ``.bin`` (format version 11 or 12, not quantized); both matrices memory-mapped."""
     check_readable(path)
@@ -274,6 +288,7 @@ def read_fasttext(path: str) -> FastTextModelFile:
     if args["dim"] <= 0 or args["bucket"] < 0 or args["minn"] < 0 or args["maxn"] < 0:
         raise FastembError(f"{path}: corrupt fastText model (dim {args['dim']}, bucket {args['bucket']}, "
                            f"minn {args['minn']}, maxn {args['maxn']})")
+    check_ngram_caps(path, args)
 
     header = cursor.record(_DICT_HEADER, "dictionary header")
     size, nwords, nlabels = int(header["size"]), int(header["nwords"]), int(header["nlabels"])
@@ -322,6 +337,7 @@ def write_fasttext(path: str, model: FastTextModelFile) -> None:
     """
     model.check_shapes()
     args = {**DEFAULT_ARGS, **model.args}
+    check_ngram_caps(path, args)  # what fastemb writes, fastemb reads
     raw = np.zeros(1, dtype=_ARGS)
     for name in _ARGS.names:
         value = args[name]

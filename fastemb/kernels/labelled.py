@@ -47,27 +47,19 @@ def count_types(tokens, n_types):
 
 
 @njit(cache=True, nogil=True)
-def encode_examples(tokens, line_offsets, token_maps, ngrams):
-    """Per line: its input rows (known words, then n-gram buckets) and its known labels.
+def example_sizes(tokens, line_offsets, token_maps, ngrams):
+    """Per line: where its input rows and labels go in ``encode_examples``' arrays, before they are allocated.
 
-    tokens       int32 token-type id of every token, line after line
-    line_offsets int64 line boundaries into ``tokens`` (len lines + 1)
-    token_maps   = (token_word int32, token_label int32, token_hash uint64) per token type:
-                   word id, -1 unknown word, NOT_A_WORD for a label token; label id or -1;
-                   the sign-extended FNV-1a hash
-    ngrams       = NgramSettings
-    Returns (rows, row_offsets, labels, label_offsets, word_counts, unknown_labels):
-    word_counts = known word tokens per line, unknown_labels = label tokens not in the model.
+    Arguments as encode_examples; returns (row_offsets, label_offsets, word_counts, unknown_labels).
+    A line with m word tokens (known or not) has sum_i min(N - 1, m - 1 - i) n-grams.
     """
-    token_word, token_label, token_hash = token_maps
-    word_ngrams, buckets, n_words = ngrams.word_ngrams, ngrams.buckets, ngrams.n_words
+    token_word, token_label, _ = token_maps
+    word_ngrams = ngrams.word_ngrams
     n_lines = len(line_offsets) - 1
     row_offsets = np.zeros(n_lines + 1, dtype=np.int64)
     label_offsets = np.zeros(n_lines + 1, dtype=np.int64)
     word_counts = np.zeros(n_lines, dtype=np.int32)
     unknown_labels = np.zeros(n_lines, dtype=np.int32)
-    # Pass 1: sizes. A line with m word tokens (known or not) has sum_i min(N - 1, m - 1 - i) n-grams.
-    max_line = 0
     for e in range(n_lines):
         known = word_tokens = gold = unknown = 0
         for i in range(line_offsets[e], line_offsets[e + 1]):
@@ -88,12 +80,35 @@ def encode_examples(tokens, line_offsets, token_maps, ngrams):
         label_offsets[e + 1] = label_offsets[e] + gold
         word_counts[e] = known
         unknown_labels[e] = unknown
+    return row_offsets, label_offsets, word_counts, unknown_labels
+
+
+@njit(cache=True, nogil=True)
+def encode_examples(tokens, line_offsets, token_maps, ngrams, sizes):
+    """Per line: its input rows (known words, then n-gram buckets) and its known labels.
+
+    tokens       int32 token-type id of every token, line after line
+    line_offsets int64 line boundaries into ``tokens`` (len lines + 1)
+    token_maps   = (token_word int32, token_label int32, token_hash uint64) per token type:
+                   word id, -1 unknown word, NOT_A_WORD for a label token; label id or -1;
+                   the sign-extended FNV-1a hash
+    ngrams       = NgramSettings
+    sizes        = example_sizes(tokens, line_offsets, token_maps, ngrams)
+    Returns (rows, row_offsets, labels, label_offsets, word_counts, unknown_labels):
+    word_counts = known word tokens per line, unknown_labels = label tokens not in the model.
+    """
+    token_word, token_label, token_hash = token_maps
+    word_ngrams, buckets, n_words = ngrams.word_ngrams, ngrams.buckets, ngrams.n_words
+    row_offsets, label_offsets, word_counts, unknown_labels = sizes
+    n_lines = len(line_offsets) - 1
+    max_line = 0
+    for e in range(n_lines):
         max_line = max(max_line, line_offsets[e + 1] - line_offsets[e])
     rows = np.empty(row_offsets[n_lines], dtype=np.int32)
     labels = np.empty(label_offsets[n_lines], dtype=np.int32)
     line_hashes = np.empty(max_line, dtype=np.uint64)
     bucket_count = np.uint64(max(buckets, 1))
-    # Pass 2: fill, in fastText's order (words as they come, then n-grams by start then length).
+    # Fill, in fastText's order (words as they come, then n-grams by start then length).
     for e in range(n_lines):
         r, j, m = row_offsets[e], label_offsets[e], 0
         for i in range(line_offsets[e], line_offsets[e + 1]):

@@ -66,12 +66,8 @@ def _fill_ngrams(data, begin, end, minn, maxn, buckets, first_row, out, o):
 
 
 @njit(cache=True, nogil=True)
-def subword_rows_kernel(data, starts, minn, maxn, buckets, skip):
-    """Rows of every word data[starts[w]:starts[w + 1]]: (rows int32, offsets int64).
-
-    Word w's rows are rows[offsets[w]:offsets[w + 1]]: w itself, then its n-gram rows
-    (n_words + bucket). Word ``skip`` (the end token, or -1) gets no n-grams.
-    """
+def subword_offsets(data, starts, minn, maxn, skip):
+    """int64 offsets of every word's rows in ``subword_rows_kernel``'s rows: their size, before allocating."""
     n = len(starts) - 1
     offsets = np.empty(n + 1, dtype=np.int64)
     offsets[0] = 0
@@ -80,6 +76,18 @@ def subword_rows_kernel(data, starts, minn, maxn, buckets, skip):
         if maxn > 0 and w != skip:
             k += _n_ngrams(data, starts[w], starts[w + 1], minn, maxn)
         offsets[w + 1] = offsets[w] + k
+    return offsets
+
+
+@njit(cache=True, nogil=True)
+def subword_rows_kernel(data, starts, minn, maxn, buckets, skip):
+    """Rows of every word data[starts[w]:starts[w + 1]]: (rows int32, offsets int64).
+
+    Word w's rows are rows[offsets[w]:offsets[w + 1]]: w itself, then its n-gram rows
+    (n_words + bucket). Word ``skip`` (the end token, or -1) gets no n-grams.
+    """
+    n = len(starts) - 1
+    offsets = subword_offsets(data, starts, minn, maxn, skip)
     rows = np.empty(offsets[n], dtype=np.int32)
     for w in range(n):
         o = offsets[w]

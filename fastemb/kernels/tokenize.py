@@ -29,10 +29,13 @@ def encode_block(data, table, words, ids, limits):
     table  = (slot_word int32[S], slot_hash uint64[S])   S a power of two, EMPTY = free
     words  = (word_bytes uint8[B], word_start int64[W+1]) bytes of word w: word_bytes[word_start[w]:word_start[w+1]]
     ids    = (token_ids int32[T], line_ends int64[L])      outputs, filled from their counters
-    limits = int64[position, n_words, n_tokens, n_line_ends, max_token_bytes, tokens_in_line, truncated]
+    limits = int64[position, n_words, n_tokens, n_line_ends, max_token_bytes, tokens_in_line, truncated,
+                   max_line_tokens, cut_lines]
     Returns 0 when the block is done, 1 when a buffer must grow first (state saved in limits).
     A line end (token count so far) is recorded at each newline that closes a non-empty
-    line; splitting long lines into sentences is left to the caller.
+    line; splitting long lines into sentences is left to the caller. With max_line_tokens > 0
+    a line's later tokens are skipped unread (a classifier's example is its line's first tokens)
+    and each line so cut is counted in cut_lines.
     """
     slot_word, slot_hash = table
     word_bytes, word_start = words
@@ -42,6 +45,7 @@ def encode_block(data, table, words, ids, limits):
     n_words, n_tokens, n_lines = limits[1], limits[2], limits[3]
     max_token_bytes = limits[4]
     line_tokens = limits[5]
+    max_line_tokens = limits[7]
     n = len(data)
     while i < n:
         b = data[i]
@@ -53,6 +57,13 @@ def encode_block(data, table, words, ids, limits):
                 n_lines += 1
                 line_tokens = 0
             i += 1
+            continue
+        if max_line_tokens > 0 and line_tokens >= max_line_tokens:
+            if line_tokens == max_line_tokens:
+                limits[8] += 1
+                line_tokens += 1  # counted once; still > 0, so the newline ends the line
+            while i < n and not _is_space(data[i]):
+                i += 1
             continue
         if n_tokens >= len(token_ids) or 2 * (n_words + 1) > len(slot_word) or n_words + 2 > len(word_start):
             break

@@ -76,6 +76,7 @@ class RawCorpus:
     spill: str | None = None  # the ids on disk instead of ``ids``
     pruned: int = 0           # times the count table was pruned (scan's max_words)
     prune_threshold: int = 0  # words seen at most this often were forgotten at the last prune
+    cut_lines: int = 0        # lines whose tokens past scan's max_line_tokens were skipped
 
     @property
     def n_tokens(self) -> int:
@@ -239,7 +240,7 @@ def _blocks(handle):
 class _Encoder:
     """Growable buffers around the Numba tokeniser (see kernels.tokenize.encode_block)."""
 
-    def __init__(self):
+    def __init__(self, max_line_tokens: int = 0):
         from ..kernels.tokenize import EMPTY
         self.slot_word = np.full(1 << 16, EMPTY, dtype=np.int32)
         self.slot_hash = np.zeros(1 << 16, dtype=np.uint64)
@@ -247,7 +248,7 @@ class _Encoder:
         self.word_start = np.zeros(1 << 15, dtype=np.int64)
         self.token_ids = np.zeros(1 << 21, dtype=np.int32)
         self.line_ends = np.zeros(1 << 14, dtype=np.int64)
-        self.limits = np.array([0, 0, 0, 0, MAX_TOKEN_BYTES, 0, 0], dtype=np.int64)
+        self.limits = np.array([0, 0, 0, 0, MAX_TOKEN_BYTES, 0, 0, max_line_tokens, 0], dtype=np.int64)
 
     def feed(self, block: bytes) -> None:
         from ..kernels.tokenize import encode_block, rehash
@@ -300,10 +301,10 @@ class _Encoder:
         return new_ids
 
     def finish(self):
-        """(words by provisional id, tokens truncated); every line was closed by a newline."""
+        """(words by provisional id, tokens truncated, lines cut); every line was closed by a newline."""
         n_words, truncated = int(self.limits[1]), int(self.limits[6])
         starts = self.word_start[:n_words + 1].copy()
-        return WordTable(self.word_bytes[:starts[-1]].tobytes(), starts), truncated
+        return WordTable(self.word_bytes[:starts[-1]].tobytes(), starts), truncated, int(self.limits[8])
 
 
 def _grown(array: np.ndarray) -> np.ndarray:
@@ -386,7 +387,7 @@ class _IdStore:
 
 
 def scan(inputs: Inputs, memory_budget: float = float("inf"), spill_dir: str | None = None,
-         max_words: int | None = None, opener=None) -> RawCorpus:
+         max_words: int | None = None, opener=None, max_line_tokens: int = 0) -> RawCorpus:
     """Read ``inputs`` (plain, .gz, .bz2 or .xz): ASCII-whitespace tokens, one sentence per line.
 
     ``inputs`` is a path or a list of paths, read in order as one corpus ('-' is
@@ -401,8 +402,10 @@ def scan(inputs: Inputs, memory_budget: float = float("inf"), spill_dir: str | N
     become out-of-vocabulary and the prunes are counted in ``pruned``.
     With ``opener``, ``inputs`` is a list of sources of any kind (a cluster worker's pieces of files,
     see cluster/sharding.py), each read from the binary stream ``opener(source)`` gives and named by ``str(source)``.
+    With ``max_line_tokens``, a line's tokens past that many are skipped (never counted) and the lines so cut
+    counted in ``cut_lines``: the classifier's rule (limits.MAX_LINE_TOKENS).
     """
-    encoder = _Encoder()
+    encoder = _Encoder(max_line_tokens)
     store = _IdStore(memory_budget, spill_dir)
     counts = np.zeros(0, np.int64)
     line_ends: list[np.ndarray] = []
@@ -445,7 +448,7 @@ def scan(inputs: Inputs, memory_budget: float = float("inf"), spill_dir: str | N
     except BaseException:  # FastembError, Ctrl-C: no scratch file is left behind
         store.discard()
         raise
-    words, truncated = encoder.finish()
+    words, truncated, cut_lines = encoder.finish()
     ids = store.result()
     n_lines = sum(len(ends) for ends in line_ends)
     if longest <= MAX_SENTENCE:  # every line is a sentence: one array, no per-line temporaries
@@ -454,7 +457,7 @@ def scan(inputs: Inputs, memory_budget: float = float("inf"), spill_dir: str | N
         offsets = sentence_offsets(np.concatenate(line_ends) if line_ends else np.zeros(0, np.int64))
     del line_ends
     counts = np.concatenate((counts, np.zeros(len(words) - len(counts), np.int64)))
-    raw = RawCorpus(words, counts, ids, offsets, n_lines, truncated, store.spill, pruned, prune_threshold)
+    raw = RawCorpus(words, counts, ids, offsets, n_lines, truncated, store.spill, pruned, prune_threshold, cut_lines)
     if not words.texts_distinct():  # distinct byte strings (invalid UTF-8) that decode to the same text
         raw = _merge_equal_words(raw)
     return raw

@@ -12,8 +12,12 @@ fastText's order and with fastText's hash, so the same n-gram lands in the same
 bucket as in fastText.
 
 Training input is read by the Numba tokeniser of ``corpus.scan``; the Python
-reader (stdin, prediction, and the rare file scan cannot represent exactly)
-splits and decodes tokens the same way.
+reader (stdin, prediction) splits, cuts and decodes tokens the same way. Both hold
+to the limit table (base/limits.py), as the word2vec reader does: a token keeps its
+first MAX_TOKEN_BYTES bytes, and a line its first MAX_LINE_TOKENS tokens (labels
+and words alike; the rest of the line is skipped), so every word a classifier
+learns can be written to, and read back from, its checkpoint and ``--vectors``,
+and a line of any length is read in bounded memory.
 """
 from __future__ import annotations
 
@@ -30,6 +34,7 @@ from ..base.config import SupervisedConfig
 from .corpus import first_spellings
 from ..base.errors import FastembError
 from ..base.fileio import STDIN, Inputs, input_name, input_paths, open_binary
+from ..base.limits import MAX_LINE_TOKENS, MAX_TOKEN_BYTES, check_example_rows
 from .vocab import EOS, Vocab, positions
 
 READ_HINT_BYTES = 1 << 22  # the Python reader reads and encodes lines in batches of about this many bytes
@@ -48,6 +53,8 @@ class TokenStream:
     tokens: np.ndarray          # int32 type id of every token, line after line
     line_offsets: np.ndarray    # int64 line boundaries into tokens, len lines + 1
     eos_type: int = -1          # the type id of EOS; -1 when no end token is appended
+    truncated: int = 0          # tokens cut to their first MAX_TOKEN_BYTES bytes
+    cut_lines: int = 0          # lines cut to their first MAX_LINE_TOKENS tokens
 
     @property
     def non_blank(self) -> np.ndarray:
@@ -61,7 +68,7 @@ class TokenStream:
         lengths = np.diff(self.line_offsets)
         tokens = self.tokens[~np.repeat(blank, lengths)]
         offsets = np.concatenate(([0], np.cumsum(lengths[~blank]))).astype(np.int64)
-        return TokenStream(self.types, tokens, offsets, self.eos_type)
+        return TokenStream(self.types, tokens, offsets, self.eos_type, self.truncated, self.cut_lines)
 
     def label_types(self, prefix: str) -> np.ndarray:
         return label_mask(self.types, self.eos_type, prefix)
@@ -82,7 +89,10 @@ class _TokenTable:
     split at; a Unicode space such as U+00A0 stays inside its token. A whole batch of
     lines is split at once: each newline becomes a NUL token first (a real NUL is
     blanked beforehand), which keeps the per-token work in C; line ends are recovered
-    from the NUL tokens. Token bytes are decoded as UTF-8 with U+FFFD for invalid bytes.
+    from the NUL tokens. Token bytes are decoded as UTF-8 with U+FFFD for invalid bytes. The limit
+    table's rules are applied to the ids and the distinct tokens, not per token in Python: a line's
+    tokens past MAX_LINE_TOKENS are dropped, and a token's bytes past MAX_TOKEN_BYTES (tokens that
+    become equal then are one type, as in scan).
     """
 
     _LINE_END = b"\x00"
@@ -109,22 +119,59 @@ class _TokenTable:
     def stream(self, eos: bool) -> TokenStream:
         """The lines so far, each ending with the end token ``EOS`` when ``eos``."""
         ids = np.frombuffer(self.tokens, dtype=np.int32) if len(self.tokens) else np.zeros(0, np.int32)
+        spellings = list(self.ids_of)  # id -> token bytes; id 0 is the line end
+        ids, cut_lines = _cut_lines(ids)
+        if cut_lines:  # a token only in the skipped parts is no type, as scan never sees it
+            spellings, ids = _used_types(spellings, ids)
         is_end = ids == 0
         ends = np.flatnonzero(is_end)
         eos_type = -1
         if eos:
-            eos_type = self.ids_of[EOS.encode()] - 1
+            try:
+                eos_type = spellings.index(EOS.encode()) - 1
+            except ValueError:
+                eos_type = len(spellings) - 1
+                spellings.append(EOS.encode())
             tokens = np.where(is_end, np.int32(eos_type + 1), ids) - np.int32(1)
             line_offsets = np.concatenate(([0], ends + 1))
         else:
             tokens = ids[~is_end] - np.int32(1)
             line_offsets = np.concatenate(([0], ends - np.arange(len(ends))))
-        types = [t.decode("utf-8", "replace") for t in itertools.islice(self.ids_of, 1, None)]
-        return _merge_equal_types(types, tokens.astype(np.int32), line_offsets.astype(np.int64), eos_type)
+        spellings = spellings[1:]
+        types = [t[:MAX_TOKEN_BYTES].decode("utf-8", "replace") for t in spellings]
+        tokens = tokens.astype(np.int32)
+        long_types = np.fromiter((len(t) > MAX_TOKEN_BYTES for t in spellings), dtype=bool, count=len(spellings))
+        truncated = int(np.count_nonzero(long_types[tokens])) if long_types.any() else 0
+        stream = _merge_equal_types(types, tokens, line_offsets.astype(np.int64), eos_type)
+        stream.truncated, stream.cut_lines = truncated, cut_lines
+        return stream
+
+
+def _cut_lines(ids: np.ndarray) -> tuple[np.ndarray, int]:
+    """``ids`` (line ends: 0) with every line's tokens past MAX_LINE_TOKENS dropped; and how many lines were cut."""
+    ends = np.flatnonzero(ids == 0)
+    lengths = np.diff(ends, prepend=-1) - 1
+    long_lines = np.flatnonzero(lengths > MAX_LINE_TOKENS)
+    if not len(long_lines):
+        return ids, 0
+    line_starts = ends - lengths
+    drop = np.zeros(len(ids) + 1, np.int32)  # +1 at the first dropped token of a long line, -1 at its end
+    np.add.at(drop, line_starts[long_lines] + MAX_LINE_TOKENS, 1)
+    np.add.at(drop, ends[long_lines], -1)
+    return ids[np.cumsum(drop[:-1]) == 0], len(long_lines)
+
+
+def _used_types(spellings: list[bytes], ids: np.ndarray) -> tuple[list[bytes], np.ndarray]:
+    """The spellings some id still refers to, in their order (id 0, the line end, stays 0), and ids renumbered."""
+    used = np.bincount(ids, minlength=len(spellings)) > 0
+    used[0] = True
+    new_ids = np.cumsum(used, dtype=np.int32) - np.int32(1)
+    return [t for t, keep in zip(spellings, used.tolist()) if keep], new_ids[ids]
 
 
 def _merge_equal_types(types: list[str], tokens: np.ndarray, line_offsets: np.ndarray, eos_type: int) -> TokenStream:
-    """Distinct byte strings that decode to the same text (invalid UTF-8) become one type, as in scan."""
+    """Distinct byte strings that decode to the same text (invalid UTF-8, or equal once cut to
+    MAX_TOKEN_BYTES) become one type, as in scan."""
     if len(set(types)) == len(types):
         return TokenStream(types, tokens, line_offsets, eos_type)
     remap, distinct = first_spellings(types)
@@ -155,35 +202,62 @@ def read_line_batches(path, opener=None) -> Iterator[list[bytes]]:
 
 def _whole_lines(handle) -> Iterator[list[bytes]]:
     """What ``handle.read`` gives, READ_HINT_BYTES at a time, cut after the last line end of each read; a line
-    longer than a read waits, in parts, for its end."""
+    longer than a read waits, in parts, for its end. Past READ_HINT_BYTES those parts are shortened as the
+    limit table cuts the line anyway (_shortened_line), and once it has its tokens the rest of it is skipped
+    unread: a line of any length is held in a few MB."""
     parts: list[bytes] = []
+    waiting = 0        # bytes in parts
+    skipping = False   # the line has all the tokens it keeps: drop the rest up to its newline
     while block := handle.read(READ_HINT_BYTES):
+        if skipping:
+            first = block.find(b"\n")
+            if first < 0:
+                continue
+            block, skipping = block[first:], False
         end = block.rfind(b"\n") + 1
         if not end:
             parts.append(block)
+            waiting += len(block)
+            if waiting > READ_HINT_BYTES:
+                kept, skipping = _shortened_line(b"".join(parts))
+                parts, waiting = [kept], len(kept)
             continue
         yield parts + [block[:end]]
         parts = [block[end:]] if end < len(block) else []
+        waiting = len(block) - end
     if parts:
         yield parts
+
+
+def _shortened_line(line: bytes) -> tuple[bytes, bool]:
+    """The start of a line (no newline yet) reduced to what the limit table keeps of it, and whether the line
+    is complete (it has more than MAX_LINE_TOKENS tokens, so the rest is skipped).
+
+    One token more than the table keeps is left, each token at one byte more than MAX_TOKEN_BYTES: the
+    reader's own cut (_TokenTable.stream) then makes and counts the cuts, as for a shorter line. The last,
+    perhaps unfinished, token stays open to the bytes that follow unless the line ends in whitespace.
+    """
+    line = line.replace(b"\x00", b" ")
+    tokens = line.split(None, MAX_LINE_TOKENS + 1)
+    complete = len(tokens) > MAX_LINE_TOKENS + 1
+    kept = b" ".join(token[:MAX_TOKEN_BYTES + 1] for token in tokens[:MAX_LINE_TOKENS + 1])
+    return kept + (b" " if line[-1:].isspace() and not complete else b""), complete
 
 
 def _scan_lines(paths: list, eos: bool, opener=None) -> TokenStream | None:
     """The non-blank lines of ``paths`` (one after the other) read by the Numba tokeniser ``corpus.scan``
     (``opener``: as scan takes it, for a cluster worker's pieces of files).
 
-    None when scan's result is not exactly the lines: stdin (which could not be read
-    again by the other reader), a line of more than
-    limits.MAX_SENTENCE tokens (scan cuts it into several sentences, and a cut cannot
-    be told from a line end), or a token of more than limits.MAX_TOKEN_BYTES bytes
-    (scan shortens it; prediction would not).
+    Lines are cut to MAX_LINE_TOKENS tokens as scan reads them. None for stdin (which could not be
+    read again by the other reader), or when scan's result is not exactly the lines (a line of more
+    than limits.MAX_SENTENCE tokens is several sentences: only if MAX_LINE_TOKENS were above it).
     """
     from .corpus import scan
     from ..kernels.labelled import end_lines
     if STDIN in paths:
         return None
-    raw = scan(paths, opener=opener)
-    if raw.truncated or len(raw.offsets) - 1 != raw.lines:
+    raw = scan(paths, opener=opener, max_line_tokens=MAX_LINE_TOKENS)
+    if len(raw.offsets) - 1 != raw.lines:
         return None
     types, tokens, offsets = list(raw.words), raw.ids, raw.offsets
     eos_type = -1
@@ -194,7 +268,8 @@ def _scan_lines(paths: list, eos: bool, opener=None) -> TokenStream | None:
             eos_type = len(types)
             types = types + [EOS]
         tokens, offsets = end_lines(tokens, offsets, eos_type)
-    return TokenStream(types, tokens.astype(np.int32, copy=False), offsets.astype(np.int64, copy=False), eos_type)
+    return TokenStream(types, tokens.astype(np.int32, copy=False), offsets.astype(np.int64, copy=False), eos_type,
+                       raw.truncated, raw.cut_lines)
 
 
 def read_lines(path: Inputs, eos: bool, opener=None) -> tuple[TokenStream, str]:
@@ -265,11 +340,15 @@ class Examples:
 
 
 def _encode(stream: TokenStream, token_word: np.ndarray, token_label: np.ndarray, config: SupervisedConfig,
-            n_words: int) -> Examples:
-    from ..kernels.labelled import NgramSettings, encode_examples
+            n_words: int, where: str = "the lines") -> Examples:
+    """The examples of ``stream``; their size (words and word n-gram rows) is checked against the memory
+    available before they are allocated (``where``: the input, for the message)."""
+    from ..kernels.labelled import NgramSettings, encode_examples, example_sizes
     ngrams = NgramSettings(int(config.word_ngrams), int(config.n_buckets), int(n_words))
     maps = (token_word.astype(np.int32), token_label.astype(np.int32), _token_hashes(stream.types))
-    return Examples(*encode_examples(stream.tokens, stream.line_offsets, maps, ngrams))
+    sizes = example_sizes(stream.tokens, stream.line_offsets, maps, ngrams)
+    check_example_rows(int(sizes[0][-1]), len(sizes[2]), where)
+    return Examples(*encode_examples(stream.tokens, stream.line_offsets, maps, ngrams, sizes))
 
 
 @dataclass
@@ -282,6 +361,8 @@ class TrainingData:
     skipped_no_words: int         # lines with a label but no input row (not even a known </s>)
     reader: str = "scan"          # "scan" (Numba tokeniser) or "python" (the fallback, see read_lines)
     learnable: int = 0            # examples with a word of their own besides the end token
+    truncated: int = 0            # tokens cut to MAX_TOKEN_BYTES bytes
+    cut_lines: int = 0            # lines cut to MAX_LINE_TOKENS tokens
 
 
 def build_dictionaries(types: list[str], counts: np.ndarray, eos_type: int, config: SupervisedConfig,
@@ -308,7 +389,7 @@ def build_dictionaries(types: list[str], counts: np.ndarray, eos_type: int, conf
 
 
 def encode_training_data(stream: TokenStream, words: Vocab, labels: Vocab, config: SupervisedConfig,
-                         reader: str = "scan") -> TrainingData:
+                         reader: str = "scan", where: str = "the lines") -> TrainingData:
     """Every line of ``stream`` encoded with the given vocabularies; only lines with a known label and an
     input row are kept as examples."""
     from ..kernels.labelled import NOT_A_WORD
@@ -319,7 +400,7 @@ def encode_training_data(stream: TokenStream, words: Vocab, labels: Vocab, confi
     token_word[word_types] = positions(words.words, (types[i] for i in word_types))
     token_label = np.full(len(types), -1, dtype=np.int32)
     token_label[label_types] = positions(labels.words, (types[i] for i in label_types))
-    encoded = _encode(stream, token_word, token_label, config, len(words))
+    encoded = _encode(stream, token_word, token_label, config, len(words), where)
     non_blank = stream.non_blank
     gold, used = encoded.n_labels > 0, encoded.n_rows > 0
     keep = gold & used
@@ -327,7 +408,7 @@ def encode_training_data(stream: TokenStream, words: Vocab, labels: Vocab, confi
     eos_known = eos_type >= 0 and token_word[eos_type] >= 0
     return TrainingData(words, labels, encoded.select(keep), int(non_blank.sum()),
                         int((non_blank & ~gold).sum()), int((gold & ~used).sum()), reader,
-                        int((keep & (encoded.word_counts > eos_known)).sum()))
+                        int((keep & (encoded.word_counts > eos_known)).sum()), stream.truncated, stream.cut_lines)
 
 
 def read_training_data(path: Inputs, config: SupervisedConfig, words: Vocab | None = None,
@@ -338,7 +419,7 @@ def read_training_data(path: Inputs, config: SupervisedConfig, words: Vocab | No
     if words is None:
         counts = count_types(stream.tokens, len(stream.types))
         words, labels = build_dictionaries(stream.types, counts, stream.eos_type, config, input_name(path))
-    data = encode_training_data(stream, words, labels, config, reader)
+    data = encode_training_data(stream, words, labels, config, reader, input_name(path))
     check_learnable(data.learnable, input_name(path), config)
     return data
 

@@ -19,7 +19,7 @@ from typing import Sequence
 import numpy as np
 
 from ..base.config import SubwordSettings
-from ..kernels.subwords import ngram_rows_kernel, subword_rows_kernel
+from ..kernels.subwords import ngram_rows_kernel, subword_offsets, subword_rows_kernel
 from .vocab import EOS
 
 
@@ -31,6 +31,13 @@ def encode_words(words: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     return np.frombuffer(b"".join(encoded), dtype=np.uint8), starts
 
 
+def _word_bytes(words) -> tuple[np.ndarray, np.ndarray]:
+    """``words`` (a list of str, or anything with ``blob`` and ``starts``: a corpus.WordTable) as encode_words."""
+    if hasattr(words, "blob"):
+        return np.frombuffer(words.blob, dtype=np.uint8), np.asarray(words.starts, dtype=np.int64)
+    return encode_words(words)
+
+
 def vocabulary_subword_rows(words, settings: SubwordSettings) -> tuple[np.ndarray, np.ndarray]:
     """(rows int32, offsets int64): every vocabulary word's input rows, its own id first.
 
@@ -38,12 +45,16 @@ def vocabulary_subword_rows(words, settings: SubwordSettings) -> tuple[np.ndarra
     What training feeds the kernels, and what fastText's ``getSubwords`` gives for a word of the vocabulary.
     """
     settings.validate()
-    if hasattr(words, "blob"):
-        data, starts = np.frombuffer(words.blob, dtype=np.uint8), np.asarray(words.starts, dtype=np.int64)
-    else:
-        data, starts = encode_words(words)
+    data, starts = _word_bytes(words)
     return subword_rows_kernel(data, starts, settings.minn, settings.maxn, max(settings.buckets, 1),
                                _end_token_id(data, starts))
+
+
+def vocabulary_subword_count(words, settings: SubwordSettings) -> int:
+    """How many int32 rows ``vocabulary_subword_rows`` allocates: the memory check counts them first."""
+    settings.validate()
+    data, starts = _word_bytes(words)
+    return int(subword_offsets(data, starts, settings.minn, settings.maxn, _end_token_id(data, starts))[-1])
 
 
 def _end_token_id(data: np.ndarray, starts: np.ndarray) -> int:

@@ -15,7 +15,7 @@ import numpy as np
 from .. import __version__
 from ..base.config import SupervisedConfig
 from ..base.errors import FastembError
-from ..base.fileio import STDIN, Inputs, input_paths, remove_quietly, scratch_file
+from ..base.fileio import Inputs, remove_quietly, scratch_file
 from ..base.limits import check_supervised_tables
 from ..base.progress import Progress
 from ..models.supervised import SupervisedModel, initial_rows, label_paths
@@ -139,10 +139,7 @@ def prepare(path: Inputs, config: SupervisedConfig, progress: Progress | None = 
         + (f"; skipped {data.skipped_no_label:,} lines without a label, "
            f"{data.skipped_no_words:,} without a known word" if data.skipped_no_label or data.skipped_no_words
            else ""))
-    if data.reader == "python" and STDIN not in input_paths(path):
-        from ..base.limits import MAX_SENTENCE, MAX_TOKEN_BYTES
-        say(f"Read with the slower Python reader: a line has more than {MAX_SENTENCE:,} tokens "
-            f"or a token more than {MAX_TOKEN_BYTES:,} bytes")
+    say_cuts(say, data.truncated, data.cut_lines)
     say(f"Kernels compiled or loaded from cache in {compile_seconds:.2f} s")
     dataset = examples_dataset(examples, config, workdir)
     if isinstance(dataset, DiskCorpus):
@@ -169,9 +166,20 @@ def prepare(path: Inputs, config: SupervisedConfig, progress: Progress | None = 
               "save_seconds": 0.0, "threads": config.threads, "vocab_size": len(data.words),
               "labels": len(data.labels), "examples": len(examples), "lines": data.lines,
               "skipped_no_label": data.skipped_no_label, "skipped_no_words": data.skipped_no_words,
+              "truncated_tokens": data.truncated, "cut_lines": data.cut_lines,
               "corpus_tokens": int(examples.word_counts.sum()), "corpus_on_disk": isinstance(dataset, DiskCorpus),
               "config": asdict(config)}
     return trainer, report
+
+
+def say_cuts(say, truncated: int, cut_lines: int) -> None:
+    """Warn of what the limit table cut while reading (see text/labelled.py)."""
+    from ..base.limits import MAX_LINE_TOKENS, MAX_TOKEN_BYTES
+    if truncated:
+        say(f"Warning: {truncated:,} tokens longer than {MAX_TOKEN_BYTES:,} bytes were cut to that length")
+    if cut_lines:
+        say(f"Warning: {cut_lines:,} lines longer than {MAX_LINE_TOKENS:,} tokens were cut to that many "
+            "(the rest of such a line is not read)")
 
 
 def finish_report(trainer: Trainer, report: dict) -> SupervisedModel:

@@ -77,6 +77,16 @@ def starting_rows(n_words: int, config: Word2VecConfig, input_rows: np.ndarray |
     return input_rows, output_rows
 
 
+def check_tables(vocab: Vocab, config: Word2VecConfig) -> None:
+    """Refuse a run whose tables cannot fit: the rows, and with subwords every word's list of n-gram rows
+    (about maxn x its length: counted first, without allocating them)."""
+    ngram_ids = 0
+    if config.subwords:
+        from ..text.subwords import vocabulary_subword_count
+        ngram_ids = vocabulary_subword_count(vocab.words, config.subword_settings)
+    check_word2vec_tables(len(vocab), config.buckets if config.subwords else 0, config.dim, ngram_ids)
+
+
 def word2vec_job(corpus, vocab: Vocab, config: Word2VecConfig, input_rows: np.ndarray | None = None,
                  output_rows: np.ndarray | None = None) -> Job:
     """Skip-gram or CBOW over an encoded corpus: the samplers, the tables and the kernel's settings."""
@@ -187,7 +197,7 @@ def prepare(path: Inputs, config: Word2VecConfig, progress: Progress | None = No
     resuming = vocab is not None
     started = time.perf_counter()
     vocab, corpus = read_corpus(path, config, vocab, workdir)
-    check_word2vec_tables(len(vocab), config.buckets if config.subwords else 0, config.dim)  # before allocating
+    check_tables(vocab, config)  # before allocating
     if segment_tokens and isinstance(corpus, DiskCorpus):
         corpus.segment_tokens = int(segment_tokens)
     read_seconds = time.perf_counter() - started
