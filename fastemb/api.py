@@ -16,6 +16,7 @@ import re
 import tempfile
 from typing import Iterable
 
+from .base.checks import check_path, check_texts, check_type, shown
 from .base.errors import FastembError
 
 # fastText's and gensim's keywords, and fastemb's name for each.
@@ -56,11 +57,11 @@ def _spooled(sentences: Iterable) -> str:
     fd, path = tempfile.mkstemp(prefix="fastemb-sentences-", suffix=".txt")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            for sentence in sentences:
+            for number, sentence in enumerate(sentences):
                 if isinstance(sentence, str):
                     raise FastembError("sentences must be lists of tokens (a str was given: pass a path instead, "
                                        "or split it)")
-                handle.write(" ".join(sentence) + "\n")
+                handle.write(" ".join(check_texts(sentence, f"sentences[{number}]")) + "\n")
     except BaseException:
         os.unlink(path)
         raise
@@ -70,9 +71,11 @@ def _spooled(sentences: Iterable) -> str:
 def _inputs(source) -> tuple[object, str | None]:
     """(what the readers take, a scratch file to remove): a path, a list of paths, or an iterable of sentences."""
     if isinstance(source, (str, os.PathLike)):
-        return os.fspath(source), None
+        return check_path(source, "input"), None
     if isinstance(source, (list, tuple)) and source and all(isinstance(p, (str, os.PathLike)) for p in source):
-        return [os.fspath(p) for p in source], None
+        return [check_path(p, f"input[{i}]") for i, p in enumerate(source)], None
+    if not isinstance(source, Iterable):
+        raise FastembError(f"input is {shown(source)}, expected a path, a list of paths or an iterable of sentences")
     path = _spooled(source)
     return path, path
 
@@ -84,6 +87,7 @@ def _progress(quiet: bool, threads: int):
 
 def _train(family, config_settings: dict, input, quiet: bool, cluster, round_words, combiner, sentences: bool):
     """Check the settings, read, train and finish one run of ``family`` (training.families)."""
+    check_type(quiet, "bool", "quiet")
     prepare = _cluster_prepare(family.prepare, config_settings, cluster, round_words, combiner)
     config = _config(family.config_class, config_settings)
     family.check_memory(config)  # before a read-once iterator of sentences is spooled (prepare checks again)
@@ -144,6 +148,7 @@ def train_supervised(input, *, quiet: bool = False, cluster=None, round_words: i
 def load_model(path: str):
     """A model saved by ``.save(path)``: a skip-gram/CBOW model or a classifier (never unpickled)."""
     from .training.families import SUPERVISED, family_of_magic
+    path = check_path(path)
     magic = model_magic(path)
     family = family_of_magic(magic) or (SUPERVISED if magic is None else None)  # its errors say what the file is not
     if family is None:

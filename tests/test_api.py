@@ -129,3 +129,63 @@ def test_the_public_module_paths_still_import():
     from fastemb.vectors import Vectors, load_vectors, save_vectors
     assert (Word2VecConfig, SupervisedConfig, Error) == (fastemb.Word2VecConfig, fastemb.SupervisedConfig, FastembError)
     assert (Vectors, load_vectors, save_vectors) == (fastemb.Vectors, fastemb.load_vectors, fastemb.save_vectors)
+
+
+def test_a_fastemb_error_is_a_value_error_as_fasttexts_are():
+    assert issubclass(FastembError, ValueError)
+    with pytest.raises(ValueError, match="dim must be a positive integer"):
+        fastemb.train_unsupervised(CORPUS, dim=0, quiet=True)
+
+
+SENTENCES = [["red", "green", "blue"], ["green", "blue", "cyan"]] * 20
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """A word2vec model, a subword model, their vectors and a classifier, each as small as trains."""
+    labelled = tmp_path_factory.mktemp("tiny") / "labelled.txt"
+    labelled.write_text("__label__a red green\n__label__b blue cyan\n" * 20)
+    settings = {"dim": 4, "epochs": 1, "min_count": 1, "threads": 1, "quiet": True}
+    words = fastemb.train_unsupervised(SENTENCES, **settings)
+    return {"words": words, "subwords": fastemb.train_unsupervised(SENTENCES, maxn=3, **settings),
+            "vectors": words.vectors, "classifier": fastemb.train_supervised(labelled, **settings)}
+
+
+# (the object from `tiny`, the call, what the error must say: the argument and what was given)
+WRONG_CALLS = {
+    "load_model(None)": (None, lambda _: fastemb.load_model(None), "path is None"),
+    "predict([1, 2])": ("classifier", lambda m: m.predict([1, 2]), r"texts\[0\] is 1, expected str"),
+    "predict(a lone surrogate)": ("classifier", lambda m: m.predict("red \ud800"), "texts is 'red \\\\ud800'"),
+    "predict(k=True)": ("classifier", lambda m: m.predict("red", k=True), "k is True, expected int"),
+    "predict_file(None)": ("classifier", lambda m: m.predict_file(None), "path is None"),
+    "test(threshold='0')": ("classifier", lambda m: m.test("x", threshold="0"), "threshold is '0'"),
+    "classifier get_word_vector(5)": ("classifier", lambda m: m.get_word_vector(5), "word is 5, expected str"),
+    "get_word_vector(5)": ("words", lambda m: m.get_word_vector(5), "word is 5, expected str"),
+    "subwords get_word_vector(5)": ("subwords", lambda m: m.get_word_vector(5), "word is 5, expected str"),
+    "subwords get_word_vector(surrogate)": ("subwords", lambda m: m.get_word_vector("\ud800"), "UTF-8 cannot"),
+    "save_vectors(5)": ("words", lambda m: m.save_vectors(5), "path is 5"),
+    "vectors[5]": ("vectors", lambda v: v[5], "word is 5, expected str"),
+    "most_similar(5)": ("vectors", lambda v: v.most_similar(5), "positive is 5"),
+    "most_similar(topn=True)": ("vectors", lambda v: v.most_similar("red", topn=True), "topn is True"),
+    "nearest('red')": ("vectors", lambda v: v.nearest("red"), "vector is 'red'"),
+    "load_vectors(None)": (None, lambda _: fastemb.load_vectors(None), "path is None"),
+    "Vectors([1], ...)": (None, lambda _: fastemb.Vectors([1], np.zeros((1, 2))), r"words\[0\] is 1"),
+    "Word2VecConfig(dim=True)": (None, lambda _: fastemb.Word2VecConfig(dim=True), "dim is True, expected int"),
+    "SupervisedConfig(lr=True)": (None, lambda _: fastemb.SupervisedConfig(lr=True), "lr is True, expected float"),
+    "SupervisedConfig(eos='no')": (None, lambda _: fastemb.SupervisedConfig(eos="no"), "eos is 'no', expected bool"),
+    "train_unsupervised(dim=True)": (None, lambda _: fastemb.train_unsupervised(SENTENCES, dim=True, quiet=True),
+                                     "dim is True"),
+    "train_unsupervised(None)": (None, lambda _: fastemb.train_unsupervised(None, quiet=True), "input is None"),
+    "a sentence with a lone surrogate": (None, lambda _: fastemb.train_unsupervised([["red", "\ud800"]], quiet=True),
+                                         r"sentences\[0\]\[1\] is '\\ud800', which UTF-8 cannot encode"),
+    "a token that is no str": (None, lambda _: fastemb.train_unsupervised([["red", 5]], quiet=True),
+                               r"sentences\[0\]\[1\] is 5, expected str"),
+    "train_supervised(quiet='yes')": (None, lambda _: fastemb.train_supervised(TRAIN, quiet="yes"), "quiet is 'yes'"),
+}
+
+
+@pytest.mark.parametrize("name", WRONG_CALLS)
+def test_a_wrong_type_or_unencodable_text_is_one_error_naming_the_argument(tiny, name):
+    target, call, message = WRONG_CALLS[name]
+    with pytest.raises(FastembError, match=message):
+        call(tiny.get(target))

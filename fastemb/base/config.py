@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from .checks import check_fields
 from .errors import FastembError
 
 MODELS = ("skipgram", "cbow")
@@ -76,6 +77,7 @@ class TrainConfig:
 
     def validate(self) -> None:
         from .limits import check_numbers
+        check_fields(self)  # before any comparison: a str or None in a number's place is one clear error
         check_numbers(self)  # NaN, caps (--dim, --window, --negative, --lr, --buckets, ...), 64-bit integers
         _positive(self, "dim", "epochs", "threads")
         if not (self.lr > 0 and math.isfinite(self.lr)):

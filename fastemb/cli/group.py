@@ -58,8 +58,9 @@ class _Group(click.Group):
                 raise
             _fail(f"Error: out of memory ({exc or 'MemoryError'}); lower --dim, --buckets or the vocabulary size", 1)
         except Exception as exc:  # noqa: BLE001 - the guard of last resort
-            from ..training.trainer import Interrupted
-            if isinstance(exc, Interrupted):  # the trainer's own stop, carrying where it stopped
+            # Only a loaded trainer can have raised its Interrupted; importing it here could raise anew.
+            trainer = sys.modules.get("fastemb.training.trainer")
+            if trainer is not None and isinstance(exc, trainer.Interrupted):  # the trainer's stop, and where
                 from ..base.signals import exit_code
                 _fail(f"\n{exc}", exit_code(exc.signal))
             _internal_error(exc, debug)

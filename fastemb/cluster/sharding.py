@@ -65,8 +65,9 @@ def _fsspec(path: str):
 
 def _url_fs(url: str):
     """(the fsspec file system of ``url``, the path in it)."""
+    fsspec = _fsspec(url)
     try:
-        return _fsspec(url).core.url_to_fs(url)
+        return fsspec.core.url_to_fs(url)
     except (ImportError, ValueError) as exc:
         raise FastembError(f"{url}: no fsspec file system for this URL ({exc})") from None
 
@@ -100,6 +101,8 @@ def stream_bytes(path: str) -> int:
         with open_stream(path) as handle:
             while block := handle.read(1 << 22):
                 total += len(block)
+    except FastembError:  # open_stream's own, naming the path already (a FastembError is a ValueError too)
+        raise
     except (OSError, EOFError, ValueError) as exc:
         raise FastembError(f"{path}: cannot read ({exc})") from None
     return total

@@ -26,6 +26,7 @@ import numpy as np
 from ..base.errors import FastembError
 from ..base.fileio import check_readable
 from ..base import limits
+from ..base.checks import check_value
 from ..base.limits import megabytes
 
 # The most a member may inflate: deflate's own limit is ~1032:1, reached only by long runs
@@ -293,40 +294,6 @@ def check_tokens(items: list[str], fail, max_chars: int | None = None) -> None:
 
 # -- settings stored as JSON ---------------------------------------------------------------------
 
-_INT64_LIMIT = 2**63
-
-
-def check_value(value, annotation: str, where: str, finite: bool = True) -> None:
-    """A JSON value against a dataclass field's annotation ("int", "float | None", ...); FastembError if not."""
-    allowed = [part.strip() for part in annotation.split("|")]
-    if value is None:
-        if "None" in allowed:
-            return
-    elif isinstance(value, bool):
-        if "bool" in allowed:
-            return
-    elif isinstance(value, int):
-        if "int" in allowed or "float" in allowed:
-            if abs(value) >= _INT64_LIMIT:
-                raise FastembError(f"{where} is {value}, out of range")
-            return
-    elif isinstance(value, float):
-        if "float" in allowed:
-            if math.isnan(value) or (finite and math.isinf(value)):
-                raise FastembError(f"{where} is {value}, expected a finite number")
-            return
-    elif isinstance(value, str):
-        if "str" in allowed:
-            return
-    elif isinstance(value, list):
-        if "list" in allowed and all(isinstance(item, str) for item in value):
-            return
-    if not set(allowed) & {"int", "float", "str", "bool", "None", "list"}:
-        return  # an annotation this check does not know: the config's validate() judges
-    shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
-    raise FastembError(f"{where} is {shown}, expected {' or '.join(allowed)}")
-
-
 def config_from_dict(cls, stored, where: str, ignore_unknown: bool = False, unbounded: tuple[str, ...] = ()):
     """``cls(**stored)`` after checking each value's type against ``cls``'s fields, then ``validate()``.
 
@@ -381,7 +348,7 @@ def as_float32_rows(array: np.ndarray, fail) -> np.ndarray:
 
 def as_counts(array: np.ndarray, fail) -> np.ndarray:
     """Non-negative int64 counts."""
-    if array.dtype.kind == "u" and array.size and int(array.max()) >= _INT64_LIMIT:
+    if array.dtype.kind == "u" and array.size and int(array.max()) > limits.INT64_MAX:
         fail("a count is out of range")
     counts = array.astype(np.int64)
     if counts.size and counts.min() < 0:

@@ -11,6 +11,7 @@ from typing import Sequence
 
 import numpy as np
 
+from ..base.checks import check_path, check_texts, check_type
 from ..base.errors import FastembError
 from ..base.fileio import atomic_output, open_binary
 from ..base.limits import MAX_TOKEN_BYTES
@@ -34,6 +35,8 @@ _NON_TEXT_BYTES = re.compile(rb"[\x00-\x08\x0e-\x1f\x7f]")
 
 def save_vectors(path: str, words: Sequence[str], matrix: np.ndarray, binary: bool = False) -> None:
     """Write word2vec text (``binary=False``) or C binary format; an old ``path`` survives any failure."""
+    path, words = check_path(path), check_texts(words, "words")
+    check_type(binary, "bool", "binary")
     matrix = np.ascontiguousarray(matrix, dtype=np.float32)
     if matrix.ndim != 2 or matrix.shape[0] != len(words) or matrix.size == 0:
         raise FastembError(f"{path}: cannot save a matrix of shape {matrix.shape} for {len(words)} words")
@@ -123,6 +126,9 @@ def read_vectors(path: str, binary: bool | None = None, limit: int | None = None
     ``limit`` keeps only the first (most frequent) words. Any malformed input
     raises FastembError naming the file, the line (or record) and the problem.
     """
+    path = check_path(path)
+    check_type(binary, "bool | None", "binary")
+    check_type(limit, "int | None", "limit")
     if limit is not None and limit <= 0:
         raise ValueError("limit must be a positive number of words")
     # A number too large for float32 parses as inf and is reported below with its line.

@@ -5,10 +5,11 @@ temporaries the size of the model), which matters because every round runs them 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from .compiling import kernel
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def take_changes(replica, model, ids, delta):
     """Rows where ``replica`` differs from ``model``: their ids and replica - model go to the front of ``ids``
     and ``delta``, and the replica's rows are put back to the model's. Returns how many rows changed."""
@@ -29,7 +30,7 @@ def take_changes(replica, model, ids, delta):
     return n
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def add_changes(total, touched, ids, delta):
     """total[ids] += delta and touched[ids] += 1 (a shard's ids are distinct)."""
     for i in range(len(ids)):
@@ -39,7 +40,7 @@ def add_changes(total, touched, ids, delta):
             total[row, d] += delta[i, d]
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def apply_changes(table, total, touched, divide_by_touched, slow_rows, slow_divisor, divisor, ids, values):
     """Add each touched row's total change, divided by ``divisor`` (rows below ``slow_rows``: by
     ``slow_divisor``) or (``divide_by_touched``) by how many shards changed it, to ``table``; its id and new
@@ -64,7 +65,7 @@ def apply_changes(table, total, touched, divide_by_touched, slow_rows, slow_divi
     return n
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def set_rows(table, ids, values):
     """table[ids] = values."""
     for i in range(len(ids)):

@@ -29,10 +29,11 @@ from __future__ import annotations
 from collections import namedtuple
 
 import numpy as np
-from numba import njit, prange, types
+from numba import prange, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
+from .compiling import kernel
 from .rows import STRIDE, jit
 from .objectives import CBOW, SKIPGRAM, SUPERVISED, sentence, supervised
 from .sampling import stream_seed
@@ -116,7 +117,7 @@ def merge_hot_rows(store, rows):
             before[d] = value
 
 
-@njit(cache=True, nogil=True, fastmath=True, parallel=True)
+@kernel(fastmath=True, parallel=True)
 def train_chunks(model, data, samplers, settings, schedule, state):
     """Train the segment's chunks from ``next_chunk[0]`` on; results land in the arguments.
 

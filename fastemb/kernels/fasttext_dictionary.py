@@ -1,7 +1,7 @@
 """Numba kernels of fastText's file format: its word look-up table and its dictionary entries."""
 import numpy as np
-from numba import njit
 
+from .compiling import kernel
 from .hashing import fnv1a
 
 
@@ -9,7 +9,7 @@ from .hashing import fnv1a
 # Word look-up: fastText's own open-addressing table over the FNV-1a hash
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def same_bytes(data, begin, end, query):
     if end - begin != len(query):
         return False
@@ -19,7 +19,7 @@ def same_bytes(data, begin, end, query):
     return True
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def build_index(data, starts):
     """Slots (-1 empty) of every word, probed linearly from hash % slots; the first of equal words wins."""
     n = len(starts) - 1
@@ -37,7 +37,7 @@ def build_index(data, starts):
     return slots
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def find_word(data, starts, slots, query):
     s = np.int64(fnv1a(query, 0, len(query)) % np.uint64(len(slots)))
     while slots[s] != -1:
@@ -52,7 +52,7 @@ def find_word(data, starts, slots, query):
 # Dictionary entries: NUL-terminated bytes, int64 count, int8 type
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def parse_entries(buf, pos, size):
     """Read ``size`` entries from buf[pos:]. Returns (entries read, position after them, word bytes, their
     starts, counts, types); fewer entries than ``size`` means the file ended inside one."""
@@ -86,7 +86,7 @@ def parse_entries(buf, pos, size):
     return read, pos, blob, starts, counts[:read], types[:read]
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def pack_entries(blob, starts, counts, types):
     """The bytes of the entries (the inverse of ``parse_entries``)."""
     n = len(starts) - 1

@@ -4,14 +4,15 @@ One implementation for the words of the labelled encoder, the character n-grams 
 word index of fastText's files: their buckets and slots must be fastText's to the bit.
 """
 import numpy as np
-from numba import njit
+
+from .compiling import kernel
 
 FNV_OFFSET = np.uint64(2166136261)
 _FNV_PRIME = np.uint64(16777619)
 _MASK32 = np.uint64(0xFFFFFFFF)
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def fnv1a_step(h, byte):
     """One byte of fastText's FNV-1a (a uint64 holding 32 bits): the byte is xored as a *signed* char."""
     b = np.uint64(byte)
@@ -20,7 +21,7 @@ def fnv1a_step(h, byte):
     return ((h ^ b) * _FNV_PRIME) & _MASK32
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def fnv1a(data, begin, end):
     """fastText's ``Dictionary::hash`` of data[begin:end]."""
     h = FNV_OFFSET
@@ -29,7 +30,7 @@ def fnv1a(data, begin, end):
     return h
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def fnv1a_hashes(data, starts):
     """fastText's word hash for each byte string data[starts[w]:starts[w+1]], as uint32."""
     n = len(starts) - 1

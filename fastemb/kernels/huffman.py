@@ -15,7 +15,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
+
+from .compiling import kernel
 
 
 class HuffmanPaths(NamedTuple):
@@ -24,7 +25,7 @@ class HuffmanPaths(NamedTuple):
     offsets: np.ndarray  # int64, len(counts) + 1: leaf i's path is nodes[offsets[i]:offsets[i + 1]]
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _build_paths(counts):
     v = counts.shape[0]
     root = 2 * v - 2

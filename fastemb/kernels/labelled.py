@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections import namedtuple
 
 import numpy as np
-from numba import njit
+
+from .compiling import kernel
 
 NGRAM_MULTIPLIER = np.uint64(116049371)
 NOT_A_WORD = -2         # token_word code of a label token (an unknown word is -1)
@@ -19,7 +20,7 @@ NOT_A_WORD = -2         # token_word code of a label token (an unknown word is -
 NgramSettings = namedtuple("NgramSettings", "word_ngrams buckets n_words")
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def end_lines(tokens, line_offsets, end):
     """(tokens with the token ``end`` appended to every line, the new line offsets): fastText's </s>."""
     n_lines = len(line_offsets) - 1
@@ -37,7 +38,7 @@ def end_lines(tokens, line_offsets, end):
     return out, offsets
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def count_types(tokens, n_types):
     """Occurrences of each token type (np.bincount, without its int64 copy of ``tokens``)."""
     counts = np.zeros(n_types, dtype=np.int64)
@@ -46,7 +47,7 @@ def count_types(tokens, n_types):
     return counts
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def example_sizes(tokens, line_offsets, token_maps, ngrams):
     """Per line: where its input rows and labels go in ``encode_examples``' arrays, before they are allocated.
 
@@ -83,7 +84,7 @@ def example_sizes(tokens, line_offsets, token_maps, ngrams):
     return row_offsets, label_offsets, word_counts, unknown_labels
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def encode_examples(tokens, line_offsets, token_maps, ngrams, sizes):
     """Per line: its input rows (known words, then n-gram buckets) and its known labels.
 

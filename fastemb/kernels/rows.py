@@ -24,9 +24,11 @@ import math
 
 import numpy as np
 from llvmlite import ir
-from numba import njit, types
+from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
+
+from .compiling import kernel
 
 MAX_LOGIT = 6.0          # word2vec's MAX_EXP: beyond +-6 the sigmoid is taken as 0 or 1 (sigma(6) = 0.9975)
 TABLE_SIZE = 1024
@@ -34,11 +36,11 @@ TABLE_SCALE = TABLE_SIZE / (2 * MAX_LOGIT)
 
 STRIDE = 16  # int64s per thread slot in the kernels' shared counters: 128 bytes, never a shared cache line
 
-jit = njit(cache=True, nogil=True, fastmath=True)
+jit = kernel(fastmath=True)
 # The small steps between the epoch loop and the row kernels (choosing targets, the model update, a
 # window's rows) are inlined where they are called: passed as calls, their tuple arguments (settings,
 # scratch) are copied field by field for every pair, which halved the per-pair kernel's speed.
-inline = njit(cache=True, nogil=True, fastmath=True, inline="always")
+inline = kernel(fastmath=True, inline="always")
 
 
 @intrinsic

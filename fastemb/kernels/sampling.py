@@ -10,9 +10,11 @@ no division, no floating point, no 400 MB table in the hot loop.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
-jit = njit(cache=True, nogil=True, fastmath=True)
+from .compiling import kernel
+
+jit = kernel(fastmath=True)
 
 TWO_32 = 1 << 32
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -109,7 +111,7 @@ def alias_table(probabilities: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return thresholds, alias
 
 
-@njit(cache=True, nogil=True, fastmath=True, parallel=True)
+@kernel(fastmath=True, parallel=True)
 def fill_uniform(rows, low, high, seed):
     """rows = uniform(low, high), filled by all threads in blocks of 4096 rows.
 

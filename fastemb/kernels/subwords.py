@@ -4,14 +4,14 @@ A word is wrapped as ``<word>``; every run of ``n`` UTF-8 characters, ``minn <= 
 ``<`` and ``>``, is an n-gram whose row is ``n_words + fnv1a(bytes) % buckets``.
 """
 import numpy as np
-from numba import njit
 
+from .compiling import kernel
 from .hashing import FNV_OFFSET, fnv1a_step
 
 _BOW, _EOW = 60, 62  # b"<", b">"
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _wrapped_byte(data, begin, end, p):
     """Byte p of ``<word>`` where word = data[begin:end], without building it."""
     if p == 0:
@@ -21,7 +21,7 @@ def _wrapped_byte(data, begin, end, p):
     return data[begin + p - 1]
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _n_ngrams(data, begin, end, minn, maxn):
     """How many n-grams ``_fill_ngrams`` writes for data[begin:end]."""
     chars = 2  # < and >
@@ -37,7 +37,7 @@ def _n_ngrams(data, begin, end, minn, maxn):
     return total
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _fill_ngrams(data, begin, end, minn, maxn, buckets, first_row, out, o):
     """Write the n-gram rows of data[begin:end] to out[o:]; returns the next free position.
 
@@ -65,7 +65,7 @@ def _fill_ngrams(data, begin, end, minn, maxn, buckets, first_row, out, o):
     return o
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def subword_offsets(data, starts, minn, maxn, skip):
     """int64 offsets of every word's rows in ``subword_rows_kernel``'s rows: their size, before allocating."""
     n = len(starts) - 1
@@ -79,7 +79,7 @@ def subword_offsets(data, starts, minn, maxn, skip):
     return offsets
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def subword_rows_kernel(data, starts, minn, maxn, buckets, skip):
     """Rows of every word data[starts[w]:starts[w + 1]]: (rows int32, offsets int64).
 
@@ -98,7 +98,7 @@ def subword_rows_kernel(data, starts, minn, maxn, buckets, skip):
     return rows, offsets
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def ngram_rows_kernel(data, minn, maxn, buckets, n_words):
     """The n-gram rows (n_words + bucket) of the one word ``data``."""
     rows = np.empty(_n_ngrams(data, 0, len(data), minn, maxn) if maxn > 0 else 0, dtype=np.int32)
@@ -107,7 +107,7 @@ def ngram_rows_kernel(data, minn, maxn, buckets, n_words):
     return rows
 
 
-@njit(cache=True, nogil=True, fastmath=True)
+@kernel(fastmath=True)
 def mean_rows(matrix, rows, offsets, out):
     """out[w] = the mean of matrix[rows[offsets[w]:offsets[w + 1]]] (zeros for no rows): fastText's
     getWordVector for every word at once."""

@@ -8,21 +8,22 @@ each new word's bytes, so hash collisions never merge two words.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from .compiling import kernel
 
 FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 FNV_PRIME = np.uint64(0x100000001B3)
 EMPTY = -1
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _is_space(b):
     # ASCII whitespace as word2vec and most tokenisers split on; NUL is a separator too,
     # so binary junk cannot glue a whole file into one token.
     return b == 32 or (9 <= b <= 13) or b == 0
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def encode_block(data, table, words, ids, limits):
     """Encode ``data`` (uint8) from position limits[0]; stop early if a buffer is nearly full.
 
@@ -111,7 +112,7 @@ def encode_block(data, table, words, ids, limits):
     return 0 if i >= n else 1
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def rehash(slot_hash_old, slot_word_old, new_size, new_ids):
     """A table of ``new_size`` slots holding word new_ids[w] for every word w with new_ids[w] >= 0.
 

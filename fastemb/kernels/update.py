@@ -15,8 +15,9 @@ from __future__ import annotations
 from collections import namedtuple
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
+from .compiling import kernel
 from .rows import add_rows, add_to_rows, combine_rows, inline, jit, prefetch_row
 from .losses import HIERARCHICAL_SOFTMAX, NEGATIVE_SAMPLING, label_probabilities, loss_update
 
@@ -70,7 +71,7 @@ def update(model, in_ids, n_in, grad_ids, n_grad, scale, n_out, target, lr, s, t
     return value
 
 
-@njit(cache=True, nogil=True, fastmath=True, parallel=True)
+@kernel(fastmath=True, parallel=True)
 def predict(loss, input_rows, rows, row_offsets, output_rows, paths, probabilities):
     """probabilities[e] = p(label | the mean of example e's input rows) for every label, by the loss's own
     forward pass (losses.label_probabilities); zeros for an example with no input row."""

@@ -9,6 +9,7 @@ from typing import Iterable, Iterator
 import numpy as np
 
 from .. import __version__
+from ..base.checks import check_path, check_text, check_texts, check_type
 from ..base.config import SupervisedConfig
 from ..base.errors import FastembError
 from ..base.fileio import atomic_output
@@ -63,6 +64,7 @@ class SupervisedModel:
 
     def get_word_vector(self, word: str) -> np.ndarray:
         """The row of a vocabulary word (KeyError for any other)."""
+        check_text(word, "word")
         if word not in self.word_index:
             raise KeyError(f"{word!r} is not in the vocabulary ({len(self.words):,} words)")
         return self.input_rows[self.word_index[word]]
@@ -121,15 +123,21 @@ class SupervisedModel:
 
     def predict(self, texts: str | Iterable[str], k: int = 1, threshold: float = 0.0):
         """Top-k labels of each text: a (labels, probs) pair for one str, a list of pairs for several."""
+        _check_k_threshold(k, threshold)
         single = isinstance(texts, str)
         table = _TokenTable()
-        table.add_lines([texts] if single else texts)
+        table.add_lines([check_text(texts, "texts")] if single else check_texts(texts, "texts"))
         found = [(tuple(self.labels[i] for i in ids), probs)
                  for ids, probs in self.top_labels(self.encode(table.stream(self.config.eos)), k, threshold)]
         return found[0] if single else found
 
     def predict_file(self, path: str, k: int = 1, threshold: float = 0.0) -> Iterator[tuple[tuple, np.ndarray]]:
         """(labels, probs) for every line of ``path`` ('-' = stdin), blank lines included."""
+        path = check_path(path)
+        _check_k_threshold(k, threshold)
+        return self._predict_lines(path, k, threshold)
+
+    def _predict_lines(self, path: str, k: int, threshold: float) -> Iterator[tuple[tuple, np.ndarray]]:
         for batch in read_line_batches(path):
             table = _TokenTable()
             table.add_bytes(b"".join(batch))
@@ -138,6 +146,8 @@ class SupervisedModel:
 
     def evaluate(self, path: str, k: int = 1, threshold: float = 0.0) -> TestResult:
         """fastText's ``test``: lines with a known label and an input row (a known word or </s>) are scored."""
+        path = check_path(path)
+        _check_k_threshold(k, threshold)
         result = score_predictions([], [], self.labels, k)
         for batch in read_line_batches(path):
             table = _TokenTable()
@@ -207,6 +217,7 @@ class SupervisedModel:
         thousand rows). A few untouched rows are stored too, so that loading can check
         the regenerated values bit for bit.
         """
+        path = check_path(path)
         started = time.perf_counter()
         n_words = len(self.words)
         stored = self.stored_bucket_ids()
@@ -248,6 +259,11 @@ class SupervisedModel:
                                    != initial[start:start + 65536].view(np.uint32)).any(axis=1)) + start - n_words
                    for start in range(n_words, len(rows), 65536)]
         return np.concatenate(changed).astype(np.int64)
+
+
+def _check_k_threshold(k, threshold) -> None:
+    check_type(k, "int", "k")
+    check_type(threshold, "float", "threshold")
 
 
 def _untouched_sample(stored: np.ndarray, n_buckets: int, size: int = 16) -> np.ndarray:

@@ -6,6 +6,8 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from ..base.checks import check_text, check_texts, check_type, shown
+from ..base.errors import FastembError
 from ..formats.word2vec import read_vectors, save_vectors
 
 _SEARCH_BLOCK_ROWS = 8192
@@ -15,14 +17,14 @@ class Vectors:
     """Words and their vectors, in file order (most frequent first)."""
 
     def __init__(self, words: Sequence[str], matrix: np.ndarray):
-        self.words = list(words)
+        self.words = check_texts(words, "words")
         self.matrix = np.ascontiguousarray(matrix, dtype=np.float32)
         if self.matrix.ndim != 2 or self.matrix.shape[0] != len(self.words):
-            raise ValueError(f"matrix of shape {self.matrix.shape} does not hold one row per word "
+            raise FastembError(f"matrix of shape {self.matrix.shape} does not hold one row per word "
                              f"for {len(self.words)} words")
         self.index = {word: row for row, word in enumerate(self.words)}
         if len(self.index) != len(self.words):
-            raise ValueError("words must be unique")
+            raise FastembError("words must be unique")
         self._unit = None
 
     @classmethod
@@ -50,6 +52,7 @@ class Vectors:
         save_vectors(path, self.words, self.matrix, binary=binary)
 
     def _row(self, word: str) -> int:
+        check_text(word, "word")
         try:
             return self.index[word]
         except KeyError:
@@ -75,12 +78,12 @@ class Vectors:
         may also be a vector (as gensim's), then the words closest to it (itself included if it is a word's)."""
         if isinstance(positive, np.ndarray):
             if len(negative):
-                raise ValueError("most_similar takes negative words with positive words, not with a vector")
+                raise FastembError("most_similar takes negative words with positive words, not with a vector")
             return self.nearest(positive, topn, restrict=restrict)
-        positive = [positive] if isinstance(positive, str) else list(positive)
-        negative = [negative] if isinstance(negative, str) else list(negative)
+        positive = [positive] if isinstance(positive, str) else check_texts(positive, "positive")
+        negative = [negative] if isinstance(negative, str) else check_texts(negative, "negative")
         if not positive and not negative:
-            raise ValueError("most_similar needs at least one positive or negative word")
+            raise FastembError("most_similar needs at least one positive or negative word")
         rows = [self._row(word) for word in positive + negative]
         signs = np.array([1.0] * len(positive) + [-1.0] * len(negative), dtype=np.float32)
         query = (self.unit_matrix[rows] * signs[:, None]).mean(axis=0)
@@ -93,13 +96,19 @@ class Vectors:
     def nearest(self, vector: np.ndarray, topn: int = 10, exclude: Iterable[str] = (),
                 restrict: int | None = None) -> list[tuple[str, float]]:
         """Words closest (cosine) to an arbitrary ``vector``; words in ``exclude`` are skipped."""
-        vector = np.asarray(vector, dtype=np.float32)
+        try:
+            vector = np.asarray(vector, dtype=np.float32)
+        except (TypeError, ValueError):
+            raise FastembError(f"vector is {shown(vector)}, expected {self.dim} numbers") from None
         if vector.shape != (self.dim,):
-            raise ValueError(f"vector has shape {vector.shape}, expected ({self.dim},)")
+            raise FastembError(f"vector has shape {vector.shape}, expected ({self.dim},)")
+        exclude = check_texts(exclude, "exclude")
         return self._search(vector, topn, {self.index[w] for w in exclude if w in self.index}, restrict)
 
     def _search(self, query: np.ndarray, topn: int, excluded_rows: set[int],
                 restrict: int | None) -> list[tuple[str, float]]:
+        check_type(topn, "int", "topn")
+        check_type(restrict, "int | None", "restrict")
         if topn <= 0:
             return []
         norm = np.linalg.norm(query)

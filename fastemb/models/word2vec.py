@@ -7,6 +7,7 @@ from dataclasses import asdict
 import numpy as np
 
 from .. import __version__
+from ..base.checks import check_path, check_text
 from ..base.config import Word2VecConfig
 from ..base.errors import FastembError
 from ..text.vocab import Vocab
@@ -53,6 +54,7 @@ class Word2VecModel:
     def get_word_vector(self, word: str) -> np.ndarray:
         """The vector of any word with subwords (an unseen word: the mean of its n-gram rows, zeros if it has
         none, as fastText); without, of a vocabulary word (KeyError for any other)."""
+        check_text(word, "word")
         if self._index is None:
             self._index = {w: i for i, w in enumerate(self.vocab.words)}
         known = self._index.get(word, -1)
@@ -76,6 +78,7 @@ class Word2VecModel:
         """Write the whole model (both tables, the vocabulary with its counts, the settings) to exactly
         ``path``, an .npz archive of arrays only, atomically: ``fastemb.load_model`` reads it back."""
         import json
+        path = check_path(path)
 
         from ..base.fileio import atomic_output
         arrays = {"magic": np.array(WORD2VEC_MAGIC), "format_version": np.array(WORD2VEC_FORMAT_VERSION),

@@ -442,6 +442,8 @@ def scan(inputs: Inputs, memory_budget: float = float("inf"), spill_dir: str | N
                 with (open_input(path) if opener is None else opener(path)) as handle:
                     for block in _blocks(handle):
                         add(block)
+            except FastembError:  # already says which file and why (a FastembError is a ValueError too)
+                raise
             except (OSError, EOFError, ValueError) as exc:  # corrupt archives raise these mid-read
                 raise FastembError(f"{input_name(path) if opener is None else path}: cannot read ({exc})") from None
             add(b"\n")  # closes the file's last line if it had no newline (a blank line is no sentence)
