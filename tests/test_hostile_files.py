@@ -241,6 +241,11 @@ CHECKPOINT_CASES = {
     "word with a space": (_words(b"w0\nw 1"), "field words: entry 2 ('w 1') is empty or contains whitespace"),
     "word too long": (_words(b"w0\n" + b"x" * 1001), "field words: entry 2 is 1,001 characters long"),
     "empty vocabulary": (_words(b""), "field words: no words"),
+    "hs with one word": (lambda arrays, meta: {**_meta(lambda m: m["config"].update(loss="hs"))(arrays, meta),
+                                               "words": _blob(b"w0"), "counts": arrays["counts"][:1],
+                                               "input_rows": arrays["input_rows"][:1],
+                                               "output_rows": arrays["output_rows"][:0]},
+                         "field words: loss hs needs at least 2 words, the file has 1"),
     "counts one short": (_set("counts", lambda a: a[:-1]), "field counts: has shape"),
     "counts float": (_set("counts", lambda a: a.astype(np.float64)), "field counts: holds float64"),
     "counts negative": (_set("counts", lambda a: _first(a, -4)), "field counts: entry 1 is negative"),
@@ -394,6 +399,11 @@ MODEL_CASES = {
     "loss unknown": (_config_edit(lambda c: c.update(loss="hinge")), "--loss must be one of"),
     "seed 2^70": (_config_edit(lambda c: c.update(seed=2**70)), "seed is 1180591620717411303424, out of range"),
     "empty labels": (_model_set("labels", lambda a: np.array("")), "field labels: no labels"),
+    "hs with one label": (lambda arrays: {**_config_edit(lambda c: c.update(loss="hs"))(arrays),
+                                          "labels": np.array(str(arrays["labels"]).split("\n")[0]),
+                                          "label_counts": arrays["label_counts"][:1],
+                                          "output_rows": arrays["output_rows"][:0]},
+                          "field labels: loss hs needs at least 2 labels, the file has 1"),
     "a label without the prefix": (_model_set("labels", lambda a: np.array(str(a) + "\nother")),
                                    "field labels: a label does not start with"),
     "words invalid text": (_model_set("words", lambda a: np.frombuffer(b"\x00\xd8\x00\x00", "<U1").reshape(())),
@@ -441,6 +451,38 @@ def test_a_zip_bomb_model_is_refused_in_bounded_memory(model_file):
     done, peak_mb = run_measured("predict", path, directory / "lines.txt")
     assert_one_error_line(done, path, "member input_rows.npy", "zip bomb")
     assert peak_mb < 200, peak_mb
+
+
+# ---------------------------------------------------------------------------------------------
+# Settings a trainer refuses are refused by every reader of a model file
+
+
+def test_a_fasttext_classifier_that_fastemb_would_not_train_is_one_error_line(tmp_path):
+    """Hierarchical softmax over one label has no tree: fastText's file holds one output row, and scoring
+    would read past it."""
+    from fastemb.formats.fasttext import FastTextModelFile
+    rows = np.random.default_rng(0).normal(size=(3, 4)).astype(np.float32)
+    args = {"model": "sup", "loss": "hs", "dim": 4, "bucket": 0, "minn": 0, "maxn": 0, "wordNgrams": 1, "minCount": 1}
+    path = tmp_path / "model.bin"
+    FastTextModelFile.from_arrays(args, ["a", "b", "</s>"], [3, 2, 5], ["__label__x"], [5], rows, rows[:1]).save(
+        str(path))
+    (tmp_path / "lines.txt").write_text("a b\n")
+    assert_one_error_line(run_cli("predict", path, tmp_path / "lines.txt", "--probabilities"), path,
+                          "loss hs needs at least 2 labels, the file has 1")
+    assert_one_error_line(run_cli("vectors", path, "a"), path, "loss hs needs at least 2 labels")
+    args.update(model="sg", loss="softmax", minCount=1)  # a word model's loss fastemb does not train
+    FastTextModelFile.from_arrays(args, ["a", "b", "</s>"], [3, 2, 5], [], [], rows, rows).save(str(path))
+    assert_one_error_line(run_cli("vectors", path, "a"), path, "--loss must be one of ns, hs, got 'softmax'")
+
+
+def test_a_word2vec_model_with_hs_over_one_word_is_one_error_line(tmp_path):
+    from fastemb.base.config import Word2VecConfig
+    from fastemb.models.word2vec import Word2VecModel
+    from fastemb.text.vocab import Vocab
+    path = tmp_path / "model.npz"
+    Word2VecModel(Vocab(["a"], np.array([3])), np.ones((1, 4), np.float32), np.zeros((0, 4), np.float32),
+                  Word2VecConfig(loss="hs", dim=4, threads=1, min_count=1), {}).save(str(path))
+    assert_one_error_line(run_cli("neighbors", path, "a"), path, "field words: loss hs needs at least 2 words")
 
 
 # ---------------------------------------------------------------------------------------------

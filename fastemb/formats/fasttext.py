@@ -38,7 +38,7 @@ import numpy as np
 from ..text.corpus import WordTable
 from ..base.errors import FastembError
 from ..base.fileio import atomic_output, check_readable
-from ..base.config import SubwordSettings
+from ..base.config import SubwordSettings, SupervisedConfig, Word2VecConfig, check_targets
 from ..kernels.fasttext_dictionary import build_index, find_word, pack_entries, parse_entries
 from ..kernels.subwords import mean_rows
 from ..text.subwords import encode_words, vocabulary_subword_rows, word_subword_rows
@@ -125,6 +125,28 @@ class FastTextModelFile:
             raise FastembError(f"{where}: corrupt fastText model (character n-grams with bucket {bucket})")
         if self.supervised and int(self.args["wordNgrams"]) > 1 and bucket <= 0:
             raise FastembError(f"{where}: corrupt fastText model (word n-grams with bucket {bucket})")
+
+    def config(self) -> SupervisedConfig | Word2VecConfig:
+        """fastemb's settings for what the args describe, checked as the trainer checks its own: a file holding
+        a model fastemb would refuse to train is refused too, with the field and the file named."""
+        a, where = self.args, self.path or "fastText model"
+        try:
+            if self.supervised:
+                self.subword_settings.validate()  # its character n-grams still give word vectors
+                bucket = int(a["bucket"])
+                config = SupervisedConfig(dim=self.dim, epochs=int(a["epoch"]), loss=a["loss"], neg=int(a["neg"]),
+                                          min_count=int(a["minCount"]), word_ngrams=int(a["wordNgrams"]),
+                                          buckets=bucket if bucket > 0 else SupervisedConfig.buckets,
+                                          label_prefix=label_prefix(self.labels), eos=True, threads=1)
+            else:
+                config = Word2VecConfig(model=model_word(a["model"]), loss=a["loss"], dim=self.dim,
+                                        epochs=int(a["epoch"]), window=int(a["ws"]), negative=int(a["neg"]),
+                                        min_count=int(a["minCount"]), sample=float(a["t"]), minn=int(a["minn"]),
+                                        maxn=int(a["maxn"]), buckets=int(a["bucket"]), threads=1)
+        except FastembError as exc:
+            raise FastembError(f"{where}: {exc}") from None
+        check_targets(config, len(self.labels) if self.supervised else self.n_words, where)
+        return config
 
     # -- word vectors (fastText's getWordVector) ----------------------------------------------
 
@@ -308,6 +330,7 @@ def read_fasttext(path: str) -> FastTextModelFile:
     model = FastTextModelFile(args, words, counts[:nwords].copy(), labels, counts[nwords:].copy(), input_rows,
                               output_rows, int(header["ntokens"]), path, version)
     model.check_shapes()
+    model.config()
     return model
 
 
