@@ -486,6 +486,37 @@ def test_a_word2vec_model_with_hs_over_one_word_is_one_error_line(tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------
+# A memory-mapped file that changes while it is read
+
+
+TRUNCATE_AFTER_READING = """
+import os, sys
+from fastemb.formats import fasttext
+read = fasttext.read_fasttext
+
+def read_then_truncate(path):
+    model = read(path)  # checked and mapped: now another program cuts the file
+    os.truncate(path, 0)
+    return model
+
+fasttext.read_fasttext = read_then_truncate
+from fastemb.cli import main
+main(sys.argv[1:], prog_name="fastemb")
+"""
+
+
+def test_a_fasttext_model_truncated_while_mapped_is_one_error_line_not_a_bus_error(tmp_path):
+    from fastemb.formats.fasttext import FastTextModelFile
+    rows = np.random.default_rng(0).normal(size=(2, 4)).astype(np.float32)
+    path = tmp_path / "model.bin"
+    FastTextModelFile.from_arrays({"dim": 4, "bucket": 0, "minn": 0, "maxn": 0, "minCount": 1}, ["a", "b"], [2, 1],
+                                  [], [], rows, rows).save(str(path))
+    done = subprocess.run([sys.executable, "-c", TRUNCATE_AFTER_READING, "vectors", str(path), "a"],
+                          capture_output=True, text=True)
+    assert_one_error_line(done, path, "the file changed")
+
+
+# ---------------------------------------------------------------------------------------------
 # Compact classifier models
 
 

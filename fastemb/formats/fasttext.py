@@ -15,7 +15,9 @@ methods of Args, Dictionary and DenseMatrix):
 
 Reading memory-maps both matrices (numpy.memmap at their offsets), after checking
 every declared size against the file's length: a 7 GB model costs its pages as
-they are touched, not 7 GB of RAM. Quantized models (``.ftz``) are refused.
+they are touched, not 7 GB of RAM. A file that shrinks while mapped ends the command
+with one error line, not a bus error (signals.guard_mapped_file). Quantized models
+(``.ftz``) are refused.
 
 A word's vector is fastText's ``getWordVector``: the mean of the rows of its
 subwords (subwords.py): its own row if it is in the vocabulary, then its
@@ -38,6 +40,7 @@ import numpy as np
 from ..text.corpus import WordTable
 from ..base.errors import FastembError
 from ..base.fileio import atomic_output, check_readable
+from ..base.signals import guard_mapped_file
 from ..base.config import SubwordSettings, SupervisedConfig, Word2VecConfig, check_targets
 from ..kernels.fasttext_dictionary import build_index, find_word, pack_entries, parse_entries
 from ..kernels.subwords import mean_rows
@@ -266,9 +269,18 @@ class _Cursor:
         if rows < 0 or dim < 0:
             raise FastembError(f"{self.path}: corrupt fastText model ({what} matrix of {rows} x {dim})")
         self.need(rows * dim * 4, f"{what} matrix ({rows:,} x {dim})")
-        matrix = np.memmap(self.path, dtype="<f4", mode="r", offset=self.pos, shape=(rows, dim))
+        matrix = _map(self.path, "<f4", self.pos, (rows, dim))
         self.pos += rows * dim * 4
         return matrix
+
+
+def _map(path: str, dtype, offset: int, shape: tuple) -> np.memmap:
+    """``shape`` values of ``dtype`` at ``offset`` of ``path``, mapped read-only; the file having shrunk since
+    its length was taken is one error line."""
+    try:
+        return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape)
+    except (OSError, ValueError) as exc:
+        raise FastembError(f"{path}: cannot map the file; did it change while being read? ({exc})") from None
 
 
 def read_fasttext(path: str) -> FastTextModelFile:
@@ -277,7 +289,8 @@ def read_fasttext(path: str) -> FastTextModelFile:
     length = os.path.getsize(path)
     if length < 8:
         raise FastembError(f"{path}: not a fastText model (only {length} bytes)")
-    buf = np.memmap(path, dtype=np.uint8, mode="r")
+    guard_mapped_file(path, length)
+    buf = _map(path, np.uint8, 0, (length,))
     cursor = _Cursor(path, buf)
     magic, version = (int(v) for v in buf[:8].view("<i4"))
     if magic != MAGIC:
