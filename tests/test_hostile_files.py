@@ -290,6 +290,27 @@ def test_a_lying_checkpoint_is_one_error_line(checkpoint_run, case):
     assert_one_error_line(run_cli("resume", path, "-q"), path, message)
 
 
+def test_resume_connects_to_no_cluster_the_checkpoint_records(checkpoint_run):
+    """A recorded scheduler address is refused before any connection: the command line says where to go."""
+    import socket
+    directory, arrays, meta = checkpoint_run
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        listener.settimeout(0)
+        address = f"tcp://127.0.0.1:{listener.getsockname()[1]}"
+        record = {"round": 1, "rounds": 4, "words_done": 0.0, "round_words": 20_000, "combiner": "average",
+                  "cluster": address, "shards": [[{"path": meta["run"]["input"], "start": 0, "end": None}]]}
+        path = directory / "remote.ckpt"
+        write_arrays(path, {**arrays, "meta": _blob({**meta, "distributed": record})})
+        # a client that did connect would wait for the scheduler's greeting: the timeout ends that wait
+        done = subprocess.run([sys.executable, "-m", "fastemb.cli", "resume", str(path), "-q"], capture_output=True,
+                              text=True, timeout=60)
+        assert_one_error_line(done, path, address, "pass --cluster ADDRESS")
+        with pytest.raises(BlockingIOError):
+            listener.accept()
+
+
 def _zip_of(arrays, meta, replace: dict):
     """The checkpoint's members, stored, with some replaced by raw (name, data, method, size, crc) tuples."""
     members = [stored(f"{name}.npy", npy_bytes(value)) for name, value in {**arrays, "meta": _blob(meta)}.items()]

@@ -81,7 +81,7 @@ def resume(checkpoint: str, progress: Progress | None = None, output: str | None
     A recorded output or report outside the checkpoint's directory is refused unless given
     here (see fileio.resume_paths); ``announce(output, report)`` is called with the paths
     before training. A distributed run goes on on ``cluster`` (an address, ``local:N`` or a Dask
-    Client), by default the one it recorded, through ``distributed(record, cluster)``, the cluster
+    Client), by default the local workers it recorded, through ``distributed(record, cluster, checkpoint)``, the cluster
     engine's prepare for the checkpoint's record (cluster.driver.resume_prepare; the layers above this one
     hand it in). Returns the model and the run description (output, report, ...).
     """
@@ -94,16 +94,7 @@ def resume(checkpoint: str, progress: Progress | None = None, output: str | None
     if STDIN in input_paths(meta["run"]["input"]):
         raise FastembError(f"{checkpoint}: the run read its input from standard input, which cannot be read "
                            f"again; to go on, train on the data as a file with --init {checkpoint}")
-    run_info = {**meta["run"], **resume_paths(checkpoint, meta["run"], output, report_path, vectors, model)}
-    if announce is not None:
-        announce(outputs_of(run_info), run_info.get("report"))
     family = family_of(meta["objective"])
-    config = family.config_from(meta["config"])
-    # read the data with the layout it had: in memory or on disk
-    config = dataclasses.replace(config, on_disk=True) if run_info.get("corpus_on_disk") else \
-        dataclasses.replace(config, on_disk=False, max_memory=float("inf"))
-    vocab = Vocab(saved["words"], saved["counts"])
-    labels = Vocab(saved["labels"], saved["label_counts"]) if "labels" in saved else None
     prepare = family.prepare
     if cluster is not None and "distributed" not in meta:
         raise FastembError(f"{checkpoint}: --cluster continues a distributed run; this checkpoint is of a run on "
@@ -112,7 +103,16 @@ def resume(checkpoint: str, progress: Progress | None = None, output: str | None
         if distributed is None:
             raise FastembError(f"{checkpoint}: a distributed run's checkpoint; it goes on on a cluster "
                                "(fastemb resume)")
-        prepare = distributed(meta["distributed"], cluster)
+        prepare = distributed(meta["distributed"], cluster, checkpoint)
+    run_info = {**meta["run"], **resume_paths(checkpoint, meta["run"], output, report_path, vectors, model)}
+    if announce is not None:
+        announce(outputs_of(run_info), run_info.get("report"))
+    config = family.config_from(meta["config"])
+    # read the data with the layout it had: in memory or on disk
+    config = dataclasses.replace(config, on_disk=True) if run_info.get("corpus_on_disk") else \
+        dataclasses.replace(config, on_disk=False, max_memory=float("inf"))
+    vocab = Vocab(saved["words"], saved["counts"])
+    labels = Vocab(saved["labels"], saved["label_counts"]) if "labels" in saved else None
     trainer, report = prepare(run_info["input"], config, progress, vocab=vocab, labels=labels,
                               frozen=saved.get("frozen"), workdir=os.path.dirname(run_info["output"]),
                               segment_tokens=run_info.get("segment_tokens"))
