@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import stat
 
 from ..text.corpus import DiskCorpus
 from ..base.errors import FastembError
@@ -94,6 +95,7 @@ def resume(checkpoint: str, progress: Progress | None = None, output: str | None
     if STDIN in input_paths(meta["run"]["input"]):
         raise FastembError(f"{checkpoint}: the run read its input from standard input, which cannot be read "
                            f"again; to go on, train on the data as a file with --init {checkpoint}")
+    _check_recorded_inputs(checkpoint, meta)
     family = family_of(meta["objective"])
     prepare = family.prepare
     if cluster is not None and "distributed" not in meta:
@@ -127,3 +129,24 @@ def resume(checkpoint: str, progress: Progress | None = None, output: str | None
                         checkpoint_every=run_info.get("checkpoint_every", 600.0),
                         save_on_interrupt=run_info.get("save_on_interrupt", False), progress=progress)
     return model, run_info
+
+
+def _check_recorded_inputs(checkpoint: str, meta: dict) -> None:
+    """The inputs a checkpoint records are read again: regular files only (a device such as /dev/zero never
+    ends, a FIFO or a URL is the file's maker's choice), and a distributed run's shards pieces of them only."""
+    paths = input_paths(meta["run"]["input"])
+    for path in paths:
+        try:
+            regular = stat.S_ISREG(os.stat(path).st_mode)
+        except OSError as exc:
+            raise FastembError(f"{checkpoint}: the checkpoint records the input {path}, which cannot be read "
+                               f"({exc.strerror or exc})") from None
+        if not regular:
+            raise FastembError(f"{checkpoint}: the checkpoint records the input {path}, which is not a regular file; "
+                               "resume reads regular files only")
+    inputs = {os.path.abspath(path) for path in paths}
+    for k, shard in enumerate(meta.get("distributed", {}).get("shards", [])):
+        for piece in shard:
+            if os.path.abspath(piece["path"]) not in inputs:
+                raise FastembError(f"{checkpoint}: field meta: distributed: shard {k} reads {piece['path'][:200]}, "
+                                   "which is not one of the run's inputs")
