@@ -218,6 +218,15 @@ CHECKPOINT_CASES = {
     "epoch a string": (_meta(lambda m: m.update(epoch="x")), "field meta: epoch is 'x', expected int"),
     "epoch missing": (_meta(lambda m: m.pop("epoch")), "field meta: epoch is missing"),
     "epoch past the run": (_meta(lambda m: m.update(epoch=99)), "epoch is 99, outside 0..2"),
+    "epochs without end": (_meta(lambda m: m["config"].update(epochs=2**62)),
+                           "config: --epochs must be at most 10,000, got 4,611,686,018,427,387,904"),
+    "input an endless device": (_meta(lambda m: m["run"].update(input="/dev/zero")),
+                                "the checkpoint records the input /dev/zero, which is not a regular file"),
+    "input a directory": (_meta(lambda m: m["run"].update(input=[m["run"]["input"], "/"])),
+                          "the checkpoint records the input /, which is not a regular file"),
+    "a shard outside the inputs": (_meta(lambda m: m.update(distributed={
+        "round": 1, "rounds": 4, "words_done": 0.0, "round_words": 20_000, "combiner": "average", "cluster": "local:1",
+        "shards": [[{"path": "/dev/zero", "start": 0, "end": None}]]})), "shard 0 reads /dev/zero"),
     "segment negative": (_meta(lambda m: m.update(segment=-3)), "segment is -3"),
     "loss_sum negative": (_meta(lambda m: m.update(loss_sum=-1.0)), "loss_sum is -1.0"),
     "run a list": (_meta(lambda m: m.update(run=[])), "field meta: run is a JSON list"),
@@ -230,6 +239,11 @@ CHECKPOINT_CASES = {
     "word with a space": (_words(b"w0\nw 1"), "field words: entry 2 ('w 1') is empty or contains whitespace"),
     "word too long": (_words(b"w0\n" + b"x" * 1001), "field words: entry 2 is 1,001 characters long"),
     "empty vocabulary": (_words(b""), "field words: no words"),
+    "hs with one word": (lambda arrays, meta: {**_meta(lambda m: m["config"].update(loss="hs"))(arrays, meta),
+                                               "words": _blob(b"w0"), "counts": arrays["counts"][:1],
+                                               "input_rows": arrays["input_rows"][:1],
+                                               "output_rows": arrays["output_rows"][:0]},
+                         "field words: loss hs needs at least 2 words, the file has 1"),
     "counts one short": (_set("counts", lambda a: a[:-1]), "field counts: has shape"),
     "counts float": (_set("counts", lambda a: a.astype(np.float64)), "field counts: holds float64"),
     "counts negative": (_set("counts", lambda a: _first(a, -4)), "field counts: entry 1 is negative"),
@@ -257,6 +271,13 @@ CHECKPOINT_CASES = {
 }
 
 
+def resume_guarded(path):
+    """``fastemb resume -q path`` in a subprocess; a lie that makes it train forever (or wait for an answer
+    that never comes) ends in TimeoutExpired instead of a hung test."""
+    return subprocess.run([sys.executable, "-m", "fastemb.cli", "resume", str(path), "-q"], capture_output=True,
+                          text=True, timeout=120)
+
+
 def test_the_untouched_mid_run_checkpoint_resumes(checkpoint_run, tmp_path):
     directory, arrays, meta = checkpoint_run
     path = directory / "good.ckpt"
@@ -271,7 +292,25 @@ def test_a_lying_checkpoint_is_one_error_line(checkpoint_run, case):
     edit, message = CHECKPOINT_CASES[case]
     path = directory / (case.replace(" ", "-") + ".ckpt")
     write_arrays(path, edit(arrays, meta))
-    assert_one_error_line(run_cli("resume", path, "-q"), path, message)
+    assert_one_error_line(resume_guarded(path), path, message)
+
+
+def test_resume_connects_to_no_cluster_the_checkpoint_records(checkpoint_run):
+    """A recorded scheduler address is refused before any connection: the command line says where to go."""
+    import socket
+    directory, arrays, meta = checkpoint_run
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        listener.settimeout(0)
+        address = f"tcp://127.0.0.1:{listener.getsockname()[1]}"
+        record = {"round": 1, "rounds": 4, "words_done": 0.0, "round_words": 20_000, "combiner": "average",
+                  "cluster": address, "shards": [[{"path": meta["run"]["input"], "start": 0, "end": None}]]}
+        path = directory / "remote.ckpt"
+        write_arrays(path, {**arrays, "meta": _blob({**meta, "distributed": record})})
+        assert_one_error_line(resume_guarded(path), path, address, "pass --cluster ADDRESS")
+        with pytest.raises(BlockingIOError):
+            listener.accept()
 
 
 def _zip_of(arrays, meta, replace: dict):
@@ -369,6 +408,11 @@ MODEL_CASES = {
     "loss unknown": (_config_edit(lambda c: c.update(loss="hinge")), "--loss must be one of"),
     "seed 2^70": (_config_edit(lambda c: c.update(seed=2**70)), "seed is 1180591620717411303424, out of range"),
     "empty labels": (_model_set("labels", lambda a: np.array("")), "field labels: no labels"),
+    "hs with one label": (lambda arrays: {**_config_edit(lambda c: c.update(loss="hs"))(arrays),
+                                          "labels": np.array(str(arrays["labels"]).split("\n")[0]),
+                                          "label_counts": arrays["label_counts"][:1],
+                                          "output_rows": arrays["output_rows"][:0]},
+                          "field labels: loss hs needs at least 2 labels, the file has 1"),
     "a label without the prefix": (_model_set("labels", lambda a: np.array(str(a) + "\nother")),
                                    "field labels: a label does not start with"),
     "words invalid text": (_model_set("words", lambda a: np.frombuffer(b"\x00\xd8\x00\x00", "<U1").reshape(())),
@@ -416,6 +460,70 @@ def test_a_zip_bomb_model_is_refused_in_bounded_memory(model_file):
     done, peak_mb = run_measured("predict", path, directory / "lines.txt")
     assert_one_error_line(done, path, "member input_rows.npy", "zip bomb")
     assert peak_mb < 200, peak_mb
+
+
+# ---------------------------------------------------------------------------------------------
+# Settings a trainer refuses are refused by every reader of a model file
+
+
+def test_a_fasttext_classifier_that_fastemb_would_not_train_is_one_error_line(tmp_path):
+    """Hierarchical softmax over one label has no tree: fastText's file holds one output row, and scoring
+    would read past it."""
+    from fastemb.formats.fasttext import FastTextModelFile
+    rows = np.random.default_rng(0).normal(size=(3, 4)).astype(np.float32)
+    args = {"model": "sup", "loss": "hs", "dim": 4, "bucket": 0, "minn": 0, "maxn": 0, "wordNgrams": 1, "minCount": 1}
+    path = tmp_path / "model.bin"
+    FastTextModelFile.from_arrays(args, ["a", "b", "</s>"], [3, 2, 5], ["__label__x"], [5], rows, rows[:1]).save(
+        str(path))
+    (tmp_path / "lines.txt").write_text("a b\n")
+    assert_one_error_line(run_cli("predict", path, tmp_path / "lines.txt", "--probabilities"), path,
+                          "loss hs needs at least 2 labels, the file has 1")
+    assert_one_error_line(run_cli("vectors", path, "a"), path, "loss hs needs at least 2 labels")
+    args.update(model="sg", loss="softmax", minCount=1)  # fastText trains word models with softmax too:
+    FastTextModelFile.from_arrays(args, ["a", "b", "</s>"], [3, 2, 5], [], [], rows, rows).save(str(path))
+    shown = run_cli("vectors", path, "a")  # their input rows are word vectors as any other's
+    assert shown.returncode == 0 and shown.stdout.split()[0] == "a", shown.stderr
+
+
+def test_a_word2vec_model_with_hs_over_one_word_is_one_error_line(tmp_path):
+    from fastemb.base.config import Word2VecConfig
+    from fastemb.models.word2vec import Word2VecModel
+    from fastemb.text.vocab import Vocab
+    path = tmp_path / "model.npz"
+    Word2VecModel(Vocab(["a"], np.array([3])), np.ones((1, 4), np.float32), np.zeros((0, 4), np.float32),
+                  Word2VecConfig(loss="hs", dim=4, threads=1, min_count=1), {}).save(str(path))
+    assert_one_error_line(run_cli("neighbors", path, "a"), path, "field words: loss hs needs at least 2 words")
+
+
+# ---------------------------------------------------------------------------------------------
+# A memory-mapped file that changes while it is read
+
+
+TRUNCATE_AFTER_READING = """
+import os, sys
+from fastemb.formats import fasttext
+read = fasttext.read_fasttext
+
+def read_then_truncate(path):
+    model = read(path)  # checked and mapped: now another program cuts the file
+    os.truncate(path, 0)
+    return model
+
+fasttext.read_fasttext = read_then_truncate
+from fastemb.cli import main
+main(sys.argv[1:], prog_name="fastemb")
+"""
+
+
+def test_a_fasttext_model_truncated_while_mapped_is_one_error_line_not_a_bus_error(tmp_path):
+    from fastemb.formats.fasttext import FastTextModelFile
+    rows = np.random.default_rng(0).normal(size=(2, 4)).astype(np.float32)
+    path = tmp_path / "model.bin"
+    FastTextModelFile.from_arrays({"dim": 4, "bucket": 0, "minn": 0, "maxn": 0, "minCount": 1}, ["a", "b"], [2, 1],
+                                  [], [], rows, rows).save(str(path))
+    done = subprocess.run([sys.executable, "-c", TRUNCATE_AFTER_READING, "vectors", str(path), "a"],
+                          capture_output=True, text=True)
+    assert_one_error_line(done, path, "the file changed")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -307,6 +307,25 @@ def test_resume_paths_accepts_the_checkpoint_directory_only(tmp_path):
             resume_paths(checkpoint, {**run, "output": hostile})
 
 
+def test_resume_refuses_a_recorded_output_that_links_outside_the_checkpoint_directory(foreign_checkpoint):
+    """The recorded name is in the checkpoint's directory, but a link there points at a file elsewhere:
+    resuming would overwrite that file."""
+    a, b = foreign_checkpoint.parent, foreign_checkpoint.parent.parent / "B"
+    arrays = dict(np.load(foreign_checkpoint))
+    meta = json.loads(arrays["meta"].tobytes())
+    meta["run"].update(output=str(a / "v.txt"), report=None)
+    arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    with open(foreign_checkpoint, "wb") as handle:
+        np.savez(handle, **arrays)
+    (a / "v.txt").symlink_to(b / "v.txt")
+    done = invoke("resume", foreign_checkpoint, "--quiet")
+    one_error_line(done, f"a link to {b / 'v.txt'}")
+    assert "pass -o FILE" in done.stderr and (b / "v.txt").read_text() == "precious\n"
+    (a / "v.txt").unlink()
+    (a / "v.txt").symlink_to(a / "inside.txt")  # a link that stays in the directory is the directory's file
+    assert resume_paths(str(foreign_checkpoint), meta["run"])["output"] == str(a / "v.txt")
+
+
 # --- signals leave no scratch file -------------------------------------------------------------
 
 # Runs the CLI with one phase slowed down, so that a signal can be sent while it is going on.

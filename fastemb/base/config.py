@@ -197,3 +197,16 @@ class SupervisedConfig(TrainConfig):
 
 # Each objective's settings: what a checkpoint's or a job's objective name stands for.
 OBJECTIVES = {"skipgram": Word2VecConfig, "cbow": Word2VecConfig, "supervised": SupervisedConfig}
+TARGETS = {"skipgram": "words", "cbow": "words", "supervised": "labels"}  # what each objective's output rows score
+
+
+def check_targets(config, n_targets: int, where: str | None = None) -> None:
+    """Hierarchical softmax scores a target along its path in a tree over the targets: with fewer than 2 there
+    is no inner node, no output row, and the kernels would read rows that do not exist. The trainer asks
+    about the data it read (``where`` None), every model reader about its file (``where``: the file)."""
+    if config.loss != "hs" or n_targets >= 2:
+        return
+    kind = TARGETS[config.objective]
+    if where is None:
+        raise FastembError(f"--loss hs needs at least 2 {kind}, got {n_targets}")
+    raise FastembError(f"{where}: loss hs needs at least 2 {kind}, the file has {n_targets}")

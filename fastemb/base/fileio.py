@@ -179,7 +179,8 @@ def resume_paths(checkpoint: str, run: dict, output: str | None = None, report: 
     """Where ``fastemb resume`` may write: {"output", "report", "vectors", "model": path}, absolute paths.
 
     A checkpoint is a file that may come from someone else: the outputs it records are
-    used only inside the checkpoint's own directory. Elsewhere the user must name them
+    used only inside the checkpoint's own directory, with every link followed (a link kept
+    there may point anywhere, and writing follows it). Elsewhere the user must name them
     (``output``, ``report``, ``vectors``, ``model``); the paths given win anyway. Outputs are then
     checked against the inputs, the checkpoint and each other (check_paths).
     """
@@ -196,9 +197,12 @@ def resume_paths(checkpoint: str, run: dict, output: str | None = None, report: 
             chosen[key] = None
         elif not isinstance(recorded, str) or not recorded:
             raise FastembError(f"{checkpoint}: the checkpoint records no valid {key} file; pass {option} FILE")
-        elif os.path.realpath(os.path.dirname(os.path.abspath(recorded))) != home:
-            raise FastembError(f"{checkpoint}: the checkpoint records the {key} {recorded}, outside the checkpoint's "
-                               f"directory {home}; resume writes there only if you say so: pass {option} FILE")
+        elif os.path.dirname(os.path.realpath(recorded)) != home:
+            where = os.path.realpath(recorded)
+            raise FastembError(f"{checkpoint}: the checkpoint records the {key} {recorded}"
+                               + (f" (a link to {where})" if where != os.path.abspath(recorded) else "")
+                               + f", outside the checkpoint's directory {home}; resume writes there only if you "
+                               f"say so: pass {option} FILE")
         else:
             chosen[key] = recorded
     corpus = run.get("input")

@@ -26,6 +26,7 @@ MAX_WORD_NGRAMS = 32   # --word-ngrams: a line's n-gram rows are up to word_ngra
 MAX_LR = 10.0  # an SGD step above this diverges at once (fastText and word2vec use 0.025 to 1)
 CAPS = {
     "dim": 10_000,         # 4 bytes x dim x 2 rows per word: a 10^6-word vocabulary is already 80 GB
+    "epochs": 10_000,      # fastText and word2vec train 5 to a few hundred; 2^62 passes would never end
     "window": 1_000,       # the kernels keep 2 x window context rows per thread
     "negative": 1_000,     # noise words per pair; the kernels keep them per window
     "neg": 1_000,

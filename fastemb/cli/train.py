@@ -199,8 +199,8 @@ def _train(prepare, inputs, config, run_info, checkpoint, checkpoint_every, save
               help="Write the run's figures as JSON here [default: the report the checkpoint records, if any and "
                    "in the checkpoint's directory].")
 @click.option("--cluster", default=None, metavar="ADDRESS",
-              help="A distributed run: go on on this Dask cluster (local:N or tcp://host:8786) [default: the one "
-                   "the checkpoint records].")
+              help="A distributed run: go on on this Dask cluster (local:N or tcp://host:8786) [default: the "
+                   "local:N the checkpoint records; a recorded address is never connected to].")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
 def resume(checkpoint, output, vectors_path, model_path, report_path, cluster, quiet):
     """Continue an interrupted training run (any command) from its CHECKPOINT and write its outputs.

@@ -135,10 +135,18 @@ def prepare_on(cluster, round_words: int | None = None, combiner: str = "average
     return functools.partial(prepare, cluster=cluster, round_words=round_words, combiner=combiner, resume=resume)
 
 
-def resume_prepare(record: dict, cluster=None):
+def resume_prepare(record: dict, cluster=None, checkpoint: str = "the checkpoint"):
     """The prepare of a distributed run going on from a checkpoint's ``record`` (its shards, round size and
-    combiner), on ``cluster`` or by default the one it recorded."""
-    return prepare_on(cluster or record["cluster"], record["round_words"], record["combiner"], resume=record)
+    combiner), on ``cluster``, by default on the local workers it recorded (``local:N``).
+
+    A recorded address is never connected to: a checkpoint may come from someone else, and only the
+    command line says where this machine connects."""
+    if cluster is None:
+        cluster = record["cluster"]
+        if not cluster.startswith("local:"):
+            raise FastembError(f"{checkpoint}: the run went on on the cluster {cluster[:80]}; resume connects to "
+                               "no address a checkpoint records: pass --cluster ADDRESS to go on there")
+    return prepare_on(cluster, record["round_words"], record["combiner"], resume=record)
 
 
 def prepare(path, config, progress: Progress | None = None, cluster=None, round_words: int | None = None,

@@ -15,7 +15,9 @@ methods of Args, Dictionary and DenseMatrix):
 
 Reading memory-maps both matrices (numpy.memmap at their offsets), after checking
 every declared size against the file's length: a 7 GB model costs its pages as
-they are touched, not 7 GB of RAM. Quantized models (``.ftz``) are refused.
+they are touched, not 7 GB of RAM. A file that shrinks while mapped ends the command
+with one error line, not a bus error (mapped.guard_mapped_file). Quantized models
+(``.ftz``) are refused.
 
 A word's vector is fastText's ``getWordVector``: the mean of the rows of its
 subwords (subwords.py): its own row if it is in the vocabulary, then its
@@ -39,7 +41,8 @@ from ..text.corpus import WordTable
 from ..base.errors import FastembError
 from ..base.fileio import atomic_output, check_readable
 from ..base.limits import MAX_NGRAM_CHARS, MAX_WORD_NGRAMS, check_fits_in_memory
-from ..base.config import SubwordSettings
+from ..base.mapped import guard_mapped_file
+from ..base.config import SubwordSettings, SupervisedConfig, Word2VecConfig, check_targets
 from ..kernels.fasttext_dictionary import build_index, find_word, pack_entries, parse_entries
 from ..kernels.subwords import mean_rows
 from ..text.subwords import encode_words, vocabulary_subword_count, vocabulary_subword_rows, word_subword_rows
@@ -126,6 +129,31 @@ class FastTextModelFile:
             raise FastembError(f"{where}: corrupt fastText model (character n-grams with bucket {bucket})")
         if self.supervised and int(self.args["wordNgrams"]) > 1 and bucket <= 0:
             raise FastembError(f"{where}: corrupt fastText model (word n-grams with bucket {bucket})")
+
+    def config(self) -> SupervisedConfig | Word2VecConfig:
+        """fastemb's settings for what the args describe, checked as the trainer checks its own: a file holding
+        a model fastemb would refuse to train is refused too, with the field and the file named."""
+        a, where = self.args, self.path or "fastText model"
+        try:
+            if self.supervised:
+                self.subword_settings.validate()  # its character n-grams still give word vectors
+                bucket = int(a["bucket"])
+                config = SupervisedConfig(dim=self.dim, epochs=int(a["epoch"]), loss=a["loss"], neg=int(a["neg"]),
+                                          min_count=int(a["minCount"]), word_ngrams=int(a["wordNgrams"]),
+                                          buckets=bucket if bucket > 0 else SupervisedConfig.buckets,
+                                          label_prefix=label_prefix(self.labels), eos=True, threads=1)
+            else:
+                # fastText also trains word models with softmax or ova, which fastemb does not; only their
+                # output matrix depends on it, and fastemb reads a word model's input rows alone.
+                loss = a["loss"] if a["loss"] not in ("softmax", "ova") else "ns"
+                config = Word2VecConfig(model=model_word(a["model"]), loss=loss, dim=self.dim,
+                                        epochs=int(a["epoch"]), window=int(a["ws"]), negative=int(a["neg"]),
+                                        min_count=int(a["minCount"]), sample=float(a["t"]), minn=int(a["minn"]),
+                                        maxn=int(a["maxn"]), buckets=int(a["bucket"]), threads=1)
+        except FastembError as exc:
+            raise FastembError(f"{where}: {exc}") from None
+        check_targets(config, len(self.labels) if self.supervised else self.n_words, where)
+        return config
 
     # -- word vectors (fastText's getWordVector) ----------------------------------------------
 
@@ -248,7 +276,7 @@ class _Cursor:
         if rows < 0 or dim < 0:
             raise FastembError(f"{self.path}: corrupt fastText model ({what} matrix of {rows} x {dim})")
         self.need(rows * dim * 4, f"{what} matrix ({rows:,} x {dim})")
-        matrix = np.memmap(self.path, dtype="<f4", mode="r", offset=self.pos, shape=(rows, dim))
+        matrix = _map(self.path, "<f4", self.pos, (rows, dim))
         self.pos += rows * dim * 4
         return matrix
 
@@ -263,13 +291,23 @@ def check_ngram_caps(path: str, args: dict) -> None:
                                f"(fastText's default is {DEFAULT_ARGS[name]})")
 
 
+def _map(path: str, dtype, offset: int, shape: tuple) -> np.memmap:
+    """``shape`` values of ``dtype`` at ``offset`` of ``path``, mapped read-only; the file having shrunk since
+    its length was taken is one error line."""
+    try:
+        return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape)
+    except (OSError, ValueError) as exc:
+        raise FastembError(f"{path}: cannot map the file; did it change while being read? ({exc})") from None
+
+
 def read_fasttext(path: str) -> FastTextModelFile:
     """Read fastText's ``.bin`` (format version 11 or 12, not quantized); both matrices memory-mapped."""
     check_readable(path)
     length = os.path.getsize(path)
     if length < 8:
         raise FastembError(f"{path}: not a fastText model (only {length} bytes)")
-    buf = np.memmap(path, dtype=np.uint8, mode="r")
+    guard_mapped_file(path, length)
+    buf = _map(path, np.uint8, 0, (length,))
     cursor = _Cursor(path, buf)
     magic, version = (int(v) for v in buf[:8].view("<i4"))
     if magic != MAGIC:
@@ -323,6 +361,7 @@ def read_fasttext(path: str) -> FastTextModelFile:
     model = FastTextModelFile(args, words, counts[:nwords].copy(), labels, counts[nwords:].copy(), input_rows,
                               output_rows, int(header["ntokens"]), path, version)
     model.check_shapes()
+    model.config()
     return model
 
 

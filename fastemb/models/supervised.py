@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import __version__
 from ..base.checks import check_path, check_text, check_texts, check_type
-from ..base.config import SupervisedConfig
+from ..base.config import SupervisedConfig, check_targets
 from ..base.errors import FastembError
 from ..base.fileio import atomic_output
 from ..base.limits import check_fits_in_memory
@@ -182,7 +182,7 @@ class SupervisedModel:
         (reversed, negated). Character n-grams in a classifier (fastText's -minn/-maxn with
         supervised) are not something fastemb's classifier has: refused.
         """
-        from ..formats.fasttext import hs_rows_to_fastemb, label_prefix, model_word
+        from ..formats.fasttext import hs_rows_to_fastemb, model_word
         where = model.path or "fastText model"
         if not model.supervised:
             raise FastembError(f"{where}: a fastText {model_word(model.args['model'])} model (word vectors), "
@@ -192,18 +192,10 @@ class SupervisedModel:
                                f"{model.args['minn']} -maxn {model.args['maxn']}); fastemb's classifier has none")
         if not model.labels:
             raise FastembError(f"{where}: a fastText classifier without labels")
-        a = model.args
-        word_ngrams, bucket = max(int(a["wordNgrams"]), 1), int(a["bucket"])
-        try:
-            config = SupervisedConfig(dim=model.dim, epochs=max(int(a["epoch"]), 1), loss=a["loss"],
-                                      neg=max(int(a["neg"]), 1), min_count=max(int(a["minCount"]), 1),
-                                      word_ngrams=word_ngrams, buckets=bucket if bucket > 0 else SupervisedConfig.buckets,
-                                      label_prefix=label_prefix(model.labels), eos=True, threads=1)
-        except FastembError as exc:  # its args are beyond what fastemb trains
-            raise FastembError(f"{where}: {exc}") from None
+        config = model.config()
         input_rows = np.asarray(model.input_rows)[:model.n_words + config.n_buckets]
         output_rows = np.asarray(model.output_rows)
-        if a["loss"] == "hs":
+        if config.loss == "hs":
             output_rows = hs_rows_to_fastemb(output_rows, len(model.labels))
         return cls(list(model.words), model.labels, input_rows, output_rows, config,
                    np.asarray(model.word_counts), np.asarray(model.label_counts))
@@ -324,6 +316,7 @@ def load_model(path: str) -> SupervisedModel:
         labels = archive.read_lines("labels", _TEXT)
         if not labels:
             archive.fail("labels", "no labels: the model cannot predict anything")
+        check_targets(config, len(labels), f"{path}: field labels")
         if not all(label.startswith(config.label_prefix) for label in labels):
             archive.fail("labels", f"a label does not start with the label prefix {config.label_prefix!r}")
         counts = [as_counts(archive.read(name, _MODEL_FIELDS[name], (n,)),

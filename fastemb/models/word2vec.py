@@ -8,7 +8,7 @@ import numpy as np
 
 from .. import __version__
 from ..base.checks import check_path, check_text
-from ..base.config import Word2VecConfig
+from ..base.config import Word2VecConfig, check_targets
 from ..base.errors import FastembError
 from ..text.vocab import Vocab
 from .tables import table_rows
@@ -108,6 +108,7 @@ def load_word2vec_model(path: str) -> Word2VecModel:
         words = archive.read_lines("words", fields["words"])
         if not words:
             archive.fail("words", "no words")
+        check_targets(config, len(words), f"{path}: field words")
         counts = as_counts(archive.read("counts", fields["counts"], (len(words),)),
                            lambda problem: archive.fail("counts", problem))
         shapes = dict(zip(("input_rows", "output_rows"), table_rows(len(words), config)))

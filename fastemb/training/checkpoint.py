@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import __version__
 from ..formats.archive import Archive, Field, as_counts, as_float32_rows, config_from_dict, require
-from ..base.config import OBJECTIVES, SupervisedConfig
+from ..base.config import OBJECTIVES, SupervisedConfig, check_targets
 from ..base.errors import FastembError
 from ..base.fileio import atomic_output
 from ..models.tables import supervised_table_rows, table_rows
@@ -106,6 +106,7 @@ def load_checkpoint(path: str, resuming: bool = False) -> dict:
             labels = archive.read_lines("labels", _SPEC["labels"], _max_word_chars())
             if not labels:
                 archive.fail("labels", "no labels")
+            check_targets(config, len(labels), f"{path}: field labels")
             arrays["labels"] = labels
             arrays["label_counts"] = as_counts(archive.read("label_counts", _SPEC["label_counts"], (len(labels),)),
                                                lambda problem: archive.fail("label_counts", problem))
@@ -115,6 +116,7 @@ def load_checkpoint(path: str, resuming: bool = False) -> dict:
                 archive.fail("frozen", "a value is not 0 or 1")
             arrays["frozen"] = frozen.astype(np.uint8)
         else:
+            check_targets(config, n, f"{path}: field words")
             n_inputs, n_outputs = table_rows(n, config)
         for name, rows in (("input_rows", n_inputs), ("output_rows", n_outputs)):
             arrays[name] = as_float32_rows(archive.read(name, _SPEC[name], (rows, dim)),

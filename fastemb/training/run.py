@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import stat
 
 from ..text.corpus import DiskCorpus
 from ..base.errors import FastembError
@@ -100,7 +101,7 @@ def resume(checkpoint: str, progress: Progress | None = None, output: str | None
     A recorded output or report outside the checkpoint's directory is refused unless given
     here (see fileio.resume_paths); ``announce(output, report)`` is called with the paths
     before training. A distributed run goes on on ``cluster`` (an address, ``local:N`` or a Dask
-    Client), by default the one it recorded, through ``distributed(record, cluster)``, the cluster
+    Client), by default the local workers it recorded, through ``distributed(record, cluster, checkpoint)``, the cluster
     engine's prepare for the checkpoint's record (cluster.driver.resume_prepare; the layers above this one
     hand it in). Returns the model and the run description (output, report, ...).
     """
@@ -113,16 +114,8 @@ def resume(checkpoint: str, progress: Progress | None = None, output: str | None
     if STDIN in input_paths(meta["run"]["input"]):
         raise FastembError(f"{checkpoint}: the run read its input from standard input, which cannot be read "
                            f"again; to go on, train on the data as a file with --init {checkpoint}")
-    run_info = {**meta["run"], **resume_paths(checkpoint, meta["run"], output, report_path, vectors, model)}
-    if announce is not None:
-        announce(outputs_of(run_info), run_info.get("report"))
+    _check_recorded_inputs(checkpoint, meta)
     family = family_of(meta["objective"])
-    config = family.config_from(meta["config"])
-    # read the data with the layout it had: in memory or on disk
-    config = dataclasses.replace(config, on_disk=True) if run_info.get("corpus_on_disk") else \
-        dataclasses.replace(config, on_disk=False, max_memory=float("inf"))
-    vocab = Vocab(saved["words"], saved["counts"])
-    labels = Vocab(saved["labels"], saved["label_counts"]) if "labels" in saved else None
     prepare = family.prepare
     if cluster is not None and "distributed" not in meta:
         raise FastembError(f"{checkpoint}: --cluster continues a distributed run; this checkpoint is of a run on "
@@ -131,7 +124,16 @@ def resume(checkpoint: str, progress: Progress | None = None, output: str | None
         if distributed is None:
             raise FastembError(f"{checkpoint}: a distributed run's checkpoint; it goes on on a cluster "
                                "(fastemb resume)")
-        prepare = distributed(meta["distributed"], cluster)
+        prepare = distributed(meta["distributed"], cluster, checkpoint)
+    run_info = {**meta["run"], **resume_paths(checkpoint, meta["run"], output, report_path, vectors, model)}
+    if announce is not None:
+        announce(outputs_of(run_info), run_info.get("report"))
+    config = family.config_from(meta["config"])
+    # read the data with the layout it had: in memory or on disk
+    config = dataclasses.replace(config, on_disk=True) if run_info.get("corpus_on_disk") else \
+        dataclasses.replace(config, on_disk=False, max_memory=float("inf"))
+    vocab = Vocab(saved["words"], saved["counts"])
+    labels = Vocab(saved["labels"], saved["label_counts"]) if "labels" in saved else None
     trainer, report = prepare(run_info["input"], config, progress, vocab=vocab, labels=labels,
                               frozen=saved.get("frozen"), workdir=os.path.dirname(run_info["output"]),
                               segment_tokens=run_info.get("segment_tokens"))
@@ -146,3 +148,24 @@ def resume(checkpoint: str, progress: Progress | None = None, output: str | None
                         checkpoint_every=run_info.get("checkpoint_every", 600.0),
                         save_on_interrupt=run_info.get("save_on_interrupt", False), progress=progress)
     return model, run_info
+
+
+def _check_recorded_inputs(checkpoint: str, meta: dict) -> None:
+    """The inputs a checkpoint records are read again: regular files only (a device such as /dev/zero never
+    ends, a FIFO or a URL is the file's maker's choice), and a distributed run's shards pieces of them only."""
+    paths = input_paths(meta["run"]["input"])
+    for path in paths:
+        try:
+            regular = stat.S_ISREG(os.stat(path).st_mode)
+        except OSError as exc:
+            raise FastembError(f"{checkpoint}: the checkpoint records the input {path}, which cannot be read "
+                               f"({exc.strerror or exc})") from None
+        if not regular:
+            raise FastembError(f"{checkpoint}: the checkpoint records the input {path}, which is not a regular file; "
+                               "resume reads regular files only")
+    inputs = {os.path.abspath(path) for path in paths}
+    for k, shard in enumerate(meta.get("distributed", {}).get("shards", [])):
+        for piece in shard:
+            if os.path.abspath(piece["path"]) not in inputs:
+                raise FastembError(f"{checkpoint}: field meta: distributed: shard {k} reads {piece['path'][:200]}, "
+                                   "which is not one of the run's inputs")

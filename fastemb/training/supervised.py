@@ -13,7 +13,7 @@ from dataclasses import asdict
 import numpy as np
 
 from .. import __version__
-from ..base.config import SupervisedConfig
+from ..base.config import SupervisedConfig, check_targets
 from ..base.errors import FastembError
 from ..base.fileio import Inputs, remove_quietly, scratch_file
 from ..base.limits import check_supervised_tables
@@ -68,8 +68,7 @@ def supervised_job(data: TrainingData, config: SupervisedConfig, input_rows: np.
     from ..kernels.update import MEAN
 
     examples, n_words, n_labels = data.examples, len(data.words), len(data.labels)
-    if config.loss == "hs" and n_labels < 2:
-        raise FastembError("--loss hs needs at least 2 labels")
+    check_targets(config, n_labels)
     paths = label_paths(data.labels.counts, config.loss)
     n_outputs = n_output_rows(n_labels, config.loss)
     samplers = (np.zeros(0, np.uint64), alias_table(noise_distribution(np.maximum(data.labels.counts, 1), 0.5)),

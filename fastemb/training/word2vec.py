@@ -13,7 +13,7 @@ from dataclasses import asdict
 import numpy as np
 
 from .. import __version__
-from ..base.config import Word2VecConfig
+from ..base.config import Word2VecConfig, check_targets
 from ..base.limits import MAX_SENTENCE, MAX_TOKEN_BYTES
 from ..text.corpus import Corpus, DiskCorpus, encode, scan
 from ..base.errors import FastembError
@@ -99,9 +99,8 @@ def word2vec_job(corpus, vocab: Vocab, config: Word2VecConfig, input_rows: np.nd
     if corpus.n_sentences and np.diff(corpus.offsets).max() > MAX_SENTENCE:  # the kernel's buffer size
         raise FastembError(f"a sentence is longer than {MAX_SENTENCE:,} tokens; split it (corpus.scan does)")
     n_words, hs = len(vocab), config.loss == "hs"
+    check_targets(config, n_words)
     if hs:
-        if n_words < 2:
-            raise FastembError("--loss hs needs a vocabulary of at least 2 words")
         paths = huffman_paths(vocab.counts)
         max_out = max_path_length(paths)
     else:
