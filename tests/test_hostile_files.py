@@ -9,6 +9,8 @@ Compact classifier models predict exactly as the full ones they replace.
 import io
 import json
 import struct
+import subprocess
+import sys
 import zlib
 from pathlib import Path
 

@@ -349,14 +349,16 @@ def _host() -> str:
 
 def _new_scratch(directory: str, kind: str, suffix: str, shown: str) -> str:
     """Create an empty scratch file in ``directory``; registered for removal at exit."""
+    from .signals import held
     remove_stale_scratch(directory)
-    try:
-        fd, path = tempfile.mkstemp(prefix=f".fastemb-{_host()}-{os.getpid()}-{kind}-", suffix=suffix,
-                                    dir=directory)
-    except OSError as exc:
-        raise FastembError(f"{shown}: cannot create a file in {directory} ({exc.strerror or exc})") from None
-    os.close(fd)
-    return scratch_name(path)
+    with held():  # a signal between creating and registering it would leave the file behind
+        try:
+            fd, path = tempfile.mkstemp(prefix=f".fastemb-{_host()}-{os.getpid()}-{kind}-", suffix=suffix,
+                                        dir=directory)
+        except OSError as exc:
+            raise FastembError(f"{shown}: cannot create a file in {directory} ({exc.strerror or exc})") from None
+        os.close(fd)
+        return scratch_name(path)
 
 
 def remove_stale_scratch(directory: str) -> list[str]:
