@@ -6,7 +6,7 @@ import lzma
 import numpy as np
 import pytest
 
-from fastemb.text import corpus
+from fastemb.text import corpus, offsets
 from fastemb.base.errors import FastembError
 from fastemb.text.vocab import Vocab
 
@@ -53,6 +53,26 @@ def test_long_lines_become_10000_token_sentences(tmp_path, monkeypatch):
     assert raw.n_tokens == 25_003 + 2 + 3
     assert np.diff(raw.offsets).tolist() == [10_000, 10_000, 5_003, 2, 3]
     assert raw.counts[list(raw.words).index("w7")] == len(range(7, 25_003, 50))
+
+
+@pytest.mark.parametrize("step", [4, offsets.STEP])
+def test_compact_offsets_read_as_the_int64_offsets(monkeypatch, step):
+    monkeypatch.setattr(offsets, "STEP", step)  # small blocks: every path crosses block bounds
+    rng = np.random.default_rng(0)
+    for n in (0, 1, step - 1, step, step + 1, 3 * step + 2):
+        lengths = rng.integers(0, 4, n).astype(np.uint16)  # 0: a classifier's example may have no words
+        expected = np.concatenate(([0], np.cumsum(lengths, dtype=np.int64)))
+        compact = offsets.Offsets(lengths)
+        assert len(compact) == len(expected) and compact[-1] == expected[-1] and compact[0] == 0
+        assert np.array_equal(np.asarray(compact), expected)
+        assert np.array_equal(np.concatenate(list(compact.pieces())), expected)
+        at = rng.integers(0, len(expected), 50)
+        assert np.array_equal(compact[at], expected[at]) and compact[len(expected) // 2] == expected[len(expected) // 2]
+        for first, last in ((0, len(expected)), (1, 1), (step - 1, step + 2), (len(expected) - 1, len(expected))):
+            assert np.array_equal(compact[first:last], expected[first:last])
+        values = np.sort(rng.integers(-1, int(expected[-1]) + 2, 100))
+        for side in ("left", "right"):
+            assert np.array_equal(compact.searchsorted(values, side), expected.searchsorted(values, side))
 
 
 def test_invalid_utf8_is_replaced_not_fatal(tmp_path):
