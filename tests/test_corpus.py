@@ -6,7 +6,7 @@ import lzma
 import numpy as np
 import pytest
 
-from fastemb.text import corpus
+from fastemb.text import corpus, offsets
 from fastemb.base.errors import FastembError
 from fastemb.text.vocab import Vocab
 
@@ -21,7 +21,7 @@ def test_plain_and_compressed_files_read_the_same(tmp_path, suffix, opener):
     raw = corpus.scan(str(path))
     assert list(raw.words) == ["the", "cat", "sat", "dog", "ran"]
     assert raw.counts.tolist() == [3, 2, 2, 1, 1]
-    assert raw.offsets.tolist() == [0, 3, 6, 9]
+    assert np.asarray(raw.offsets).tolist() == [0, 3, 6, 9]
     assert raw.lines == 3
 
 
@@ -53,6 +53,44 @@ def test_long_lines_become_10000_token_sentences(tmp_path, monkeypatch):
     assert raw.n_tokens == 25_003 + 2 + 3
     assert np.diff(raw.offsets).tolist() == [10_000, 10_000, 5_003, 2, 3]
     assert raw.counts[list(raw.words).index("w7")] == len(range(7, 25_003, 50))
+
+
+@pytest.mark.parametrize("step", [4, offsets.STEP])
+def test_compact_offsets_read_as_the_int64_offsets(monkeypatch, step):
+    monkeypatch.setattr(offsets, "STEP", step)  # small blocks: every path crosses block bounds
+    rng = np.random.default_rng(0)
+    for n in (0, 1, step - 1, step, step + 1, 3 * step + 2):
+        lengths = rng.integers(0, 4, n).astype(np.uint16)  # 0: a classifier's example may have no words
+        expected = np.concatenate(([0], np.cumsum(lengths, dtype=np.int64)))
+        compact = offsets.Offsets(lengths)
+        assert len(compact) == len(expected) and compact[-1] == expected[-1] and compact[0] == 0
+        assert np.array_equal(np.asarray(compact), expected)
+        assert np.array_equal(np.concatenate(list(compact.pieces())), expected)
+        at = rng.integers(0, len(expected), 50)
+        assert np.array_equal(compact[at], expected[at]) and compact[len(expected) // 2] == expected[len(expected) // 2]
+        for first, last in ((0, len(expected)), (1, 1), (step - 1, step + 2), (len(expected) - 1, len(expected))):
+            assert np.array_equal(compact[first:last], expected[first:last])
+        values = np.sort(rng.integers(-1, int(expected[-1]) + 2, 100))
+        for side in ("left", "right"):
+            assert np.array_equal(compact.searchsorted(values, side), expected.searchsorted(values, side))
+
+
+def test_dropped_tokens_shorten_their_sentences_in_memory_and_on_disk(tmp_path, monkeypatch):
+    monkeypatch.setattr(offsets, "STEP", 4)
+    rng = np.random.default_rng(1)
+    lines = [" ".join(rng.choice(["a", "b", "rare"], size=rng.integers(1, 5), p=[0.4, 0.3, 0.3]))
+             for _ in range(200)]
+    path = tmp_path / "c.txt"
+    path.write_text("\n".join(lines) + "\n")
+    raw = corpus.scan(str(path))
+    remap = np.array([{"a": 0, "b": 1}.get(word, -1) for word in raw.words], np.int32)
+    kept = [[word for word in line.split() if word != "rare"] for line in lines]
+    expected = np.cumsum([0] + [len(words) for words in kept if words])
+    in_memory = corpus.encode(raw, remap)
+    on_disk = corpus.encode(raw, remap, str(tmp_path / "c.int32"))
+    assert np.array_equal(in_memory.offsets, expected) and np.array_equal(np.asarray(on_disk.offsets), expected)
+    assert in_memory.tokens.tolist() == [0 if word == "a" else 1 for words in kept for word in words]
+    assert np.array_equal(np.concatenate(list(on_disk.token_blocks())), in_memory.tokens)
 
 
 def test_invalid_utf8_is_replaced_not_fatal(tmp_path):
@@ -136,7 +174,7 @@ def test_several_files_are_one_corpus_and_each_file_ends_a_line(tmp_path):
         handle.write(b"ran the\n")
     raw = corpus.scan([str(first), second])
     assert list(raw.words) == ["the", "cat", "sat", "dog", "ran"]
-    assert raw.offsets.tolist() == [0, 3, 5, 7] and raw.lines == 3
+    assert np.asarray(raw.offsets).tolist() == [0, 3, 5, 7] and raw.lines == 3
     assert raw.counts.tolist() == [3, 1, 1, 1, 1]
     with pytest.raises(FastembError, match="missing.txt: no such file"):
         corpus.scan([str(first), str(tmp_path / "missing.txt")])

@@ -132,3 +132,19 @@ def test_a_classifier_on_over_long_tokens_writes_vectors_and_checkpoints_that_lo
     trainer.run()
     save_checkpoint(str(tmp_path / "run.ckpt"), trainer, {})
     assert "x" * MAX_TOKEN_BYTES in load_checkpoint(str(tmp_path / "run.ckpt"))["words"]
+
+
+def test_skipgram_on_disk_keeps_the_sentence_offsets_small(tmp_path):
+    # 16 M one-word lines (32 MB, a 31 KB .gz): int64 sentence offsets, held two or three times over while
+    # reading and encoding, peaked at 526 MB (bound 333 MB); a uint16 length a sentence (text/offsets.py), 290 MB.
+    lines = 16_000_000
+    path, small = tmp_path / "words.txt.gz", tmp_path / "small.txt.gz"
+    path.write_bytes(gzip.compress(b"a\n" * lines, 6))
+    small.write_bytes(gzip.compress(b"a b\nb a\n"))
+    for flags in (["--on-disk"], ["--max-memory", 0]):
+        train = ["--min-count", 1, "--dim", 8, "--epochs", 1, "--threads", 1, *flags]
+        baseline = run_measured("skipgram", small, "-o", tmp_path / "small.txt", *train)[1]
+        done, peak_mb = run_measured("skipgram", path, "-o", tmp_path / "v.txt", *train)
+        assert done.returncode == 0, done.stderr
+        assert "Encoded corpus kept on disk" in done.stderr
+        assert peak_mb <= bound_mb(2 * lines, baseline), (flags, peak_mb, baseline)

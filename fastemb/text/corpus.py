@@ -1,4 +1,4 @@
-"""Reading a text corpus once into a flat int32 token array plus sentence offsets.
+"""Reading a text corpus once into a flat int32 token array plus sentence offsets (text/offsets.py).
 
 One pass over the file assigns each new word a provisional id in order of first
 occurrence (a Numba tokeniser, no per-token Python code), so counting and
@@ -18,6 +18,7 @@ import numpy as np
 from ..base.errors import FastembError
 from ..base.limits import MAX_SENTENCE, MAX_TOKEN_BYTES
 from ..base.fileio import Inputs, input_name, input_paths, open_input, remove_quietly, scratch_file, scratch_name
+from .offsets import Offsets, sentence_lengths
 
 BLOCK_BYTES = 1 << 22  # small enough that a block's transient copies stay a few MB
 _SEPARATORS = (b"\n", b" ", b"\t", b"\r", b"\x0b", b"\x0c", b"\x00")  # what the tokeniser splits on
@@ -70,7 +71,7 @@ class RawCorpus:
     words: WordTable | list[str]  # provisional id -> word, in order of first occurrence
     counts: np.ndarray        # int64, provisional id -> occurrences
     ids: np.ndarray | None    # int32 provisional ids of every token, in file order
-    offsets: np.ndarray       # int64 sentence boundaries into ids, len = sentences + 1
+    offsets: Offsets          # sentence boundaries into ids, len = sentences + 1
     lines: int                # non-empty lines read
     truncated: int = 0        # tokens cut to MAX_TOKEN_BYTES
     spill: str | None = None  # the ids on disk instead of ``ids``
@@ -155,11 +156,12 @@ class DiskCorpus(_Sentences):
     """An encoded corpus kept in an int32 file; trained a segment (a run of chunks) at a time.
 
     Memory stays at one segment buffer (``segment_tokens``), whatever the corpus size;
-    only the sentence offsets (8 bytes a sentence) stay in memory.
+    only the sentence offsets stay in memory: an :class:`Offsets` (2 bytes a sentence) of
+    a text corpus, the int64 offsets of the classifier's examples.
     """
 
     path: str
-    offsets: np.ndarray
+    offsets: Offsets | np.ndarray
     truncated: int = 0
     pruned: tuple[int, int] = (0, 0)
     tokens_read: int = 0
@@ -250,7 +252,9 @@ class _Encoder:
         self.line_ends = np.zeros(1 << 14, dtype=np.int64)
         self.limits = np.array([0, 0, 0, 0, MAX_TOKEN_BYTES, 0, 0, max_line_tokens, 0], dtype=np.int64)
 
-    def feed(self, block: bytes) -> None:
+    def feed(self, block: bytes) -> tuple[np.ndarray, np.ndarray]:
+        """The block's provisional ids and the end of each line it closes (counted from the block's first
+        token): views of the buffers, valid until the next call."""
         from ..kernels.tokenize import encode_block, rehash
         data = np.frombuffer(block, dtype=np.uint8)
         self.limits[0] = 0
@@ -275,7 +279,7 @@ class _Encoder:
                 self.word_bytes = _grown(self.word_bytes)
         n_tokens, n_lines = int(self.limits[2]), int(self.limits[3])
         self.limits[2] = self.limits[3] = 0  # drained: the buffers are reused for the next block
-        return self.token_ids[:n_tokens].copy(), self.line_ends[:n_lines].copy()
+        return self.token_ids[:n_tokens], self.line_ends[:n_lines]
 
     @property
     def n_words(self) -> int:
@@ -311,23 +315,6 @@ def _grown(array: np.ndarray) -> np.ndarray:
     bigger = np.zeros(2 * len(array), dtype=array.dtype)
     bigger[:len(array)] = array
     return bigger
-
-
-def sentence_offsets(line_ends: np.ndarray, max_len: int = MAX_SENTENCE) -> np.ndarray:
-    """Sentence boundaries from line ends, a line longer than ``max_len`` split into pieces.
-
-    Only the long lines get extra boundaries, so memory stays at a couple of arrays of
-    one int64 per line however many lines there are.
-    """
-    offsets = np.concatenate((np.zeros(1, np.int64), np.asarray(line_ends, dtype=np.int64)))
-    lengths = np.diff(offsets)
-    long_lines = np.flatnonzero(lengths > max_len)
-    del lengths
-    if len(long_lines) == 0:
-        return offsets
-    cuts = [np.arange(offsets[i] + max_len, offsets[i + 1], max_len, dtype=np.int64) for i in long_lines]
-    before = np.repeat(long_lines + 1, [len(c) for c in cuts])
-    return np.insert(offsets, before, np.concatenate(cuts))
 
 
 def _forgotten_stays_forgotten(remap: np.ndarray) -> np.ndarray:
@@ -408,18 +395,24 @@ def scan(inputs: Inputs, memory_budget: float = float("inf"), spill_dir: str | N
     encoder = _Encoder(max_line_tokens)
     store = _IdStore(memory_budget, spill_dir)
     counts = np.zeros(0, np.int64)
-    line_ends: list[np.ndarray] = []
-    previous_end = longest = 0
+    lengths: list[np.ndarray] = []  # uint16 sentence lengths of each block
+    open_tokens = n_lines = 0  # tokens read since the last line end (a line may span blocks)
     prune_threshold = pruned = 0
 
     def add(block) -> None:
-        nonlocal counts, previous_end, longest, prune_threshold, pruned
+        nonlocal counts, open_tokens, n_lines, prune_threshold, pruned
         ids, ends = encoder.feed(block)
-        ends += store.n
-        if len(ends):  # the longest line so far decides whether lines need splitting
-            longest = max(longest, int(np.diff(ends, prepend=previous_end).max()))
-            previous_end = int(ends[-1])
-        line_ends.append(ends)
+        if len(ends):
+            line_lengths = np.empty(len(ends), np.int64)
+            line_lengths[0] = open_tokens + ends[0]
+            np.subtract(ends[1:], ends[:-1], out=line_lengths[1:])
+            lengths.append(sentence_lengths(line_lengths))
+            del line_lengths
+            open_tokens = len(ids) - int(ends[-1])
+            n_lines += len(ends)
+        else:
+            open_tokens += len(ids)
+        del ends
         try:
             store.add(ids)
         except OSError as exc:
@@ -452,12 +445,8 @@ def scan(inputs: Inputs, memory_budget: float = float("inf"), spill_dir: str | N
         raise
     words, truncated, cut_lines = encoder.finish()
     ids = store.result()
-    n_lines = sum(len(ends) for ends in line_ends)
-    if longest <= MAX_SENTENCE:  # every line is a sentence: one array, no per-line temporaries
-        offsets = np.concatenate([np.zeros(1, np.int64)] + line_ends)
-    else:
-        offsets = sentence_offsets(np.concatenate(line_ends) if line_ends else np.zeros(0, np.int64))
-    del line_ends
+    offsets = Offsets(np.concatenate(lengths) if lengths else np.zeros(0, np.uint16))
+    del lengths
     counts = np.concatenate((counts, np.zeros(len(words) - len(counts), np.int64)))
     raw = RawCorpus(words, counts, ids, offsets, n_lines, truncated, store.spill, pruned, prune_threshold, cut_lines)
     if not words.texts_distinct():  # distinct byte strings (invalid UTF-8) that decode to the same text
@@ -499,26 +488,23 @@ def encode(raw: RawCorpus, remap: np.ndarray, cache_path: str | None = None):
     written there piece by piece (then memory stays bounded whatever the corpus size).
     """
     remap = _forgotten_stays_forgotten(remap)
-    offsets = raw.offsets
-    new_offsets = np.empty_like(offsets)
+    lengths = raw.offsets.lengths.copy()  # less each sentence's dropped tokens
     kept_parts: list[np.ndarray] = []
-    dropped_so_far = 0
     out = open(cache_path, "wb") if cache_path else None
     finished = False
     try:
-        for start, piece in raw.id_pieces():
+        for start, piece in raw.id_pieces(1 << 20):
             mapped = remap[piece]
             dropped_at = np.flatnonzero(mapped < 0)
-            kept = np.delete(mapped, dropped_at) if len(dropped_at) else mapped
-            lo, hi = np.searchsorted(offsets, [start, start + len(piece)])
-            new_offsets[lo:hi] = offsets[lo:hi] - dropped_so_far - np.searchsorted(dropped_at, offsets[lo:hi] - start)
-            dropped_so_far += len(dropped_at)
+            if len(dropped_at):
+                sentences = raw.offsets.searchsorted(start + dropped_at, side="right") - 1
+                first = int(sentences[0])
+                lengths[first:int(sentences[-1]) + 1] -= np.bincount(sentences - first).astype(lengths.dtype)
+                mapped = np.delete(mapped, dropped_at)
             if out is not None:
-                kept.astype(np.int32, copy=False).tofile(out)
+                mapped.astype(np.int32, copy=False).tofile(out)
             else:
-                kept_parts.append(kept.astype(np.int32, copy=False))
-        tail = np.searchsorted(offsets, raw.n_tokens)
-        new_offsets[tail:] = offsets[tail:] - dropped_so_far
+                kept_parts.append(mapped.astype(np.int32, copy=False))
         finished = True
     except OSError as exc:
         raise FastembError(f"{cache_path}: cannot write the encoded corpus ({exc.strerror or exc})") from None
@@ -527,11 +513,12 @@ def encode(raw: RawCorpus, remap: np.ndarray, cache_path: str | None = None):
             out.close()
             if not finished:
                 remove_quietly(cache_path)
-    empty = np.flatnonzero(new_offsets[1:] == new_offsets[:-1])  # sentences left empty vanish
-    if len(empty):
-        new_offsets = np.delete(new_offsets, empty + 1)
+    if not lengths.all():  # sentences left empty vanish
+        lengths = lengths[lengths > 0]
+    offsets = Offsets(lengths)
+    del lengths
     pruned = (raw.pruned, raw.prune_threshold)
     if cache_path:
-        return DiskCorpus(cache_path, new_offsets, raw.truncated, pruned, raw.n_tokens)
+        return DiskCorpus(cache_path, offsets, raw.truncated, pruned, raw.n_tokens)
     tokens = np.concatenate(kept_parts) if kept_parts else np.zeros(0, np.int32)
-    return Corpus(tokens, new_offsets, raw.truncated, pruned, raw.n_tokens)
+    return Corpus(tokens, np.asarray(offsets), raw.truncated, pruned, raw.n_tokens)

@@ -259,7 +259,7 @@ def _scan_lines(paths: list, eos: bool, opener=None) -> TokenStream | None:
     raw = scan(paths, opener=opener, max_line_tokens=MAX_LINE_TOKENS)
     if len(raw.offsets) - 1 != raw.lines:
         return None
-    types, tokens, offsets = list(raw.words), raw.ids, raw.offsets
+    types, tokens, offsets = list(raw.words), raw.ids, np.asarray(raw.offsets)  # in memory, as the ids are
     eos_type = -1
     if eos:
         try:

@@ -18,6 +18,7 @@ from ..base.config import OBJECTIVES, SupervisedConfig, check_targets
 from ..base.errors import FastembError
 from ..base.fileio import atomic_output
 from ..models.tables import supervised_table_rows, table_rows
+from ..text.offsets import offset_pieces
 
 MAGIC = "fastemb-checkpoint"
 FORMAT_VERSION = 3  # 3: any objective (its name and, for the classifier, labels and frozen rows)
@@ -29,7 +30,8 @@ def corpus_checksum(corpus) -> str:
     digest = hashlib.blake2b(digest_size=16)
     for block in corpus.blocks():
         digest.update(np.ascontiguousarray(block).data)
-    digest.update(np.ascontiguousarray(corpus.offsets).data)
+    for piece in offset_pieces(corpus.offsets):  # the int64 offsets, however they are kept
+        digest.update(np.ascontiguousarray(piece).data)
     return digest.hexdigest()
 
 

@@ -29,7 +29,7 @@ class Job:
     config: object                 # config.Word2VecConfig or config.SupervisedConfig
     vocab: object                  # vocab.Vocab of the input words (saved in checkpoints)
     data: object                   # Corpus, DiskCorpus or labelled.Examples: offsets, tokens, segment_bounds, load
-    chunk_offsets: np.ndarray      # int64 words before each unit: chunks are planned on these
+    chunk_offsets: np.ndarray      # int64 words before each unit, or a text/offsets.Offsets: chunks are planned on them
     chunk_words: int               # words per chunk (one random stream, one unit of stopping)
     input_rows: np.ndarray         # float32 initial tables (used in place when no hot rows are needed)
     output_rows: np.ndarray
@@ -48,10 +48,10 @@ class Job:
 
 def plan_chunks(offsets: np.ndarray, chunk_words: int) -> np.ndarray:
     """Unit indices that split the data into runs of about ``chunk_words`` words (``offsets``: words before
-    each unit)."""
+    each unit, an int64 array or a text/offsets.Offsets)."""
     n_units = len(offsets) - 1
     wanted = np.arange(0, int(offsets[-1]), chunk_words, dtype=np.int64)
-    starts = np.unique(np.searchsorted(offsets[:-1], wanted, side="left"))
+    starts = np.unique(offsets.searchsorted(wanted, side="left"))  # every wanted count is below offsets[-1]
     return np.concatenate((starts[starts < n_units], [n_units])).astype(np.int64)
 
 

@@ -16,6 +16,7 @@ from .. import __version__
 from ..base.config import Word2VecConfig, check_targets
 from ..base.limits import MAX_SENTENCE, MAX_TOKEN_BYTES
 from ..text.corpus import Corpus, DiskCorpus, encode, scan
+from ..text.offsets import longest_sentence
 from ..base.errors import FastembError
 from ..base.fileio import Inputs, input_name, remove_quietly, scratch_file
 from ..base.limits import check_word2vec_tables
@@ -96,7 +97,7 @@ def word2vec_job(corpus, vocab: Vocab, config: Word2VecConfig, input_rows: np.nd
     from ..kernels.sampling import alias_table, keep_thresholds, noise_distribution
     from ..kernels.update import MEAN, SEPARATE, SUM
 
-    if corpus.n_sentences and np.diff(corpus.offsets).max() > MAX_SENTENCE:  # the kernel's buffer size
+    if longest_sentence(corpus.offsets) > MAX_SENTENCE:  # the kernel's buffer size
         raise FastembError(f"a sentence is longer than {MAX_SENTENCE:,} tokens; split it (corpus.scan does)")
     n_words, hs = len(vocab), config.loss == "hs"
     check_targets(config, n_words)
