@@ -287,3 +287,26 @@ def test_a_fifo_without_reader_does_not_make_the_command_deaf(topic_corpus, tmp_
     assert process.returncode == 143 and "Traceback" not in stderr, stderr
     folder = Path(re.search(r"saved in (\S+)", stderr)[1])
     assert len(load_vectors(str(folder / "output-out.fifo"))) == 40
+
+
+def test_the_scratch_files_a_sigkill_leaves_go_with_the_next_run(tmp_path):
+    rng = np.random.default_rng(2)
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("\n".join(" ".join(line) for line in rng.choice([f"w{i}" for i in range(300)],
+                                                                       size=(5_000, 20))) + "\n")
+    args = ["skipgram", str(corpus), "-o", str(tmp_path / "v.txt"), "--on-disk", "--checkpoint",
+            str(tmp_path / "run.ckpt"), "--checkpoint-every", "0.1", "--dim", "16", "--epochs", "200",
+            "--min-count", "1", "--threads", "1", "--quiet"]
+    process = subprocess.Popen([sys.executable, "-m", "fastemb.cli", *args], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while not (tmp_path / "run.ckpt").exists():  # training, with the encoded corpus in a scratch file
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+        time.sleep(0.01)
+    process.kill()
+    process.communicate(timeout=60)
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".fastemb-")]
+    again = subprocess.run([sys.executable, "-m", "fastemb.cli", *args[:4], "--dim", "8", "--epochs", "1",
+                            "--min-count", "1", "--quiet"], capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr
+    assert sorted(os.listdir(tmp_path)) == ["corpus.txt", "run.ckpt", "v.txt"]

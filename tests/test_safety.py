@@ -417,7 +417,7 @@ def test_a_second_ctrl_c_while_the_checkpoint_is_written_does_not_lose_it(long_c
     _wait_until(lambda: (tmp_path / "training").exists(), process)
     time.sleep(0.5)
     process.send_signal(signal.SIGINT)
-    _wait_until(lambda: any(p.name.endswith(".tmp") for p in tmp_path.iterdir()), process)
+    _wait_until(_scratch_seen(tmp_path, "output"), process)  # the checkpoint being written (not the probe)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130 and "Traceback" not in stderr and "Checkpoint saved to run.ckpt" in stderr
@@ -437,7 +437,7 @@ def test_a_closed_stderr_does_not_stop_a_run(topic_corpus, tmp_path):
 @pytest.mark.parametrize("signals,code", [([signal.SIGHUP], 129), ([signal.SIGINT, signal.SIGINT], 130)])
 def test_signals_while_saving_wait_for_the_complete_file(topic_corpus, tmp_path, signals, code):
     process = _start("saving", "skipgram", topic_corpus, "-o", "v.txt", "--on-disk", *FAST, cwd=tmp_path)
-    _wait_until(lambda: any(p.name.endswith(".tmp") for p in tmp_path.iterdir()), process)
+    _wait_until(_scratch_seen(tmp_path, "output"), process)  # the vectors being written (not the probe)
     for signum in signals:
         process.send_signal(signum)
         time.sleep(0.1)
