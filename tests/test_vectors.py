@@ -228,6 +228,31 @@ def test_malformed_binary_names_the_record(tmp_path, content, message):
     path = write(tmp_path / "vectors.bin", content)
     with pytest.raises(FastembError, match=message):
         load_vectors(path, binary=True)
+    compressed = tmp_path / "vectors.bin.gz"  # read record by record, not by the block scanner
+    compressed.write_bytes(gzip.compress(content))
+    with pytest.raises(FastembError, match=message):
+        load_vectors(str(compressed), binary=True)
+
+
+def test_the_block_scanner_reads_what_the_record_reader_reads(tmp_path, monkeypatch):
+    """Records cut at every kind of place by small blocks, multi-byte words, separators gensim and
+    word2vec C write, and a word holding a newline (which sends the file to the record reader)."""
+    monkeypatch.setattr(word2vec_format, "_BINARY_BLOCK_BYTES", 1)  # the smallest block that holds a record
+    rng = np.random.default_rng(5)
+    words = [f"{'wörter'[: 1 + i % 6]}{i}" for i in range(3_000)]
+    matrix = rng.standard_normal((len(words), 7)).astype(np.float32)
+    separators = [b"\n", b"", b" \n\t"]
+    content = f"{len(words)} 7\n".encode() + b"".join(
+        word.encode() + b" " + row.astype("<f4").tobytes() + separators[i % 3] for i, (word, row) in
+        enumerate(zip(words, matrix)))
+    for with_newline_word in (False, True):
+        if with_newline_word:
+            content = content.replace("wör2 ".encode(), "w\nr2 ".encode(), 1)
+        path = write(tmp_path / "vectors.bin", content)
+        (tmp_path / "vectors.bin.gz").write_bytes(gzip.compress(content))
+        scanned, streamed = load_vectors(path, binary=True), load_vectors(str(tmp_path / "vectors.bin.gz"))
+        assert scanned.words == streamed.words and np.array_equal(scanned.matrix, streamed.matrix)
+        assert ("w\nr2" in scanned.words) == with_newline_word and np.array_equal(scanned.matrix, matrix)
 
 
 def test_missing_file_and_corrupt_compression_are_fastemb_errors(tmp_path):

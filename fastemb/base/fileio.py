@@ -82,6 +82,11 @@ def expand_inputs(args) -> list[str]:
     return paths
 
 
+def compressed(path: str) -> bool:
+    """Is ``path`` read through a decompressor (.gz, .bz2, .xz), not as it is stored?"""
+    return os.path.splitext(path)[1].lower() in _OPENERS
+
+
 def open_binary(path: str) -> io.BufferedIOBase:
     """Open ``path`` for reading bytes, decompressing .gz, .bz2 and .xz by extension."""
     check_readable(path)

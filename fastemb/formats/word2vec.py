@@ -6,6 +6,7 @@ import lzma
 import os
 import re
 import stat
+import sys
 import zlib
 from typing import Sequence
 
@@ -13,11 +14,12 @@ import numpy as np
 
 from ..base.checks import check_path, check_texts, check_type
 from ..base.errors import FastembError
-from ..base.fileio import atomic_output, open_binary
+from ..base.fileio import atomic_output, compressed, open_binary
 from ..base.limits import MAX_TOKEN_BYTES
 
 _SAVE_BLOCK_VALUES = 1 << 17  # values formatted per batch: enough to amortise numpy calls, small enough for the cache
 _READ_CHUNK_BYTES = 1 << 22
+_BINARY_BLOCK_BYTES = 1 << 24  # a binary file is read and scanned this much at a time
 # The longest number a text row may hold: '%.17g' of a float64 takes 24 characters, '%f' of float32's
 # largest value 46. With the word cap this bounds a line, so that a file of one endless line is
 # refused after reading about that much, never slurped whole.
@@ -152,7 +154,8 @@ def read_vectors(path: str, binary: bool | None = None, limit: int | None = None
                 raise FastembError(f"{path}: line 1: the header declares {count:,} x {dim:,} values, "
                                    "too many to fit in memory") from None
             rows = _Rows(path, count, matrix, *(("record", "records") if binary else ("line", "rows")))
-            (_read_binary if binary else _read_text)(handle, sample, rows)
+            if not (binary and _mappable(path) and _read_binary_file(path, header_bytes, rows)):
+                (_read_binary if binary else _read_text)(handle, sample, rows)
         except (OSError, EOFError, zlib.error, lzma.LZMAError) as exc:  # corrupt compressed data, I/O error
             raise FastembError(f"{path}: cannot read ({exc})") from None
     if len(rows.words) < wanted:
@@ -246,6 +249,19 @@ class _Rows:
     def fail(self, number: int, problem: str):
         raise FastembError(f"{self.path}: {self.unit} {number}: {problem}")
 
+    def add_all(self, words: list[str], byte_lengths: np.ndarray) -> None:
+        """Register the words of records 1, 2, ... at once (``byte_lengths``: their UTF-8 lengths)."""
+        for row in np.flatnonzero(byte_lengths > MAX_WORD_CHARS):  # only these can have too many characters
+            if len(words[row]) > MAX_WORD_CHARS:
+                _refuse_long_word(words[row], row + 1, rows=self)
+        self.row_of = dict(zip(words, range(len(words))))
+        if len(self.row_of) != len(words):
+            seen = {}
+            for row, word in enumerate(words):
+                if seen.setdefault(word, row) != row:
+                    self.fail(row + 1, f"duplicate word {word!r} (first at {self.unit} {seen[word] + 1})")
+        self.words, self.numbers = words, range(1, len(words) + 1)
+
     def add(self, word_bytes: bytes, number: int) -> int:
         """Register the next word; returns its row in the matrix."""
         word = word_bytes.decode("utf-8", errors="replace")
@@ -317,6 +333,75 @@ def _first_non_number(fields: list[bytes]) -> str:
         except ValueError:
             return field.decode("utf-8", errors="replace")[:40]
     return "?"
+
+
+def _mappable(path: str) -> bool:
+    """A regular file read as it is stored (no compression): its bytes can be mapped."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode) and not compressed(path)
+    except OSError:
+        return False
+
+
+def _read_binary_file(path: str, header_bytes: int, rows: _Rows) -> bool:
+    """A binary file's records at the speed of its bytes: read in large blocks, each scanned by one kernel
+    that finds the words and vectors and copies the vectors, the words decoded at once. False (nothing
+    kept) when a word holds a newline, which the one-pass decoding cannot tell apart: the record reader
+    takes the file then."""
+    from ..kernels.vector_files import (TRUNCATED_IN_VECTOR, TRUNCATED_IN_WORD, WORD_TOO_LONG,
+                                        gather_records, only_space_after, scan_records)
+    wanted, vector_bytes = len(rows.matrix), 4 * rows.matrix.shape[1]
+    block = np.empty(max(_BINARY_BLOCK_BYTES, 4 * (_MAX_WORD_BYTES + vector_bytes + 16)), np.uint8)
+    word_starts, word_ends, vector_starts = (np.empty(wanted, np.int64) for _ in range(3))
+    words: list[str] = []
+    lengths = []
+    done, carried, read_before = 0, 0, header_bytes  # records read; bytes kept from the last block; file offset
+    with open(path, "rb") as handle:
+        handle.seek(header_bytes)
+        while True:
+            got = handle.readinto(memoryview(block)[carried:])
+            end, at_end = carried + got, got == 0
+            data = block[:end]
+            found, position, ended = scan_records(data, 0, vector_bytes, _MAX_WORD_BYTES, word_starts[done:],
+                                                  word_ends[done:], vector_starts[done:])
+            if ended == WORD_TOO_LONG:
+                _refuse_long_word(data[position:position + 20].tobytes(), done + found + 1, rows)
+            if at_end and ended == TRUNCATED_IN_WORD:
+                rows.fail(done + found + 1, f"binary file truncated inside the word ({rows.count} records declared)")
+            if at_end and ended == TRUNCATED_IN_VECTOR:
+                word = data[position:].tobytes().split(b" ", 1)[0]
+                rows.fail(done + found + 1, f"binary file truncated in the vector of "
+                                            f"{word.decode('utf-8', 'replace')!r}: expected {vector_bytes} bytes, "
+                                            f"found {end - position - len(word) - 1}")
+            span = slice(done, done + found)
+            byte_lengths = word_ends[span] - word_starts[span]
+            blob = np.empty(int(byte_lengths.sum()) + found, np.uint8)
+            gather_records(data, word_starts[span], word_ends[span], vector_starts[span], blob,
+                           rows.matrix[span].view(np.uint8))
+            piece = blob.tobytes().decode("utf-8", errors="replace").split("\n")[:-1]
+            if len(piece) != found:
+                return False
+            words += piece
+            lengths.append(byte_lengths)
+            done += found
+            if done == wanted or at_end:
+                break
+            carried = end - position  # an incomplete record (or nothing) goes to the next block's front
+            block[:carried] = block[position:end]
+            read_before += position
+        if done == rows.count:  # every record the header declares: nothing but whitespace may follow
+            rest = data[position:]
+            while only_space_after(rest, 0):
+                more = handle.read(len(block))
+                if not more:
+                    break
+                rest = np.frombuffer(more, np.uint8)
+            else:
+                rows.refuse_extra(done + 1)
+    if sys.byteorder != "little":
+        rows.matrix[:done].byteswap(inplace=True)
+    rows.add_all(words, np.concatenate(lengths) if lengths else np.zeros(0, np.int64))
+    return True
 
 
 def _read_binary(handle, sample: bytes, rows: _Rows) -> None:
