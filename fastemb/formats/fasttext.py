@@ -140,6 +140,7 @@ class FastTextModelFile:
                 bucket = int(a["bucket"])
                 config = SupervisedConfig(dim=self.dim, epochs=int(a["epoch"]), loss=a["loss"], neg=int(a["neg"]),
                                           min_count=int(a["minCount"]), word_ngrams=int(a["wordNgrams"]),
+                                          minn=int(a["minn"]), maxn=int(a["maxn"]),
                                           buckets=bucket if bucket > 0 else SupervisedConfig.buckets,
                                           label_prefix=label_prefix(self.labels), eos=True, threads=1)
             else:
@@ -426,7 +427,7 @@ def _write_matrix(handle, matrix: np.ndarray) -> None:
 
 
 def from_supervised(model) -> FastTextModelFile:
-    """A ``SupervisedModel`` as fastText's classifier (model sup, no character n-grams)."""
+    """A ``SupervisedModel`` as fastText's classifier (model sup)."""
     config = model.config
     if not config.eos and config.word_ngrams > 1:
         raise FastembError("a classifier trained without the end token (--no-eos) and with --word-ngrams > 1 "
@@ -437,7 +438,7 @@ def from_supervised(model) -> FastTextModelFile:
         output_rows = hs_rows_to_fasttext(output_rows, len(model.labels))
     args = {"dim": model.dim, "epoch": config.epochs, "minCount": config.min_count, "neg": config.neg,
             "wordNgrams": config.word_ngrams, "loss": config.loss, "model": "sup", "bucket": config.n_buckets,
-            "minn": 0, "maxn": 0}
+            "minn": config.minn if config.maxn > 0 else 0, "maxn": config.maxn}
     return FastTextModelFile.from_arrays(args, model.words, model.word_counts, model.labels, model.label_counts,
                                          model.input_rows, output_rows)
 

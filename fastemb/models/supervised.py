@@ -63,8 +63,14 @@ class SupervisedModel:
         return Vectors(self.words, self.input_rows[:len(self.words)])
 
     def get_word_vector(self, word: str) -> np.ndarray:
-        """The row of a vocabulary word (KeyError for any other)."""
+        """The row of a vocabulary word (KeyError for any other); with character n-grams the mean of its
+        subword rows, of any word (fastText's getWordVector)."""
         check_text(word, "word")
+        if self.config.maxn > 0:
+            from ..text.subwords import word_subword_rows
+            rows = word_subword_rows(word, self.config.subword_settings, len(self.words),
+                                     self.word_index.get(word, -1))
+            return self.input_rows[rows].mean(axis=0) if len(rows) else np.zeros(self.dim, np.float32)
         if word not in self.word_index:
             raise KeyError(f"{word!r} is not in the vocabulary ({len(self.words):,} words)")
         return self.input_rows[self.word_index[word]]
@@ -179,17 +185,13 @@ class SupervisedModel:
         buckets, labels.
 
         Input rows stay memory-mapped; hs output rows are converted to fastemb's numbering
-        (reversed, negated). Character n-grams in a classifier (fastText's -minn/-maxn with
-        supervised) are not something fastemb's classifier has: refused.
+        (reversed, negated).
         """
         from ..formats.fasttext import hs_rows_to_fastemb, model_word
         where = model.path or "fastText model"
         if not model.supervised:
             raise FastembError(f"{where}: a fastText {model_word(model.args['model'])} model (word vectors), "
                                "not a classifier")
-        if model.subword_settings.enabled:
-            raise FastembError(f"{where}: a fastText classifier with character n-grams (-minn "
-                               f"{model.args['minn']} -maxn {model.args['maxn']}); fastemb's classifier has none")
         if not model.labels:
             raise FastembError(f"{where}: a fastText classifier without labels")
         config = model.config()

@@ -7,7 +7,8 @@ Dictionary, every line ends with the end-of-line token ``</s>``, a word like any
 other: it has its own input row (and a place in ``--vectors``), takes part in
 word n-grams, and lets a line of unknown words still predict (``eos=False``,
 ``--no-eos``, leaves it out). An example's input rows are its known words
-(``</s>`` last) followed by its hashed word n-grams (``word_ngrams`` > 1), in
+(``</s>`` last), each followed by its character n-grams (``maxn`` > 0; an unknown
+word has these alone), then its hashed word n-grams (``word_ngrams`` > 1), in
 fastText's order and with fastText's hash, so the same n-gram lands in the same
 bucket as in fastText.
 
@@ -344,8 +345,10 @@ def _encode(stream: TokenStream, token_word: np.ndarray, token_label: np.ndarray
     """The examples of ``stream``; their size (words and word n-gram rows) is checked against the memory
     available before they are allocated (``where``: the input, for the message)."""
     from ..kernels.labelled import NgramSettings, encode_examples, example_sizes
+    from .subwords import token_ngram_rows
     ngrams = NgramSettings(int(config.word_ngrams), int(config.n_buckets), int(n_words))
-    maps = (token_word.astype(np.int32), token_label.astype(np.int32), _token_hashes(stream.types))
+    maps = (token_word.astype(np.int32), token_label.astype(np.int32), _token_hashes(stream.types),
+            *token_ngram_rows(stream.types, config.subword_settings, n_words))
     sizes = example_sizes(stream.tokens, stream.line_offsets, maps, ngrams)
     check_example_rows(int(sizes[0][-1]), len(sizes[2]), where)
     return Examples(*encode_examples(stream.tokens, stream.line_offsets, maps, ngrams, sizes))

@@ -19,7 +19,7 @@ from typing import Sequence
 import numpy as np
 
 from ..base.config import SubwordSettings
-from ..kernels.subwords import ngram_rows_kernel, subword_offsets, subword_rows_kernel
+from ..kernels.subwords import ngram_rows_kernel, ngram_table, subword_offsets, subword_rows_kernel
 from .vocab import EOS
 
 
@@ -48,6 +48,16 @@ def vocabulary_subword_rows(words, settings: SubwordSettings) -> tuple[np.ndarra
     data, starts = _word_bytes(words)
     return subword_rows_kernel(data, starts, settings.minn, settings.maxn, max(settings.buckets, 1),
                                _end_token_id(data, starts))
+
+
+def token_ngram_rows(tokens: Sequence[str], settings: SubwordSettings, n_words: int) -> tuple[np.ndarray, np.ndarray]:
+    """(rows int32, offsets int64): the character n-gram rows of each token (none for ``</s>``, none at all
+    without n-grams): what a classifier with subwords adds after each word of a line, known or not."""
+    if not settings.enabled:
+        return np.zeros(0, np.int32), np.zeros(len(tokens) + 1, np.int64)
+    data, starts = encode_words(tokens)
+    return ngram_table(data, starts, settings.minn, settings.maxn, settings.buckets, n_words,
+                       _end_token_id(data, starts))
 
 
 def vocabulary_subword_count(words, settings: SubwordSettings) -> int:
