@@ -15,7 +15,7 @@ from ..base.errors import FastembError
 from ..base.fileio import atomic_output
 from ..base.limits import check_fits_in_memory
 from ..formats.archive import Archive, Field, as_counts, as_float32_rows, config_from_dict
-from ..text.labelled import Examples, TokenStream, _encode, _TokenTable, read_line_batches
+from ..text.labelled import Examples, TokenStream, _encode, _TokenTable, lines_stream, read_line_batches
 from .metrics import TestResult, score_predictions
 from .tables import rows_after, supervised_table_rows
 
@@ -131,10 +131,9 @@ class SupervisedModel:
         """Top-k labels of each text: a (labels, probs) pair for one str, a list of pairs for several."""
         _check_k_threshold(k, threshold)
         single = isinstance(texts, str)
-        table = _TokenTable()
-        table.add_lines([check_text(texts, "texts")] if single else check_texts(texts, "texts"))
+        stream = lines_stream([check_text(texts, "texts")] if single else check_texts(texts, "texts"), self.config.eos)
         found = [(tuple(self.labels[i] for i in ids), probs)
-                 for ids, probs in self.top_labels(self.encode(table.stream(self.config.eos)), k, threshold)]
+                 for ids, probs in self.top_labels(self.encode(stream), k, threshold)]
         return found[0] if single else found
 
     def predict_file(self, path: str, k: int = 1, threshold: float = 0.0) -> Iterator[tuple[tuple, np.ndarray]]:

@@ -148,6 +148,25 @@ class _TokenTable:
         return stream
 
 
+def lines_stream(lines: Iterable[str], eos: bool) -> TokenStream:
+    """Each item of ``lines`` as one line (blank ones too), read as every line this module reads."""
+    table = _TokenTable()
+    table.add_lines(lines)
+    return table.stream(eos)
+
+
+def read_words(text: str) -> list[str]:
+    """fastText's ``readWord`` over ``text``: its tokens, with the end token ``</s>`` at each newline (an
+    unterminated last line gets none), split and cut as every line this module reads."""
+    table = _TokenTable()
+    table.add_bytes(text.encode("utf-8", "surrogatepass"))
+    stream = table.stream(eos=True)
+    tokens = [stream.types[t] for t in stream.tokens.tolist()]
+    if tokens and not text.endswith("\n"):
+        tokens.pop()  # the end token of the line end add_bytes supplied
+    return tokens
+
+
 def _cut_lines(ids: np.ndarray) -> tuple[np.ndarray, int]:
     """``ids`` (line ends: 0) with every line's tokens past MAX_LINE_TOKENS dropped; and how many lines were cut."""
     ends = np.flatnonzero(ids == 0)

@@ -76,6 +76,21 @@ def _end_token_id(data: np.ndarray, starts: np.ndarray) -> int:
     return -1
 
 
+def ngram_strings(word: str, settings: SubwordSettings) -> list[bytes]:
+    """The character n-grams of ``word`` as UTF-8 bytes, in the order of its rows (``word_subword_rows``)."""
+    if word == EOS or not settings.enabled:
+        return []
+    wrapped = b"<" + word.encode("utf-8", "surrogateescape") + b">"
+    starts = [i for i, b in enumerate(wrapped) if b & 0xC0 != 0x80] + [len(wrapped)]
+    found = []
+    for c in range(len(starts) - 1):
+        for n in range(max(settings.minn, 1), min(settings.maxn, len(starts) - 1 - c) + 1):
+            end = starts[c + n]
+            if not (n == 1 and (c == 0 or end == len(wrapped))):
+                found.append(wrapped[starts[c]:end])
+    return found
+
+
 def word_subword_rows(word: str, settings: SubwordSettings, n_words: int, word_id: int = -1) -> np.ndarray:
     """fastText's ``getSubwords(word)``: [word_id] (if >= 0) followed by the word's n-gram rows;
     no n-grams for ``</s>``. For a word outside the vocabulary (word_id -1) only the n-gram rows."""
