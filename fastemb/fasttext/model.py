@@ -84,8 +84,12 @@ class FastTextModel:
         return self.get_labels()
 
     def get_word_id(self, word: str) -> int:
+        """The word's id, a label's id in the whole dictionary (after the words), else -1 (as fastText)."""
         check_text(word, "word")
-        return self._file.word_id(word)
+        found = self._file.word_id(word)
+        if found < 0 and self.get_label_id(word) >= 0:
+            return self._file.n_words + self.get_label_id(word)
+        return found
 
     def get_label_id(self, label: str) -> int:
         check_text(label, "label")
