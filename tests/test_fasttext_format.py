@@ -249,9 +249,21 @@ def _one_line_error(path, expected):
     assert "\n" not in message and str(path) in message and expected in message, message
 
 
-def test_a_quantized_model_is_refused(models):
+def test_a_quantized_model_predicts_as_fasttext(models):
     assert is_fasttext_file(str(models / "q.ftz"))
-    _one_line_error(models / "q.ftz", "quantized")
+    classifier = SupervisedModel.from_fasttext(read_fasttext(str(models / "q.ftz")))
+    theirs = fasttext.load_model(str(models / "q.ftz"))
+    for line in ("pizza pasta", "goal match", "zzzz", ""):
+        labels, probs = classifier.predict(line, k=-1)
+        expected = _fasttext_predictions(theirs, line)
+        assert labels == tuple(expected)
+        np.testing.assert_allclose(probs + 1e-5, list(expected.values()), rtol=1e-4)
+
+
+def test_a_quantized_model_with_a_pruned_vocabulary_is_refused(models, tmp_path):
+    shutil.copy(models / "sup-softmax.bin", tmp_path / "pruned.bin")
+    train_fasttext("quantize", models / "labelled.txt", tmp_path / "pruned", cutoff=300)
+    _one_line_error(tmp_path / "pruned.ftz", "pruned")
 
 
 def test_truncated_foreign_and_padded_files_are_refused(models, tmp_path):
@@ -364,7 +376,9 @@ def test_cli_predict_and_test_take_a_fasttext_classifier(models, tmp_path, loss)
     assert tested.stdout.split()[:6] == ["N", str(n), "P@1", f"{precision:.3g}", "R@1", f"{recall:.3g}"]
 
 
-def test_cli_refuses_a_quantized_model_in_one_line(models):
+def test_cli_predicts_from_a_quantized_model(models):
     done = run_cli("predict", models / "q.ftz", models / "labelled.txt")
-    assert done.returncode == 1 and done.stdout == ""
-    assert done.stderr.count("\n") == 1 and "quantized" in done.stderr and "q.ftz" in done.stderr
+    theirs = fasttext.load_model(str(models / "q.ftz"))
+    lines = (models / "labelled.txt").read_text(encoding="utf-8").splitlines()
+    assert done.returncode == 0
+    assert done.stdout.splitlines() == [next(iter(_fasttext_predictions(theirs, line))) for line in lines]
