@@ -8,9 +8,10 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "fastemb"
 # Lowest first: a module may import from its own layer and from those before it.
-# The public modules at the top level (api; config, errors, vectors: names users import) sit above cluster/.
+# The public modules at the top level (api; config, errors, vectors: names users import) sit above cluster/;
+# fasttext, the drop-in for fastText's module, is built on api.
 LAYERS = ["kernels", "base", "text", "formats", "models", ("training", "evaluation"), "cluster",
-          ("api", "config", "errors", "vectors"), "cli"]
+          ("api", "config", "errors", "vectors"), "fasttext", "cli"]
 RANK = {name: rank for rank, layer in enumerate(LAYERS) for name in ((layer,) if isinstance(layer, str) else layer)}
 
 

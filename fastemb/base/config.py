@@ -167,7 +167,9 @@ class SupervisedConfig(TrainConfig):
     min_count: int = 1
     min_count_label: int = 1
     word_ngrams: int = 1
-    buckets: int = 2_000_000
+    minn: int = 0                 # character n-grams of minn..maxn characters, as fastText's -minn -maxn ...
+    maxn: int = 0                 # ... 0: none (fastText's default for classifiers)
+    buckets: int = 2_000_000      # hash buckets shared by word n-grams and character n-grams
     label_prefix: str = "__label__"
     eos: bool = True              # end every line with the token </s>, as fastText does
     pretrained: str | None = None
@@ -182,6 +184,7 @@ class SupervisedConfig(TrainConfig):
             raise FastembError(f"--word-ngrams must be >= 1, got {self.word_ngrams}")
         if self.word_ngrams > 1 and self.buckets <= 0:
             raise FastembError(f"--buckets must be a positive integer with --word-ngrams > 1, got {self.buckets}")
+        self.subword_settings.validate()
         if self.loss not in SUPERVISED_LOSSES:
             raise FastembError(f"--loss must be one of {', '.join(SUPERVISED_LOSSES)}, got {self.loss!r}")
         if not self.label_prefix:
@@ -190,9 +193,13 @@ class SupervisedConfig(TrainConfig):
             raise FastembError("--freeze needs --pretrained VECTORS (it keeps the pretrained rows fixed)")
 
     @property
+    def subword_settings(self) -> SubwordSettings:
+        return SubwordSettings(self.minn, self.maxn, self.buckets)
+
+    @property
     def n_buckets(self) -> int:
-        """Extra input rows for word n-grams: none unless word_ngrams > 1, as in fastText."""
-        return self.buckets if self.word_ngrams > 1 else 0
+        """Extra input rows for word and character n-grams: none without either (fastText keeps them unused)."""
+        return self.buckets if self.word_ngrams > 1 or self.maxn > 0 else 0
 
 
 # Each objective's settings: what a checkpoint's or a job's objective name stands for.

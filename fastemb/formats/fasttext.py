@@ -16,8 +16,9 @@ methods of Args, Dictionary and DenseMatrix):
 Reading memory-maps both matrices (numpy.memmap at their offsets), after checking
 every declared size against the file's length: a 7 GB model costs its pages as
 they are touched, not 7 GB of RAM. A file that shrinks while mapped ends the command
-with one error line, not a bus error (mapped.guard_mapped_file). Quantized models
-(``.ftz``) are refused.
+with one error line, not a bus error (mapped.guard_mapped_file). A quantized model
+(``.ftz``, quantization.py) is read too, its matrices decoded; one whose vocabulary
+was pruned (fastText's quantize -cutoff) is refused.
 
 A word's vector is fastText's ``getWordVector``: the mean of the rows of its
 subwords (subwords.py): its own row if it is in the vocabulary, then its
@@ -45,6 +46,7 @@ from ..base.mapped import guard_mapped_file
 from ..base.config import SubwordSettings, SupervisedConfig, Word2VecConfig, check_targets
 from ..kernels.fasttext_dictionary import build_index, find_word, pack_entries, parse_entries
 from ..kernels.subwords import mean_rows
+from .quantization import QuantizedMatrix
 from ..text.subwords import encode_words, vocabulary_subword_count, vocabulary_subword_rows, word_subword_rows
 
 MAGIC = 793712314
@@ -78,6 +80,8 @@ class FastTextModelFile:
     ntokens: int = 0
     path: str | None = None
     version: int = VERSION
+    input_codes: object = None      # a quantization.QuantizedMatrix when quantized (input_rows: what it decodes to)
+    output_codes: object = None     # the same for the output rows (fastText's -qout)
     _index: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)  # word_id's table
     _rows: tuple | None = field(default=None, init=False, repr=False, compare=False)  # vocabulary_rows, once
 
@@ -140,6 +144,7 @@ class FastTextModelFile:
                 bucket = int(a["bucket"])
                 config = SupervisedConfig(dim=self.dim, epochs=int(a["epoch"]), loss=a["loss"], neg=int(a["neg"]),
                                           min_count=int(a["minCount"]), word_ngrams=int(a["wordNgrams"]),
+                                          minn=int(a["minn"]), maxn=int(a["maxn"]),
                                           buckets=bucket if bucket > 0 else SupervisedConfig.buckets,
                                           label_prefix=label_prefix(self.labels), eos=True, threads=1)
             else:
@@ -265,6 +270,16 @@ class _Cursor:
         self.pos += dtype.itemsize
         return value
 
+    def fail(self, problem: str):
+        raise FastembError(f"{self.path}: corrupt fastText model ({problem})")
+
+    def array(self, dtype, count: int, what: str) -> np.ndarray:
+        dtype = np.dtype(dtype)
+        self.need(count * dtype.itemsize, what)
+        values = self.buf[self.pos:self.pos + count * dtype.itemsize].view(dtype)
+        self.pos += count * dtype.itemsize
+        return values
+
     def flag(self, what: str) -> bool:
         self.need(1, what)
         self.pos += 1
@@ -345,21 +360,24 @@ def read_fasttext(path: str) -> FastTextModelFile:
     if pruned > 0:
         cursor.need(8 * pruned, "pruned n-gram index")
         cursor.pos += 8 * pruned
-    if cursor.flag("quantization flag"):
-        raise FastembError(f"{path}: a quantized fastText model (.ftz); fastemb reads the full .bin models")
-    if pruned >= 0:
+    quantized = cursor.flag("quantization flag")
+    if pruned >= 0 and not quantized:
         raise FastembError(f"{path}: a fastText model with a pruned dictionary but not quantized, which fastText "
                            "itself refuses (an outdated file)")
-    input_rows = cursor.matrix("input")
-    cursor.flag("output quantization flag")
-    output_rows = cursor.matrix("output")
+    if pruned > 0:
+        raise FastembError(f"{path}: a quantized fastText model whose vocabulary was pruned (quantize -cutoff); "
+                           "fastemb reads quantized models without a cutoff")
+    input_codes = QuantizedMatrix.read(cursor) if quantized else None
+    input_rows = input_codes.decode() if quantized else cursor.matrix("input")
+    output_codes = QuantizedMatrix.read(cursor) if cursor.flag("output quantization flag") and quantized else None
+    output_rows = output_codes.decode() if output_codes is not None else cursor.matrix("output")
     if cursor.pos != length:
         raise FastembError(f"{path}: corrupt fastText model ({length - cursor.pos:,} bytes after the output matrix)")
 
     words = WordTable(blob[:starts[nwords]].tobytes(), starts[:nwords + 1].copy())
     labels = [blob[starts[i]:starts[i + 1]].tobytes().decode("utf-8", "replace") for i in range(nwords, size)]
     model = FastTextModelFile(args, words, counts[:nwords].copy(), labels, counts[nwords:].copy(), input_rows,
-                              output_rows, int(header["ntokens"]), path, version)
+                              output_rows, int(header["ntokens"]), path, version, input_codes, output_codes)
     model.check_shapes()
     model.config()
     return model
@@ -370,7 +388,8 @@ def read_fasttext(path: str) -> FastTextModelFile:
 
 
 def write_fasttext(path: str, model: FastTextModelFile) -> None:
-    """Write ``model`` as fastText's ``.bin`` (format version 12) to exactly ``path``, atomically.
+    """Write ``model`` as fastText's ``.bin`` (format version 12) to exactly ``path``, atomically; a quantized
+    model (``input_codes``) as its ``.ftz``.
 
     The matrices are written a block at a time, so a memory-mapped model is never copied whole.
     """
@@ -401,9 +420,12 @@ def write_fasttext(path: str, model: FastTextModelFile) -> None:
         handle.write(raw.tobytes())
         handle.write(header.tobytes())
         handle.write(pack_entries(blob, starts, counts, types).tobytes())
-        for matrix in (model.input_rows, model.output_rows):
-            handle.write(b"\x00")  # not quantized
-            _write_matrix(handle, matrix)
+        for matrix, codes in ((model.input_rows, model.input_codes), (model.output_rows, model.output_codes)):
+            handle.write(b"\x00" if codes is None else b"\x01")
+            if codes is None:
+                _write_matrix(handle, matrix)
+            else:
+                handle.write(codes.to_bytes())
 
 
 def _code(names: dict, value, what: str) -> int:
@@ -426,7 +448,7 @@ def _write_matrix(handle, matrix: np.ndarray) -> None:
 
 
 def from_supervised(model) -> FastTextModelFile:
-    """A ``SupervisedModel`` as fastText's classifier (model sup, no character n-grams)."""
+    """A ``SupervisedModel`` as fastText's classifier (model sup)."""
     config = model.config
     if not config.eos and config.word_ngrams > 1:
         raise FastembError("a classifier trained without the end token (--no-eos) and with --word-ngrams > 1 "
@@ -437,7 +459,7 @@ def from_supervised(model) -> FastTextModelFile:
         output_rows = hs_rows_to_fasttext(output_rows, len(model.labels))
     args = {"dim": model.dim, "epoch": config.epochs, "minCount": config.min_count, "neg": config.neg,
             "wordNgrams": config.word_ngrams, "loss": config.loss, "model": "sup", "bucket": config.n_buckets,
-            "minn": 0, "maxn": 0}
+            "minn": config.minn if config.maxn > 0 else 0, "maxn": config.maxn}
     return FastTextModelFile.from_arrays(args, model.words, model.word_counts, model.labels, model.label_counts,
                                          model.input_rows, output_rows)
 

@@ -54,7 +54,7 @@ def example_sizes(tokens, line_offsets, token_maps, ngrams):
     Arguments as encode_examples; returns (row_offsets, label_offsets, word_counts, unknown_labels).
     A line with m word tokens (known or not) has sum_i min(N - 1, m - 1 - i) n-grams.
     """
-    token_word, token_label, _ = token_maps
+    token_word, token_label, _, _, char_offsets = token_maps
     word_ngrams = ngrams.word_ngrams
     n_lines = len(line_offsets) - 1
     row_offsets = np.zeros(n_lines + 1, dtype=np.int64)
@@ -62,11 +62,12 @@ def example_sizes(tokens, line_offsets, token_maps, ngrams):
     word_counts = np.zeros(n_lines, dtype=np.int32)
     unknown_labels = np.zeros(n_lines, dtype=np.int32)
     for e in range(n_lines):
-        known = word_tokens = gold = unknown = 0
+        known = word_tokens = gold = unknown = chars = 0
         for i in range(line_offsets[e], line_offsets[e + 1]):
             t = tokens[i]
             if token_word[t] != NOT_A_WORD:
                 word_tokens += 1
+                chars += char_offsets[t + 1] - char_offsets[t]
                 if token_word[t] >= 0:
                     known += 1
             elif token_label[t] >= 0:
@@ -77,7 +78,7 @@ def example_sizes(tokens, line_offsets, token_maps, ngrams):
         if word_ngrams > 1:
             for i in range(word_tokens):
                 n_grams += min(word_ngrams - 1, word_tokens - 1 - i)
-        row_offsets[e + 1] = row_offsets[e] + known + n_grams
+        row_offsets[e + 1] = row_offsets[e] + known + chars + n_grams
         label_offsets[e + 1] = label_offsets[e] + gold
         word_counts[e] = known
         unknown_labels[e] = unknown
@@ -86,19 +87,20 @@ def example_sizes(tokens, line_offsets, token_maps, ngrams):
 
 @kernel
 def encode_examples(tokens, line_offsets, token_maps, ngrams, sizes):
-    """Per line: its input rows (known words, then n-gram buckets) and its known labels.
+    """Per line: its input rows (each word's own row if known and its character n-gram rows, then the word
+    n-gram buckets) and its known labels.
 
     tokens       int32 token-type id of every token, line after line
     line_offsets int64 line boundaries into ``tokens`` (len lines + 1)
-    token_maps   = (token_word int32, token_label int32, token_hash uint64) per token type:
-                   word id, -1 unknown word, NOT_A_WORD for a label token; label id or -1;
-                   the sign-extended FNV-1a hash
+    token_maps   = (token_word int32, token_label int32, token_hash uint64, char_rows int32, char_offsets int64)
+                   per token type: word id, -1 unknown word, NOT_A_WORD for a label token; label id or -1;
+                   the sign-extended FNV-1a hash; its character n-gram rows (subwords.token_ngram_rows)
     ngrams       = NgramSettings
     sizes        = example_sizes(tokens, line_offsets, token_maps, ngrams)
     Returns (rows, row_offsets, labels, label_offsets, word_counts, unknown_labels):
     word_counts = known word tokens per line, unknown_labels = label tokens not in the model.
     """
-    token_word, token_label, token_hash = token_maps
+    token_word, token_label, token_hash, char_rows, char_offsets = token_maps
     word_ngrams, buckets, n_words = ngrams.word_ngrams, ngrams.buckets, ngrams.n_words
     row_offsets, label_offsets, word_counts, unknown_labels = sizes
     n_lines = len(line_offsets) - 1
@@ -119,6 +121,9 @@ def encode_examples(tokens, line_offsets, token_maps, ngrams, sizes):
                 m += 1
                 if token_word[t] >= 0:
                     rows[r] = token_word[t]
+                    r += 1
+                for c in range(char_offsets[t], char_offsets[t + 1]):
+                    rows[r] = char_rows[c]
                     r += 1
             elif token_label[t] >= 0:
                 labels[j] = token_label[t]

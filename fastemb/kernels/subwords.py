@@ -99,6 +99,24 @@ def subword_rows_kernel(data, starts, minn, maxn, buckets, skip):
 
 
 @kernel
+def ngram_table(data, starts, minn, maxn, buckets, first_row, skip):
+    """The n-gram rows alone (first_row + bucket) of every word data[starts[w]:starts[w + 1]]: (rows int32,
+    offsets int64); word ``skip`` (the end token, or -1) has none."""
+    n = len(starts) - 1
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    for w in range(n):
+        k = 0
+        if maxn > 0 and w != skip:
+            k = _n_ngrams(data, starts[w], starts[w + 1], minn, maxn)
+        offsets[w + 1] = offsets[w] + k
+    rows = np.empty(offsets[n], dtype=np.int32)
+    for w in range(n):
+        if maxn > 0 and w != skip:
+            _fill_ngrams(data, starts[w], starts[w + 1], minn, maxn, buckets, first_row, rows, offsets[w])
+    return rows, offsets
+
+
+@kernel
 def ngram_rows_kernel(data, minn, maxn, buckets, n_words):
     """The n-gram rows (n_words + bucket) of the one word ``data``."""
     rows = np.empty(_n_ngrams(data, 0, len(data), minn, maxn) if maxn > 0 else 0, dtype=np.int32)

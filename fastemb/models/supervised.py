@@ -15,7 +15,7 @@ from ..base.errors import FastembError
 from ..base.fileio import atomic_output
 from ..base.limits import check_fits_in_memory
 from ..formats.archive import Archive, Field, as_counts, as_float32_rows, config_from_dict
-from ..text.labelled import Examples, TokenStream, _encode, _TokenTable, read_line_batches
+from ..text.labelled import Examples, TokenStream, _encode, _TokenTable, lines_stream, read_line_batches
 from .metrics import TestResult, score_predictions
 from .tables import rows_after, supervised_table_rows
 
@@ -63,8 +63,14 @@ class SupervisedModel:
         return Vectors(self.words, self.input_rows[:len(self.words)])
 
     def get_word_vector(self, word: str) -> np.ndarray:
-        """The row of a vocabulary word (KeyError for any other)."""
+        """The row of a vocabulary word (KeyError for any other); with character n-grams the mean of its
+        subword rows, of any word (fastText's getWordVector)."""
         check_text(word, "word")
+        if self.config.maxn > 0:
+            from ..text.subwords import word_subword_rows
+            rows = word_subword_rows(word, self.config.subword_settings, len(self.words),
+                                     self.word_index.get(word, -1))
+            return self.input_rows[rows].mean(axis=0) if len(rows) else np.zeros(self.dim, np.float32)
         if word not in self.word_index:
             raise KeyError(f"{word!r} is not in the vocabulary ({len(self.words):,} words)")
         return self.input_rows[self.word_index[word]]
@@ -125,10 +131,9 @@ class SupervisedModel:
         """Top-k labels of each text: a (labels, probs) pair for one str, a list of pairs for several."""
         _check_k_threshold(k, threshold)
         single = isinstance(texts, str)
-        table = _TokenTable()
-        table.add_lines([check_text(texts, "texts")] if single else check_texts(texts, "texts"))
+        stream = lines_stream([check_text(texts, "texts")] if single else check_texts(texts, "texts"), self.config.eos)
         found = [(tuple(self.labels[i] for i in ids), probs)
-                 for ids, probs in self.top_labels(self.encode(table.stream(self.config.eos)), k, threshold)]
+                 for ids, probs in self.top_labels(self.encode(stream), k, threshold)]
         return found[0] if single else found
 
     def predict_file(self, path: str, k: int = 1, threshold: float = 0.0) -> Iterator[tuple[tuple, np.ndarray]]:
@@ -179,17 +184,13 @@ class SupervisedModel:
         buckets, labels.
 
         Input rows stay memory-mapped; hs output rows are converted to fastemb's numbering
-        (reversed, negated). Character n-grams in a classifier (fastText's -minn/-maxn with
-        supervised) are not something fastemb's classifier has: refused.
+        (reversed, negated).
         """
         from ..formats.fasttext import hs_rows_to_fastemb, model_word
         where = model.path or "fastText model"
         if not model.supervised:
             raise FastembError(f"{where}: a fastText {model_word(model.args['model'])} model (word vectors), "
                                "not a classifier")
-        if model.subword_settings.enabled:
-            raise FastembError(f"{where}: a fastText classifier with character n-grams (-minn "
-                               f"{model.args['minn']} -maxn {model.args['maxn']}); fastemb's classifier has none")
         if not model.labels:
             raise FastembError(f"{where}: a fastText classifier without labels")
         config = model.config()

@@ -7,7 +7,8 @@ Dictionary, every line ends with the end-of-line token ``</s>``, a word like any
 other: it has its own input row (and a place in ``--vectors``), takes part in
 word n-grams, and lets a line of unknown words still predict (``eos=False``,
 ``--no-eos``, leaves it out). An example's input rows are its known words
-(``</s>`` last) followed by its hashed word n-grams (``word_ngrams`` > 1), in
+(``</s>`` last), each followed by its character n-grams (``maxn`` > 0; an unknown
+word has these alone), then its hashed word n-grams (``word_ngrams`` > 1), in
 fastText's order and with fastText's hash, so the same n-gram lands in the same
 bucket as in fastText.
 
@@ -145,6 +146,25 @@ class _TokenTable:
         stream = _merge_equal_types(types, tokens, line_offsets.astype(np.int64), eos_type)
         stream.truncated, stream.cut_lines = truncated, cut_lines
         return stream
+
+
+def lines_stream(lines: Iterable[str], eos: bool) -> TokenStream:
+    """Each item of ``lines`` as one line (blank ones too), read as every line this module reads."""
+    table = _TokenTable()
+    table.add_lines(lines)
+    return table.stream(eos)
+
+
+def read_words(text: str) -> list[str]:
+    """fastText's ``readWord`` over ``text``: its tokens, with the end token ``</s>`` at each newline (an
+    unterminated last line gets none), split and cut as every line this module reads."""
+    table = _TokenTable()
+    table.add_bytes(text.encode("utf-8", "surrogatepass"))
+    stream = table.stream(eos=True)
+    tokens = [stream.types[t] for t in stream.tokens.tolist()]
+    if tokens and not text.endswith("\n"):
+        tokens.pop()  # the end token of the line end add_bytes supplied
+    return tokens
 
 
 def _cut_lines(ids: np.ndarray) -> tuple[np.ndarray, int]:
@@ -344,8 +364,10 @@ def _encode(stream: TokenStream, token_word: np.ndarray, token_label: np.ndarray
     """The examples of ``stream``; their size (words and word n-gram rows) is checked against the memory
     available before they are allocated (``where``: the input, for the message)."""
     from ..kernels.labelled import NgramSettings, encode_examples, example_sizes
+    from .subwords import token_ngram_rows
     ngrams = NgramSettings(int(config.word_ngrams), int(config.n_buckets), int(n_words))
-    maps = (token_word.astype(np.int32), token_label.astype(np.int32), _token_hashes(stream.types))
+    maps = (token_word.astype(np.int32), token_label.astype(np.int32), _token_hashes(stream.types),
+            *token_ngram_rows(stream.types, config.subword_settings, n_words))
     sizes = example_sizes(stream.tokens, stream.line_offsets, maps, ngrams)
     check_example_rows(int(sizes[0][-1]), len(sizes[2]), where)
     return Examples(*encode_examples(stream.tokens, stream.line_offsets, maps, ngrams, sizes))

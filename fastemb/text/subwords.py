@@ -19,7 +19,7 @@ from typing import Sequence
 import numpy as np
 
 from ..base.config import SubwordSettings
-from ..kernels.subwords import ngram_rows_kernel, subword_offsets, subword_rows_kernel
+from ..kernels.subwords import ngram_rows_kernel, ngram_table, subword_offsets, subword_rows_kernel
 from .vocab import EOS
 
 
@@ -50,6 +50,16 @@ def vocabulary_subword_rows(words, settings: SubwordSettings) -> tuple[np.ndarra
                                _end_token_id(data, starts))
 
 
+def token_ngram_rows(tokens: Sequence[str], settings: SubwordSettings, n_words: int) -> tuple[np.ndarray, np.ndarray]:
+    """(rows int32, offsets int64): the character n-gram rows of each token (none for ``</s>``, none at all
+    without n-grams): what a classifier with subwords adds after each word of a line, known or not."""
+    if not settings.enabled:
+        return np.zeros(0, np.int32), np.zeros(len(tokens) + 1, np.int64)
+    data, starts = encode_words(tokens)
+    return ngram_table(data, starts, settings.minn, settings.maxn, settings.buckets, n_words,
+                       _end_token_id(data, starts))
+
+
 def vocabulary_subword_count(words, settings: SubwordSettings) -> int:
     """How many int32 rows ``vocabulary_subword_rows`` allocates: the memory check counts them first."""
     settings.validate()
@@ -64,6 +74,21 @@ def _end_token_id(data: np.ndarray, starts: np.ndarray) -> int:
         if np.array_equal(data[starts[w]:starts[w + 1]], eos):
             return int(w)
     return -1
+
+
+def ngram_strings(word: str, settings: SubwordSettings) -> list[bytes]:
+    """The character n-grams of ``word`` as UTF-8 bytes, in the order of its rows (``word_subword_rows``)."""
+    if word == EOS or not settings.enabled:
+        return []
+    wrapped = b"<" + word.encode("utf-8", "surrogateescape") + b">"
+    starts = [i for i, b in enumerate(wrapped) if b & 0xC0 != 0x80] + [len(wrapped)]
+    found = []
+    for c in range(len(starts) - 1):
+        for n in range(max(settings.minn, 1), min(settings.maxn, len(starts) - 1 - c) + 1):
+            end = starts[c + n]
+            if not (n == 1 and (c == 0 or end == len(wrapped))):
+                found.append(wrapped[starts[c]:end])
+    return found
 
 
 def word_subword_rows(word: str, settings: SubwordSettings, n_words: int, word_id: int = -1) -> np.ndarray:
