@@ -14,12 +14,20 @@ import pytest
 
 import fastemb.fasttext as ours
 
-# fastText's sources, as the fetch tool leaves them (a bare git directory); its tests are read, not copied.
+# fastText's tests are read, not copied: from the fasttext package the test extra installs (it ships them),
+# else from fastText's sources (a clone or bare git directory of facebookresearch/fastText).
 FASTTEXT_REPO = os.environ.get("FASTTEXT_REPO", "/work/.mirror/facebookresearch+fastText/repo")
 TEST_DIR = "python/fasttext_module/fasttext/tests"
 
 
 def _fasttext_source(path: str) -> str | None:
+    import importlib.util
+    spec = importlib.util.find_spec("fasttext")
+    if spec is not None and spec.origin:
+        installed = os.path.join(os.path.dirname(spec.origin), "tests", os.path.basename(path))
+        if os.path.exists(installed):
+            with open(installed) as handle:
+                return handle.read()
     try:
         return subprocess.run(["git", "-C", FASTTEXT_REPO, "show", f"HEAD:{path}"], capture_output=True,
                               text=True, check=True).stdout
@@ -39,8 +47,8 @@ def test_fasttexts_own_unit_tests_pass(monkeypatch):
     script = _fasttext_source(f"{TEST_DIR}/test_script.py")
     configurations = _fasttext_source(f"{TEST_DIR}/test_configurations.py")
     if script is None or configurations is None:
-        pytest.skip(f"fastText's sources are not at {FASTTEXT_REPO} (set FASTTEXT_REPO to a clone or bare git "
-                    "directory of facebookresearch/fastText)")
+        pytest.skip(f"fastText's tests are neither in the installed fasttext package nor at {FASTTEXT_REPO} (set "
+                    "FASTTEXT_REPO to a clone or bare git directory of facebookresearch/fastText)")
     tests_package = types.ModuleType("fasttext.tests")
     tests_package.__path__ = []
     for name, module in (("fasttext", ours), ("fasttext.util", ours.util), ("fasttext.tests", tests_package)):
