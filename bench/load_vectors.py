@@ -63,6 +63,11 @@ def cat_seconds(path: Path) -> float:
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--generate"]:
+        path, words, dim, kind = argv[1:5]
+        generate(Path(path), int(words), int(dim), kind == "binary")
+        return
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--words", type=int, default=3_000_000)
     parser.add_argument("--dim", type=int, default=300)
@@ -74,9 +79,10 @@ def main(argv=None):
     files = {"binary": Path(args.dir, f"vectors-{args.words}x{args.dim}.bin"),
              "text": Path(args.dir, f"vectors-{args.text_words}x{args.dim}.txt")}
     for kind, path in files.items():
-        if not path.exists():
+        if not path.exists():  # in a child: the peaks of the loaders' processes must not start at this one's
             print(f"generating {path}", file=sys.stderr)
-            generate(path, args.words if kind == "binary" else args.text_words, args.dim, kind == "binary")
+            subprocess.run([sys.executable, __file__, "--generate", str(path),
+                            str(args.words if kind == "binary" else args.text_words), str(args.dim), kind], check=True)
     results = {}
     for kind, path in files.items():
         rounds = {"cat": [], "fastemb": [], "gensim": []}

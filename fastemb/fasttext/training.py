@@ -7,6 +7,7 @@ import tempfile
 
 from ..base.checks import check_path
 from ..base.errors import FastembError
+from ..base.fileio import remove_quietly, scratch_file
 from ..text.vocab import EOS
 from .model import FastTextModel
 
@@ -80,24 +81,24 @@ def train_unsupervised(*args, **kwargs) -> FastTextModel:
             scratch, a["model"], quiet=a["verbose"] < 2, **_common_settings(a), min_lr=0.0, window=a["ws"],
             negative=a["neg"], loss=a["loss"], sample=a["t"], init=a["pretrainedVectors"] or None)
     finally:
-        os.unlink(scratch)
+        remove_quietly(scratch)
     return FastTextModel.from_trained(model, a["label"], a)
 
 
 def _with_end_tokens(path: str) -> str:
     """A scratch copy of ``path`` with ``</s>`` before every newline: fastText reads a line's end as that word
     (counted, trained in its contexts, in the vocabulary), a line of its own for the word2vec reader."""
-    fd, scratch = tempfile.mkstemp(prefix="fastemb-fasttext-", suffix=".txt")
+    scratch = scratch_file(tempfile.gettempdir(), "fasttext-input", ".txt")
     marked = b" " + EOS.encode() + b"\n"
     try:
-        with os.fdopen(fd, "wb") as out, open(path, "rb") as source:
+        with open(scratch, "wb") as out, open(path, "rb") as source:
             while block := source.read(1 << 22):
                 out.write(block.replace(b"\n", marked))
     except OSError as exc:
-        os.unlink(scratch)
+        remove_quietly(scratch)
         raise FastembError(f"{path}: cannot read ({exc.strerror or exc})") from None
     except BaseException:
-        os.unlink(scratch)
+        remove_quietly(scratch)
         raise
     return scratch
 

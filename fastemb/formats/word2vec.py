@@ -122,8 +122,9 @@ def _format_rows(block: np.ndarray) -> list[bytes]:
     return chars.tobytes().translate(None, b"\0").splitlines(keepends=True)
 
 
-def read_vectors(path: str, binary: bool | None = None, limit: int | None = None) -> tuple[list[str], np.ndarray]:
-    """(words, float32 matrix) of a word2vec text or binary file (format detected when ``binary`` is None).
+def read_vectors(path: str, binary: bool | None = None, limit: int | None = None, with_index: bool = False):
+    """(words, float32 matrix) of a word2vec text or binary file (format detected when ``binary`` is None);
+    ``with_index``: (words, matrix, {word: row}), the index the reader builds to refuse duplicates.
 
     ``limit`` keeps only the first (most frequent) words. Any malformed input
     raises FastembError naming the file, the line (or record) and the problem.
@@ -165,7 +166,7 @@ def read_vectors(path: str, binary: bool | None = None, limit: int | None = None
         finite = np.isfinite(matrix[start:start + block_rows]).all(axis=1)
         if not finite.all():
             raise FastembError(f"{path}: {rows.place_of(start + int(np.argmin(finite)))}: NaN or infinite value")
-    return rows.words, matrix
+    return (rows.words, matrix, rows.row_of) if with_index else (rows.words, matrix)
 
 
 def _rows_to_allocate(path: str, wanted: int, dim: int, header_bytes: int) -> int:

@@ -64,6 +64,5 @@ def gather_records(data, word_starts, word_ends, vector_starts, words_blob, rows
         words_blob[at] = 10
         at += 1
         start = vector_starts[record]
-        for j in range(rows.shape[1]):
-            rows[record, j] = data[start + j]
+        rows[record, :] = data[start:start + rows.shape[1]]
     return at

@@ -16,13 +16,14 @@ _SEARCH_BLOCK_ROWS = 8192
 class Vectors:
     """Words and their vectors, in file order (most frequent first)."""
 
-    def __init__(self, words: Sequence[str], matrix: np.ndarray):
-        self.words = check_texts(words, "words")
+    def __init__(self, words: Sequence[str], matrix: np.ndarray, index: dict[str, int] | None = None):
+        """``index`` (each word's row) is given by a reader that has built and checked it already."""
+        self.words = check_texts(words, "words") if index is None else words
         self.matrix = np.ascontiguousarray(matrix, dtype=np.float32)
         if self.matrix.ndim != 2 or self.matrix.shape[0] != len(self.words):
             raise FastembError(f"matrix of shape {self.matrix.shape} does not hold one row per word "
                              f"for {len(self.words)} words")
-        self.index = {word: row for row, word in enumerate(self.words)}
+        self.index = dict(zip(self.words, range(len(self.words)))) if index is None else index
         if len(self.index) != len(self.words):
             raise FastembError("words must be unique")
         self._unit = None
@@ -141,7 +142,7 @@ def load_vectors(path: str, binary: bool | None = None, limit: int | None = None
     ``limit`` keeps only the first (most frequent) words. Any malformed input
     raises FastembError naming the file, the line (or record) and the problem.
     """
-    return Vectors(*read_vectors(path, binary, limit))
+    return Vectors(*read_vectors(path, binary, limit, with_index=True))
 
 
 __all__ = ["Vectors", "load_vectors", "save_vectors"]
