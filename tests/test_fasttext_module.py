@@ -251,3 +251,22 @@ def test_fasttexts_errors(corpus):
     with pytest.raises(ValueError):
         words.quantize()
     assert words.get_labels() == words.get_words()
+
+
+def test_the_cli_quantizes_a_classifier_into_an_ftz_fasttext_reads(corpus, tmp_path):
+    from conftest import run_cli
+    model, ftz = tmp_path / "m.npz", tmp_path / "m.ftz"
+    trained = run_cli("supervised", corpus["labelled"], "-o", model, "--epochs", "5", "--dim", "10", "--word-ngrams",
+                      "2", "--buckets", "2000", "--threads", "1", "--quiet")
+    assert trained.returncode == 0, trained.stderr
+    done = run_cli("quantize", model, "-o", ftz, "--qnorm", "--dsub", "5")
+    assert done.returncode == 0 and "Saved" in done.stdout, done.stderr
+    assert os.path.getsize(ftz) < os.path.getsize(model)
+    theirs, mine = real.load_model(str(ftz)), ours.load_model(str(ftz))
+    assert theirs.is_quantized() and mine.is_quantized()
+    for (labels, probs), (their_labels, their_probs) in zip([mine.predict(line, 2) for line in QUERIES],
+                                                            _their_predictions(theirs, QUERIES, 2)):
+        assert labels == their_labels
+        np.testing.assert_allclose(probs, their_probs, atol=2e-5)
+    refused = run_cli("quantize", model, "-o", model)
+    assert refused.returncode == 1 and refused.stderr.startswith("Error: ") and "same file" in refused.stderr

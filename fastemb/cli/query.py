@@ -179,3 +179,26 @@ def export(model_path, output):
     model = load_model(model_path)
     write_fasttext(output, from_supervised(model) if isinstance(model, SupervisedModel) else from_word2vec(model))
     click.echo(f"Saved {output} ({os.path.getsize(output) / 2**20:,.1f} MB)")
+
+
+@main.command()
+@click.argument("model_path", metavar="MODEL")
+@click.option("-o", "--output", required=True, help="The quantized model (.ftz, fastText's format).")
+@click.option("--dsub", default=2, show_default=True, help="Dimensions per subvector (one byte each).")
+@click.option("--qnorm", is_flag=True, help="Quantize the rows' norms apart (rows scaled to unit length).")
+@click.option("--qout", is_flag=True, help="Quantize the output (label) rows too.")
+def quantize(model_path, output, dsub, qnorm, qout):
+    """Product-quantize the classifier MODEL (a fastemb model or a fastText .bin) into OUT.ftz, a file
+    fastText's load_model reads and predicts from as fastemb does (fastText's quantize, without -cutoff)."""
+    from ..base.fileio import check_paths, check_readable
+    from ..base.limits import check_integer
+    from ..fasttext import load_model
+
+    check_readable(model_path)
+    check_integer("--dsub", dsub, 1, 10_000)
+    check_paths({"MODEL": model_path}, {"-o/--output": output})
+    model = load_model(model_path)
+    model.quantize(dsub=dsub, qnorm=qnorm, qout=qout)
+    model.save_model(output)
+    click.echo(f"Saved {output} ({os.path.getsize(output) / 2**20:,.1f} MB, from "
+               f"{os.path.getsize(model_path) / 2**20:,.1f} MB)")
