@@ -85,9 +85,14 @@ def _progress(quiet: bool, threads: int):
     return Progress(1, threads, quiet=quiet)
 
 
-def _train(family, config_settings: dict, input, quiet: bool, cluster, round_words, combiner, sentences: bool):
+def _train(family, config_settings: dict, input, quiet: bool, cluster, round_words, combiner, sentences: bool,
+           on_epoch=None):
     """Check the settings, read, train and finish one run of ``family`` (training.families)."""
     check_type(quiet, "bool", "quiet")
+    if on_epoch is not None and not callable(on_epoch):
+        raise FastembError(f"on_epoch is {shown(on_epoch)}, expected a function of (epoch, loss)")
+    if on_epoch is not None and cluster is not None:
+        raise FastembError("on_epoch is called by one process's training; a cluster run reports its rounds instead")
     prepare = _cluster_prepare(family.prepare, config_settings, cluster, round_words, combiner)
     config = _config(family.config_class, config_settings)
     family.check_memory(config)  # before a read-once iterator of sentences is spooled (prepare checks again)
@@ -97,6 +102,7 @@ def _train(family, config_settings: dict, input, quiet: bool, cluster, round_wor
             raise FastembError("train_supervised reads labelled lines from a path or a list of paths")
         progress = _progress(quiet, config.threads)
         trainer, report = prepare(path, config, progress)
+        trainer.on_epoch = on_epoch
         trainer.run(progress)
         return family.finish(trainer, report)
     finally:
@@ -115,7 +121,7 @@ def _cluster_prepare(prepare, settings: dict, cluster, round_words: int | None, 
 
 
 def train_unsupervised(input, model: str = "skipgram", *, quiet: bool = False, cluster=None,
-                       round_words: int | None = None, combiner: str = "average", **settings):
+                       round_words: int | None = None, combiner: str = "average", on_epoch=None, **settings):
     """Train word vectors with word2vec's skip-gram or CBOW and return a :class:`models.word2vec.Word2VecModel`.
 
     ``input``: a path (plain, .gz, .bz2, .xz; '-' is standard input), a list of paths read in
@@ -126,23 +132,26 @@ def train_unsupervised(input, model: str = "skipgram", *, quiet: bool = False, c
     ``cluster``: train on a Dask cluster (``"local:4"``, ``"tcp://host:8786"`` or a
     ``distributed.Client``; ``threads`` are then each worker's, 1 by default), with ``round_words``
     and ``combiner`` as ``--round-words`` and ``--combiner`` (see docs/distributed.md).
+    ``on_epoch(epoch, loss)``: called as each epoch ends, with the epochs done and that epoch's mean loss
+    (``model.report["epoch_losses"]`` keeps them all).
     """
     from .training.families import WORD2VEC
-    return _train(WORD2VEC, {**settings, "model": model}, input, quiet, cluster, round_words, combiner, True)
+    return _train(WORD2VEC, {**settings, "model": model}, input, quiet, cluster, round_words, combiner, True,
+                  on_epoch)
 
 
 def train_supervised(input, *, quiet: bool = False, cluster=None, round_words: int | None = None,
-                     combiner: str = "average", **settings):
+                     combiner: str = "average", on_epoch=None, **settings):
     """Train a fastText-style classifier and return a :class:`models.supervised.SupervisedModel`.
 
     ``input``: a path (fastText's format: ``__label__x words ...`` per line) or a list of paths.
     ``settings``: the CLI's options as keywords, e.g. ``dim=100, lr=0.1, epochs=5, word_ngrams=2,
     buckets=2_000_000, loss="softmax", min_count=1, threads=4`` (see ``fastemb supervised --help``).
     Progress goes to stderr unless ``quiet``. ``cluster``, ``round_words`` and ``combiner``: as for
-    :func:`train_unsupervised`.
+    :func:`train_unsupervised`, and ``on_epoch``.
     """
     from .training.families import SUPERVISED
-    return _train(SUPERVISED, settings, input, quiet, cluster, round_words, combiner, False)
+    return _train(SUPERVISED, settings, input, quiet, cluster, round_words, combiner, False, on_epoch)
 
 
 def load_model(path: str):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import asdict
 
 import numpy as np
@@ -45,7 +46,7 @@ def save_checkpoint(path: str, trainer, run: dict) -> None:
     meta = {"format": MAGIC, "format_version": FORMAT_VERSION, "fastemb_version": __version__,
             "objective": job.objective, "config": asdict(trainer.config), "epoch": trainer.epoch,
             "segment": trainer.segment, "loss_sum": float(trainer.loss_sum), "scored": float(trainer.scored),
-            "train_seconds": trainer.train_seconds, "run": run}
+            "train_seconds": trainer.train_seconds, "epoch_losses": getattr(trainer, "epoch_losses", []), "run": run}
     if hasattr(trainer, "checkpoint_fields"):  # a distributed run: its round and shards (cluster/driver.py)
         meta["distributed"] = trainer.checkpoint_fields()
     progress, losses, _, next_chunk = trainer.state
@@ -164,6 +165,14 @@ def _read_meta(archive: Archive, resuming: bool) -> dict:
     for key in ("loss_sum", "scored", "train_seconds"):
         if require(meta, key, "float", where) < 0:
             raise FastembError(f"{where}: {key} is {meta[key]}, expected a non-negative number")
+    epoch_losses = meta.get("epoch_losses", [])
+    if not (isinstance(epoch_losses, list) and len(epoch_losses) <= epoch and all(
+            isinstance(pair, list) and len(pair) == 2 and all(isinstance(value, (int, float)) and not
+                                                                isinstance(value, bool) and math.isfinite(value)
+                                                                and value >= 0 for value in pair)
+            for pair in epoch_losses)):
+        raise FastembError(f"{where}: epoch_losses must be at most {epoch} pairs [loss sum, pairs scored] of "
+                           "non-negative numbers")
     run = require(meta, "run", "dict", where, {})
     if not isinstance(run, dict):
         raise FastembError(f"{where}: run is a JSON {type(run).__name__}, expected an object")

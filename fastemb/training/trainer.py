@@ -169,6 +169,8 @@ class Trainer:
         self.state = new_state(config.threads)
         self.loss_sum = 0.0  # of finished epochs
         self.scored = 0.0
+        self.epoch_losses: list[list[float]] = []  # [loss sum, pairs scored] of each finished epoch
+        self.on_epoch = None  # called with (epochs done, that epoch's mean loss) as each epoch ends
         self.train_seconds = 0.0
 
     def restore(self, saved: dict) -> None:
@@ -181,6 +183,7 @@ class Trainer:
         if self.segment >= len(self.segments):
             raise FastembError(f"checkpoint position (segment {self.segment}) does not fit this data's layout")
         self.loss_sum, self.scored = float(meta["loss_sum"]), float(meta["scored"])
+        self.epoch_losses = [[float(loss), float(scored)] for loss, scored in meta.get("epoch_losses", [])]
         self.train_seconds = float(meta["train_seconds"])
         for mine, theirs in zip(self.state, (saved["progress"], saved["losses"], None, saved["next_chunk"])):
             if theirs is not None:
@@ -325,14 +328,21 @@ class Trainer:
             return
         progress.update(self.words_done(), self.current_lr(), self.mean_loss(), force=True)
         losses = self.state[1]
-        self.loss_sum += losses[::STRIDE].sum()
-        self.scored += losses[1::STRIDE].sum()
+        # Each thread sums its own losses in float64 and they are added here, after the kernel returns: no race.
+        epoch_loss, epoch_scored = losses[::STRIDE].sum(), losses[1::STRIDE].sum()
+        self.loss_sum += epoch_loss
+        self.scored += epoch_scored
+        self.epoch_losses.append([float(epoch_loss), float(epoch_scored)])
         self.epoch += 1
         self.segment = 0
         self.state = new_state(self.config.threads)
+        if self.on_epoch is not None:
+            self.on_epoch(self.epoch, float(epoch_loss / epoch_scored) if epoch_scored else 0.0)
 
     def stats(self) -> dict:
         return {"train_seconds": self.train_seconds, "words": int(self.total), "loss": self.mean_loss_final(),
+                "epoch_losses": [loss / scored if scored else 0.0 for loss, scored in self.epoch_losses],
+                "loss_sum": float(self.loss_sum), "scored": float(self.scored),
                 "words_per_sec": self.total / self.train_seconds if self.train_seconds else 0.0,
                 "hot_rows": [self.hot_in, self.hot_out]}
 
