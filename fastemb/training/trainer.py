@@ -311,14 +311,27 @@ class Trainer:
         if last_chunk is not None:
             chunk_starts = chunk_starts[:last_chunk + 1]
         started = time.perf_counter()
-        runner = _KernelRunner(train_chunks, self.kernel_arguments(data, chunk_starts, schedule)).start()
+        arguments = self.kernel_arguments(data, chunk_starts, schedule)
+        if threading.current_thread() is not threading.main_thread():
+            # A cluster worker's task: no Ctrl-C to catch, so no thread of its own. (A thread started and ended
+            # per span can deadlock CPython 3.11 against Dask's profiler, seen in a worker: sys._current_frames
+            # holds the runtime's lock while a GC callback gives up the GIL to the ending thread.)
+            try:
+                train_chunks(*arguments)
+            finally:
+                self._end_segment(started, chunk_starts)
+            return
+        runner = _KernelRunner(train_chunks, arguments).start()
         try:
             runner.wait(poll)
         finally:  # on Ctrl-C the threads first reach a chunk boundary: the state stays whole
             runner.stop_and_wait(self.state[2])
-            self.train_seconds += time.perf_counter() - started
-            next_chunk = self.state[3]
-            next_chunk[0] = min(next_chunk[0], len(chunk_starts) - 1)  # the threads' last claims overshoot
+            self._end_segment(started, chunk_starts)
+
+    def _end_segment(self, started: float, chunk_starts: np.ndarray) -> None:
+        self.train_seconds += time.perf_counter() - started
+        next_chunk = self.state[3]
+        next_chunk[0] = min(next_chunk[0], len(chunk_starts) - 1)  # the threads' last claims overshoot
 
     def _advance(self, progress: Progress) -> None:
         """After a segment's chunks are all done: the next segment, or the next epoch."""
