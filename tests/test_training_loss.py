@@ -45,8 +45,9 @@ def test_each_epochs_loss_is_the_same_with_1_and_2_threads_and_falls(corpus, nam
 
 
 def test_the_classifiers_loss_per_epoch(tmp_path):
-    rng = np.random.default_rng(1)
-    lines = [f"__label__{'xy'[i % 2]} " + " ".join(rng.choice([f"{'xy'[i % 2]}{j}" for j in range(30)], size=8))
+    rng = np.random.default_rng(1)  # shared words and one label in five flipped: a loss that stays well above 0
+    lines = [f"__label__{'xy'[(i + (rng.random() < 0.2)) % 2]} "
+             + " ".join(rng.choice([f"{'xy'[i % 2]}{j}" for j in range(30)] + [f"s{j}" for j in range(30)], size=8))
              for i in range(4_000)]
     path = tmp_path / "labelled.txt"
     path.write_text("\n".join(lines) + "\n")

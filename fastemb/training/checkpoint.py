@@ -166,13 +166,13 @@ def _read_meta(archive: Archive, resuming: bool) -> dict:
         if require(meta, key, "float", where) < 0:
             raise FastembError(f"{where}: {key} is {meta[key]}, expected a non-negative number")
     epoch_losses = meta.get("epoch_losses", [])
-    if not (isinstance(epoch_losses, list) and len(epoch_losses) <= epoch and all(
+    if not (isinstance(epoch_losses, list) and len(epoch_losses) <= config.epochs and all(
             isinstance(pair, list) and len(pair) == 2 and all(isinstance(value, (int, float)) and not
                                                                 isinstance(value, bool) and math.isfinite(value)
                                                                 and value >= 0 for value in pair)
             for pair in epoch_losses)):
-        raise FastembError(f"{where}: epoch_losses must be at most {epoch} pairs [loss sum, pairs scored] of "
-                           "non-negative numbers")
+        raise FastembError(f"{where}: epoch_losses must be at most {config.epochs} pairs [loss sum, pairs scored] "
+                           "of non-negative numbers")
     run = require(meta, "run", "dict", where, {})
     if not isinstance(run, dict):
         raise FastembError(f"{where}: run is a JSON {type(run).__name__}, expected an object")

@@ -183,7 +183,9 @@ class Trainer:
         if self.segment >= len(self.segments):
             raise FastembError(f"checkpoint position (segment {self.segment}) does not fit this data's layout")
         self.loss_sum, self.scored = float(meta["loss_sum"]), float(meta["scored"])
-        self.epoch_losses = [[float(loss), float(scored)] for loss, scored in meta.get("epoch_losses", [])]
+        # the epochs before the checkpoint's position (a checkpoint moved back keeps none of later ones)
+        self.epoch_losses = [[float(loss), float(scored)]
+                             for loss, scored in meta.get("epoch_losses", [])][:self.epoch]
         self.train_seconds = float(meta["train_seconds"])
         for mine, theirs in zip(self.state, (saved["progress"], saved["losses"], None, saved["next_chunk"])):
             if theirs is not None:
