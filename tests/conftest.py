@@ -70,6 +70,17 @@ def topic_corpus(tmp_path) -> Path:
     return path
 
 
+@pytest.fixture
+def labelled(tmp_path) -> Path:
+    """200 labelled lines of two classes, each with words of its own."""
+    rng = np.random.default_rng(3)
+    lines = [f"__label__{'ab'[i % 2]} " + " ".join(rng.choice([f"{'ab'[i % 2]}{j}" for j in range(10)], size=6))
+             for i in range(200)]
+    path = tmp_path / "labelled.txt"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
 def checkpoint_after_steps(trainer, steps: int, path, monkeypatch, position: str) -> dict:
     """Run ``trainer`` until ``steps`` segment steps are done, stop it there as Ctrl-C would (it must
     report ``position``), save a checkpoint to ``path`` and return it as load_checkpoint reads it."""

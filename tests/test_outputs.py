@@ -46,16 +46,6 @@ def snapshot(directory: Path) -> dict:
             for p in directory.iterdir() if not p.is_dir()}
 
 
-@pytest.fixture
-def labelled(tmp_path) -> Path:
-    rng = np.random.default_rng(3)
-    lines = [f"__label__{'ab'[i % 2]} " + " ".join(rng.choice([f"{'ab'[i % 2]}{j}" for j in range(10)], size=6))
-             for i in range(200)]
-    path = tmp_path / "labelled.txt"
-    path.write_text("\n".join(lines) + "\n")
-    return path
-
-
 # --- checked before the work, as the save will do it --------------------------------------------
 
 def test_the_longest_legal_output_name_is_written(topic_corpus, tmp_path):

@@ -57,16 +57,6 @@ def leftovers(directory) -> list[str]:
 
 
 @pytest.fixture
-def labelled(tmp_path) -> Path:
-    rng = np.random.default_rng(3)
-    lines = [f"__label__{'ab'[i % 2]} " + " ".join(rng.choice([f"{'ab'[i % 2]}{j}" for j in range(10)], size=6))
-             for i in range(200)]
-    path = tmp_path / "labelled.txt"
-    path.write_text("\n".join(lines) + "\n")
-    return path
-
-
-@pytest.fixture
 def vectors_file(tmp_path) -> Path:
     path = tmp_path / "vectors.txt"
     save_vectors(str(path), [f"w{i}" for i in range(50)], np.random.default_rng(0).random((50, 4), np.float32))
