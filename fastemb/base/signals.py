@@ -6,7 +6,7 @@ One small state machine, the handler below, serves every request in the process:
   a KeyboardInterrupt too), so the one code path that handles Ctrl-C stops training at a chunk
   boundary, writes the checkpoint and removes scratch files;
 - inside :func:`held`: a request is noted and raised when the outermost held block ends;
-- stopping (a request was raised): later requests, however many and however fast, are only counted.
+- stopping (a request was raised): later requests, however many and however fast, are ignored.
   The stop under way (the output so far, the checkpoint) is never cut short by a second Ctrl-C.
 
 The handler only notes or raises: it never blocks, and it never swaps handlers while a signal may
@@ -42,8 +42,7 @@ class _State:
         self.scopes = 0          # nested stop_requests() blocks: our handler is installed while > 0
         self.holding = 0         # nested held() blocks: a request waits until the outermost ends
         self.pending = None      # the first request that arrived while held
-        self.stopping = None     # the request raised; later ones are only counted
-        self.ignored = 0         # requests that arrived while stopping
+        self.stopping = None     # the request raised; later ones are ignored
         self.previous = {}       # the handlers to put back when the outermost scope ends
 
 
@@ -56,8 +55,8 @@ def _request(signum: int) -> KeyboardInterrupt:
 
 def _handle(signum, frame):
     if _state.stopping is not None:
-        _state.ignored += 1
-    elif _state.holding:
+        return
+    if _state.holding:
         if _state.pending is None:
             _state.pending = signum
     else:
@@ -89,12 +88,7 @@ def stop_requests():
         if _state.scopes == 0:
             for signum, handler in _state.previous.items():
                 signal.signal(signum, handler)
-            _state.previous, _state.pending, _state.stopping, _state.ignored = {}, None, None, 0
-
-
-def stopping() -> bool:
-    """Has a stop been requested (and raised) in the current scope?"""
-    return _state.stopping is not None
+            _state.previous, _state.pending, _state.stopping = {}, None, None
 
 
 @contextlib.contextmanager

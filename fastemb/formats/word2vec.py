@@ -356,7 +356,7 @@ def _read_binary_file(path: str, header_bytes: int, rows: _Rows) -> bool:
     word_starts, word_ends, vector_starts = (np.empty(wanted, np.int64) for _ in range(3))
     words: list[str] = []
     lengths = []
-    done, carried, read_before = 0, 0, header_bytes  # records read; bytes kept from the last block; file offset
+    done, carried = 0, 0  # records read; bytes kept from the last block
     with open(path, "rb") as handle:
         handle.seek(header_bytes)
         while True:
@@ -389,7 +389,6 @@ def _read_binary_file(path: str, header_bytes: int, rows: _Rows) -> bool:
                 break
             carried = end - position  # an incomplete record (or nothing) goes to the next block's front
             block[:carried] = block[position:end]
-            read_before += position
         if done == rows.count:  # every record the header declares: nothing but whitespace may follow
             rest = data[position:]
             while only_space_after(rest, 0):
